@@ -1,0 +1,105 @@
+//! The audit trail: one `tracing` event per token failure and per guard decision, under the
+//! target [`AUDIT_TARGET`] (`axum_session_mfa::audit`).
+//!
+//! Fields (absent ones are omitted or empty):
+//!
+//! | field | on | meaning |
+//! |---|---|---|
+//! | `event` | all | `token_rejected` or `guard_decision` |
+//! | `decision` | all | `allow` or `deny` |
+//! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, or `ok` |
+//! | `source` | token_rejected | `cookie` or `bearer` |
+//! | `policy` | guard_decision | the policy name (`authenticated` for `RequireAuth`) |
+//! | `sub`, `sid` | guard_decision | who and which session, when known |
+//! | `amr`, `acr`, `auth_age` | guard_decision | what the session had |
+//! | `method`, `route` | all | HTTP method; the matched route pattern, else the path (never the query) |
+//!
+//! Allowed decisions are `INFO`, denials `WARN`. Tokens, cookies, signatures and query strings
+//! never appear in any event: filter on the target to ship these events to a SIEM.
+
+use http::Method;
+
+use crate::AuthContext;
+use crate::context::Amr;
+
+/// Formats `amr` as space-separated methods, only when an event is actually recorded.
+struct AmrField<'a>(Option<Amr<'a>>);
+
+impl std::fmt::Display for AmrField<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, m) in self.0.iter().flat_map(Amr::iter).enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(m)?;
+        }
+        Ok(())
+    }
+}
+
+/// The `tracing` target of every audit event.
+pub const AUDIT_TARGET: &str = "axum_session_mfa::audit";
+
+/// Where a request was going, for audit events.
+pub(crate) struct RequestInfo<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) route: &'a str,
+}
+
+pub(crate) fn token_rejected(info: &RequestInfo<'_>, source: &str, reason: &str) {
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event = "token_rejected",
+        decision = "deny",
+        reason,
+        source,
+        method = %info.method,
+        route = info.route,
+        "session token rejected"
+    );
+}
+
+pub(crate) fn guard_decision(
+    info: &RequestInfo<'_>,
+    policy: &str,
+    ctx: Option<&AuthContext>,
+    denied: Option<&str>,
+) {
+    let sub = ctx.map(AuthContext::sub);
+    let sid = ctx.and_then(AuthContext::sid);
+    let amr = AmrField(ctx.and_then(AuthContext::amr));
+    let acr = ctx.and_then(AuthContext::acr);
+    let auth_age = ctx.and_then(AuthContext::auth_age);
+    match denied {
+        None => tracing::info!(
+            target: "axum_session_mfa::audit",
+            event = "guard_decision",
+            decision = "allow",
+            reason = "ok",
+            policy,
+            sub,
+            sid,
+            amr = %amr,
+            acr,
+            auth_age,
+            method = %info.method,
+            route = info.route,
+            "access granted"
+        ),
+        Some(reason) => tracing::warn!(
+            target: "axum_session_mfa::audit",
+            event = "guard_decision",
+            decision = "deny",
+            reason,
+            policy,
+            sub,
+            sid,
+            amr = %amr,
+            acr,
+            auth_age,
+            method = %info.method,
+            route = info.route,
+            "access denied"
+        ),
+    }
+}

@@ -1,0 +1,328 @@
+//! The verified session: [`AuthContext`], its [`Amr`] view, the per-request [`AuthOutcome`], and
+//! the extractors that hand them to handlers.
+//!
+//! # Claim types
+//! Time claims (`exp`, `nbf`, `iat`, `auth_time`) and `sub`/`iss`/`aud` are validated when the
+//! token is verified: a wrong JSON type there refuses the token (401 `invalid_claim`). The other
+//! claims surfaced here (`sid`, `org_id`, `role`, `roles`, `permissions`, `acr`, `amr`) are read
+//! leniently: a value of the wrong type reads as absent. For `amr` that means a malformed claim
+//! (not an array of strings, e.g. `"mfa"` or `["pwd", 5]`) is treated exactly like a missing one:
+//! the token still identifies the user, but it proves no method, so it can never grant MFA.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::AuthError;
+use crate::reject::Rejection;
+
+/// A verified session: who, which session, how and when they authenticated.
+///
+/// Cheap to clone (one reference count). Built only by the layer after the token's signature and
+/// claims were verified; there is no public constructor from unverified input.
+#[derive(Clone)]
+pub struct AuthContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    claims: Map<String, Value>,
+    exp: u64,
+    verified_at: u64,
+}
+
+impl AuthContext {
+    /// Wraps verified claims. `sub` (string) and `exp` (number) were checked by the verifier.
+    pub(crate) fn from_verified(claims: Map<String, Value>, exp: u64, verified_at: u64) -> Self {
+        Self { inner: Arc::new(Inner { claims, exp, verified_at }) }
+    }
+
+    fn str_claim(&self, name: &str) -> Option<&str> {
+        self.inner.claims.get(name).and_then(Value::as_str)
+    }
+
+    fn time_claim(&self, name: &str) -> Option<u64> {
+        self.inner.claims.get(name).and_then(crate::verify::numeric_date)
+    }
+
+    fn str_list(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.inner
+            .claims
+            .get(name)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+
+    /// The subject (`sub`): the user id.
+    pub fn sub(&self) -> &str {
+        self.str_claim("sub").unwrap_or_default()
+    }
+
+    /// The session id (`sid`), if the token carries one.
+    pub fn sid(&self) -> Option<&str> {
+        self.str_claim("sid")
+    }
+
+    /// The organization (`org_id`), if any.
+    pub fn org_id(&self) -> Option<&str> {
+        self.str_claim("org_id")
+    }
+
+    /// The single `role` claim, if any (WorkOS sets both `role` and `roles`).
+    pub fn role(&self) -> Option<&str> {
+        self.str_claim("role")
+    }
+
+    /// The `roles` claim, or the single `role` when there is no `roles` array.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        let from_role = match self.inner.claims.get("roles") {
+            Some(Value::Array(_)) => None,
+            _ => self.role(),
+        };
+        self.str_list("roles").chain(from_role)
+    }
+
+    /// `true` when [`roles`](Self::roles) contains `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles().any(|r| r == role)
+    }
+
+    /// The `permissions` claim (Auth0, WorkOS), empty when absent.
+    pub fn permissions(&self) -> impl Iterator<Item = &str> {
+        self.str_list("permissions")
+    }
+
+    /// `true` when [`permissions`](Self::permissions) contains `permission`.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions().any(|p| p == permission)
+    }
+
+    /// The OAuth scopes from `scope` (space separated) or `scp` (array or string).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        let spaced = self.str_claim("scope").or_else(|| self.str_claim("scp"));
+        spaced.into_iter().flat_map(str::split_ascii_whitespace).chain(self.str_list("scp"))
+    }
+
+    /// The authentication methods (`amr`, RFC 8176), or `None` when the token has no `amr`
+    /// claim or it is malformed (see the [module docs](self)). Values are case-sensitive.
+    pub fn amr(&self) -> Option<Amr<'_>> {
+        match self.inner.claims.get("amr") {
+            Some(Value::Array(values)) if values.iter().all(Value::is_string) => Some(Amr(values)),
+            _ => None,
+        }
+    }
+
+    /// `true` when the `amr` claim is present but not an array of strings.
+    pub fn amr_is_malformed(&self) -> bool {
+        self.inner.claims.contains_key("amr") && self.amr().is_none()
+    }
+
+    /// `true` when `amr` contains `method` exactly (case-sensitive: `"MFA"` is not `"mfa"`).
+    ///
+    /// ```
+    /// # fn check(ctx: &axum_session_mfa::AuthContext) {
+    /// if ctx.has_amr("mfa") { /* this session passed multi-factor authentication */ }
+    /// # }
+    /// ```
+    pub fn has_amr(&self, method: &str) -> bool {
+        self.amr().is_some_and(|amr| amr.contains(method))
+    }
+
+    /// The authentication context class (`acr`), if any.
+    pub fn acr(&self) -> Option<&str> {
+        self.str_claim("acr")
+    }
+
+    /// When the user last actively authenticated (`auth_time`, seconds since the epoch).
+    pub fn auth_time(&self) -> Option<u64> {
+        self.time_claim("auth_time")
+    }
+
+    /// When the token was issued (`iat`).
+    pub fn iat(&self) -> Option<u64> {
+        self.time_claim("iat")
+    }
+
+    /// When the token expires (`exp`).
+    pub fn exp(&self) -> u64 {
+        self.inner.exp
+    }
+
+    /// The issuer (`iss`), if any.
+    pub fn iss(&self) -> Option<&str> {
+        self.str_claim("iss")
+    }
+
+    /// The time (seconds since the epoch) at which the token was verified. Policies measure
+    /// `max_age` from this instant, so one request sees one "now".
+    pub fn verified_at(&self) -> u64 {
+        self.inner.verified_at
+    }
+
+    /// Seconds since `auth_time`, measured at [`verified_at`](Self::verified_at). `None` without
+    /// `auth_time`; `Some(0)` when `auth_time` lies in the future.
+    pub fn auth_age(&self) -> Option<u64> {
+        self.auth_time().map(|t| self.verified_at().saturating_sub(t))
+    }
+
+    /// Any claim, deserialized as `T`. `Ok(None)` when absent, `Err` when it has another shape.
+    ///
+    /// ```
+    /// # fn check(ctx: &axum_session_mfa::AuthContext) -> Result<(), serde_json::Error> {
+    /// let flags: Option<Vec<String>> = ctx.claim("feature_flags")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn claim<T: for<'de> Deserialize<'de>>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, serde_json::Error> {
+        self.inner.claims.get(name).map(T::deserialize).transpose()
+    }
+
+    /// All verified claims, as the issuer signed them.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.inner.claims
+    }
+}
+
+impl fmt::Debug for AuthContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthContext")
+            .field("sub", &self.sub())
+            .field("sid", &self.sid())
+            .field("org_id", &self.org_id())
+            .field("amr", &self.amr())
+            .field("acr", &self.acr())
+            .field("auth_time", &self.auth_time())
+            .field("exp", &self.exp())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serializes as an object: `sub`, `sid`, `org_id`, `role`, `roles`, `permissions`, `amr`
+/// (array or `null`), `acr`, `auth_time`, `iat`, `exp`, `iss`, and `claims` (all claims).
+impl Serialize for AuthContext {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(13))?;
+        map.serialize_entry("sub", self.sub())?;
+        map.serialize_entry("sid", &self.sid())?;
+        map.serialize_entry("org_id", &self.org_id())?;
+        map.serialize_entry("role", &self.role())?;
+        map.serialize_entry("roles", &self.roles().collect::<Vec<_>>())?;
+        map.serialize_entry("permissions", &self.permissions().collect::<Vec<_>>())?;
+        map.serialize_entry("amr", &self.amr())?;
+        map.serialize_entry("acr", &self.acr())?;
+        map.serialize_entry("auth_time", &self.auth_time())?;
+        map.serialize_entry("iat", &self.iat())?;
+        map.serialize_entry("exp", &self.exp())?;
+        map.serialize_entry("iss", &self.iss())?;
+        map.serialize_entry("claims", self.claims())?;
+        map.end()
+    }
+}
+
+/// A borrowed view of a well-formed `amr` claim: a list of case-sensitive method names.
+#[derive(Clone, Copy)]
+pub struct Amr<'a>(&'a [Value]);
+
+impl<'a> Amr<'a> {
+    /// The method names, in token order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter_map(Value::as_str)
+    }
+
+    /// `true` when `method` is listed (exact, case-sensitive match).
+    pub fn contains(&self, method: &str) -> bool {
+        self.iter().any(|m| m == method)
+    }
+
+    /// Number of methods listed.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` when the claim is an empty array.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Amr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Amr<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for m in self.iter() {
+            seq.serialize_element(m)?;
+        }
+        seq.end()
+    }
+}
+
+/// What [`AuthLayer`](crate::AuthLayer) concluded for one request, stored as a request extension:
+/// a verified [`AuthContext`], or the [`AuthError`] that explains why there is none
+/// ([`AuthError::MissingToken`] for anonymous requests).
+#[derive(Debug, Clone)]
+pub struct AuthOutcome(pub Result<AuthContext, AuthError>);
+
+impl AuthOutcome {
+    /// The context, when the request is authenticated.
+    pub fn context(&self) -> Option<&AuthContext> {
+        self.0.as_ref().ok()
+    }
+
+    /// The failure, when it is not.
+    pub fn error(&self) -> Option<&AuthError> {
+        self.0.as_ref().err()
+    }
+}
+
+pub(crate) fn outcome(parts: &Parts) -> Result<&AuthOutcome, Rejection> {
+    parts.extensions.get::<AuthOutcome>().ok_or(Rejection::LayerMissing)
+}
+
+/// Extracts the outcome itself, for handlers that want the precise reason. Fails (500) only when
+/// [`AuthLayer`](crate::AuthLayer) is not installed in front of the route.
+impl<S: Send + Sync> FromRequestParts<S> for AuthOutcome {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        outcome(parts).cloned().map_err(IntoResponse::into_response)
+    }
+}
+
+/// Requires an authenticated session: 401 (with the recorded reason) when there is none,
+/// 503 when the keys were unavailable.
+impl<S: Send + Sync> FromRequestParts<S> for AuthContext {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match &outcome(parts)?.0 {
+            Ok(ctx) => Ok(ctx.clone()),
+            Err(e) => Err(Rejection::Unauthenticated(e.clone())),
+        }
+    }
+}
+
+/// `Option<AuthContext>`: `None` for any request without a valid session (anonymous, stale or
+/// invalid token, keys unavailable), so public pages keep working with a stale cookie. Handlers
+/// that need to tell those cases apart take [`AuthOutcome`].
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthContext {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(outcome(parts)?.context().cloned())
+    }
+}

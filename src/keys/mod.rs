@@ -1,0 +1,229 @@
+//! Verification keys, each pinned to the algorithms it may verify.
+//!
+//! A [`Key`] couples a [`jsonwebtoken::DecodingKey`] with an optional key id (`kid`) and the
+//! exact list of algorithms it accepts. A token whose header names any other algorithm is
+//! refused *before* any signature check, so an HS256 token "signed" with an RSA public key's
+//! bytes never reaches the HMAC code, and `alg: none` is refused in every spelling.
+//!
+//! # Key selection
+//! * A token with a `kid` uses the key with exactly that `kid`. If no key has it, keys
+//!   configured *without* a `kid` act as wildcards (a single PEM pasted from an IdP).
+//! * A token without a `kid` uses the one key (with or without a `kid`) whose algorithms include
+//!   the token's `alg`; if several keys qualify the token is refused as
+//!   [`AuthError::UnknownKey`]: an ambiguous choice is never guessed.
+
+mod static_keys;
+
+pub use static_keys::StaticKeys;
+
+use std::fmt;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+
+use crate::AuthError;
+
+/// Shortest HMAC secret accepted, in bytes (RFC 7518 section 3.2: at least the hash size).
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+
+/// A public key (or HMAC secret) trusted to verify tokens, pinned to its algorithms.
+#[derive(Clone)]
+pub struct Key {
+    kid: Option<String>,
+    algorithms: Vec<Algorithm>,
+    decoding: DecodingKey,
+}
+
+/// Why a [`Key`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The PEM text is not a public key of the expected type.
+    InvalidPem(&'static str),
+    /// The algorithm does not belong to the key's family (e.g. HS256 for an RSA key).
+    AlgorithmMismatch {
+        /// The key's family.
+        family: &'static str,
+        /// The algorithm that was asked for.
+        algorithm: String,
+    },
+    /// An HMAC secret shorter than [`MIN_HMAC_SECRET_BYTES`].
+    WeakSecret {
+        /// Length of the rejected secret in bytes.
+        len: usize,
+    },
+    /// A key must be pinned to at least one algorithm.
+    NoAlgorithm,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidPem(kind) => write!(f, "not a valid {kind} public key PEM"),
+            Self::AlgorithmMismatch { family, algorithm } => {
+                write!(f, "algorithm {algorithm} cannot be used with a {family} key")
+            }
+            Self::WeakSecret { len } => write!(
+                f,
+                "HMAC secret is {len} bytes; at least {MIN_HMAC_SECRET_BYTES} are required"
+            ),
+            Self::NoAlgorithm => f.write_str("a key must be pinned to at least one algorithm"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+fn family_name(family: AlgorithmFamily) -> &'static str {
+    match family {
+        AlgorithmFamily::Hmac => "HMAC",
+        AlgorithmFamily::Rsa => "RSA",
+        AlgorithmFamily::Ec => "EC",
+        AlgorithmFamily::Ed => "Ed25519",
+    }
+}
+
+impl Key {
+    fn new(decoding: DecodingKey, algorithms: Vec<Algorithm>) -> Result<Self, KeyError> {
+        let family = decoding.family();
+        if algorithms.is_empty() {
+            return Err(KeyError::NoAlgorithm);
+        }
+        if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
+            return Err(KeyError::AlgorithmMismatch {
+                family: family_name(family),
+                algorithm: format!("{alg:?}"),
+            });
+        }
+        Ok(Self { kid: None, algorithms, decoding })
+    }
+
+    /// An HMAC shared secret for `algorithm` (HS256, HS384 or HS512).
+    ///
+    /// Secrets shorter than [`MIN_HMAC_SECRET_BYTES`] are refused.
+    ///
+    /// ```
+    /// use axum_session_mfa::{Algorithm, Key};
+    /// let key = Key::hmac(Algorithm::HS256, b"a-32-byte-or-longer-shared-secret!").unwrap();
+    /// assert_eq!(key.algorithms(), &[Algorithm::HS256]);
+    /// ```
+    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
+        if secret.len() < MIN_HMAC_SECRET_BYTES {
+            return Err(KeyError::WeakSecret { len: secret.len() });
+        }
+        Self::new(DecodingKey::from_secret(secret), vec![algorithm])
+    }
+
+    /// An RSA public key (SPKI or PKCS#1 PEM) for RS256/384/512 or PS256/384/512.
+    pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_rsa_pem(pem).map_err(|_| KeyError::InvalidPem("RSA"))?;
+        Self::new(key, vec![algorithm])
+    }
+
+    /// An EC public key (P-256 for ES256, P-384 for ES384) in SPKI PEM.
+    pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_ec_pem(pem).map_err(|_| KeyError::InvalidPem("EC"))?;
+        Self::new(key, vec![algorithm])
+    }
+
+    /// An Ed25519 public key in SPKI PEM, for EdDSA.
+    pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_ed_pem(pem).map_err(|_| KeyError::InvalidPem("Ed25519"))?;
+        Self::new(key, vec![Algorithm::EdDSA])
+    }
+
+    /// A public key PEM of any supported type, pinned to that type's default algorithms:
+    /// RSA to RS256, EC to ES256 and ES384 (the curve decides which verifies), Ed25519 to EdDSA.
+    /// Use [`Key::with_algorithms`] to pin another choice (PS256, RS512, ...).
+    ///
+    /// ```
+    /// use axum_session_mfa::{Algorithm, Key};
+    /// let pem = std::fs::read("tests/fixtures/keys/rsa_public.pem").unwrap();
+    /// let key = Key::from_public_pem(&pem).unwrap().with_algorithms([Algorithm::PS256]).unwrap();
+    /// assert_eq!(key.algorithms(), &[Algorithm::PS256]);
+    /// ```
+    pub fn from_public_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+            return Self::new(key, vec![Algorithm::RS256]);
+        }
+        if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+            return Self::new(key, vec![Algorithm::ES256, Algorithm::ES384]);
+        }
+        if let Ok(key) = DecodingKey::from_ed_pem(pem) {
+            return Self::new(key, vec![Algorithm::EdDSA]);
+        }
+        Err(KeyError::InvalidPem("RSA, EC or Ed25519"))
+    }
+
+    /// Wraps an already-built [`DecodingKey`] (for example from a JWK), pinned to `algorithms`.
+    pub fn from_decoding_key(
+        decoding: DecodingKey,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> Result<Self, KeyError> {
+        Self::new(decoding, algorithms.into_iter().collect())
+    }
+
+    /// Sets the key id that tokens name in their `kid` header.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// Replaces the pinned algorithms; each must belong to the key's family.
+    pub fn with_algorithms(
+        self,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> Result<Self, KeyError> {
+        let kid = self.kid;
+        let key = Self::new(self.decoding, algorithms.into_iter().collect())?;
+        Ok(Self { kid, ..key })
+    }
+
+    /// The key id, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithms this key may verify.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    /// `true` when `alg` is one of the pinned algorithms.
+    pub fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(&alg)
+    }
+
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("algorithms", &self.algorithms)
+            .field("family", &family_name(self.decoding.family()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the verifier finds keys. Static keys today; remote key sets plug in here.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyStore {
+    Static(std::sync::Arc<StaticKeys>),
+}
+
+impl KeyStore {
+    /// Picks the key for a token header, per the rules in the module docs.
+    pub(crate) async fn resolve<R>(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        with: impl FnOnce(&Key) -> R,
+    ) -> Result<R, AuthError> {
+        match self {
+            Self::Static(keys) => keys.select(kid, alg).map(with),
+        }
+    }
+}

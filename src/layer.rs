@@ -1,0 +1,316 @@
+//! [`AuthLayer`] and [`AuthService`]: the Tower plumbing that turns a request's token into an
+//! [`AuthOutcome`] request extension.
+//!
+//! By default the layer rejects nothing: anonymous requests and requests with a stale or bad
+//! token reach the inner service with the reason recorded, so public routes keep working, and
+//! guards ([`RequireMfa`](crate::RequireMfa), [`RequireAuth`](crate::RequireAuth)) or extractors
+//! answer with a precise 401/403. [`AuthLayerBuilder::required`] rejects at the layer instead.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::MatchedPath;
+use axum::response::{IntoResponse, Response};
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::audit::{self, RequestInfo};
+use crate::keys::{Key, KeyStore, StaticKeys};
+use crate::source::{self, DEFAULT_MAX_TOKEN_BYTES, TokenSource};
+use crate::verify::{Clock, DEFAULT_LEEWAY, TypRule, Verifier, system_clock};
+use crate::{AuthError, AuthOutcome, Rejection};
+
+/// A Tower layer that verifies the session token of every request.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use axum_session_mfa::{Algorithm, AuthContext, AuthLayer, Key, RequireMfa};
+///
+/// async fn me(ctx: AuthContext) -> String { ctx.sub().to_owned() }
+///
+/// let key = Key::hmac(Algorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+/// let auth = AuthLayer::builder()
+///     .key(key)
+///     .issuer("https://issuer.example")
+///     .audience("my-api")
+///     .build()
+///     .unwrap();
+/// let app: Router = Router::new()
+///     .route("/admin", get(|| async { "secret" }))
+///     .route_layer(RequireMfa::new())
+///     .route("/me", get(me))
+///     .layer(auth);
+/// ```
+#[derive(Clone)]
+pub struct AuthLayer {
+    config: Arc<Config>,
+}
+
+struct Config {
+    sources: Vec<TokenSource>,
+    max_token_bytes: usize,
+    required: bool,
+    verifier: Verifier,
+}
+
+impl fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        f.debug_struct("AuthLayer")
+            .field("sources", &c.sources)
+            .field("max_token_bytes", &c.max_token_bytes)
+            .field("required", &c.required)
+            .field("keys", &c.verifier.keys)
+            .field("issuers", &c.verifier.issuers)
+            .field("audiences", &c.verifier.audiences)
+            .field("leeway", &c.verifier.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthLayer {
+    /// Starts configuring a layer.
+    pub fn builder() -> AuthLayerBuilder {
+        AuthLayerBuilder::default()
+    }
+
+    /// Verifies a token directly, outside any request (useful for WebSocket handshakes,
+    /// background jobs and tests). Sources and size limits do not apply.
+    pub async fn verify_token(&self, token: &str) -> Result<crate::AuthContext, AuthError> {
+        self.config.verifier.verify(token).await
+    }
+}
+
+impl Config {
+    /// Finds and verifies the token. The request is only borrowed outside the await, so the
+    /// future stays `Send` for bodies that are not `Sync`.
+    async fn authenticate<B>(&self, req: &mut Request<B>) -> AuthOutcome {
+        let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
+        let (result, label) = match found {
+            Ok(found) => (self.verifier.verify(&found.token).await, found.source.label()),
+            Err(e) => (Err(e), "request"),
+        };
+        if let Err(e) = &result
+            && !e.is_missing()
+        {
+            audit::token_rejected(&request_info(req), label, e.code());
+        }
+        AuthOutcome(result)
+    }
+}
+
+pub(crate) fn request_info<B>(req: &Request<B>) -> RequestInfo<'_> {
+    let route = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), MatchedPath::as_str);
+    RequestInfo { method: req.method(), route }
+}
+
+/// Builds an [`AuthLayer`]. At least one key is required.
+#[derive(Default)]
+pub struct AuthLayerBuilder {
+    keys: StaticKeys,
+    sources: Option<Vec<TokenSource>>,
+    cookie: Option<String>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: Option<Duration>,
+    max_token_bytes: Option<usize>,
+    required: bool,
+    typ: TypRule,
+    clock: Option<Clock>,
+}
+
+/// Why an [`AuthLayer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No verification key was configured.
+    NoKeys,
+    /// No token source was configured.
+    NoSources,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoKeys => f.write_str("AuthLayer needs at least one verification key"),
+            Self::NoSources => f.write_str("AuthLayer needs at least one token source"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl AuthLayerBuilder {
+    /// Adds a verification key.
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds several verification keys (selected by `kid`).
+    pub fn keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
+        keys.into_iter().for_each(|k| self.keys.push(k));
+        self
+    }
+
+    /// The session cookie's name (default `session`), used by the default sources.
+    pub fn cookie(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(name.into());
+        self
+    }
+
+    /// Where to look for the token, in order; the first source that carries a token decides.
+    /// Default: the cookie, then `Authorization: Bearer`.
+    pub fn sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.sources = Some(sources.into_iter().collect());
+        self
+    }
+
+    /// Accepts tokens from this issuer (`iss`); call again to accept several. When any issuer
+    /// is configured, `iss` is required.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens for this audience (`aud`); call again to accept several. When any
+    /// audience is configured, `aud` is required and must contain one of them. Without one,
+    /// `aud` is not checked: configure it whenever your IdP sets it.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Clock skew allowed on `exp` and `nbf` (default 30 seconds).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// Largest accepted token in bytes (default 8 KiB).
+    pub fn max_token_bytes(mut self, limit: usize) -> Self {
+        self.max_token_bytes = Some(limit);
+        self
+    }
+
+    /// Rejects requests without a valid session at the layer (401, or 503 when keys are
+    /// unavailable) instead of passing them on.
+    pub fn required(mut self, required: bool) -> Self {
+        self.required = required;
+        self
+    }
+
+    /// Accepted `typ` header values (case-insensitive, `application/` prefix optional).
+    /// Default: `at+jwt` and `JWT`. An empty list disables the check.
+    pub fn accepted_types<I, T>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.typ.accepted = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Refuses tokens without a `typ` header (default: `typ` is optional).
+    pub fn require_type(mut self, required: bool) -> Self {
+        self.typ.required = required;
+        self
+    }
+
+    /// Replaces the clock (seconds since the Unix epoch); for tests and simulations.
+    pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Builds the layer.
+    pub fn build(self) -> Result<AuthLayer, BuildError> {
+        crate::crypto::install_provider();
+        if self.keys.is_empty() {
+            return Err(BuildError::NoKeys);
+        }
+        let cookie = self.cookie.unwrap_or_else(|| "session".to_owned());
+        let sources =
+            self.sources.unwrap_or_else(|| vec![TokenSource::Cookie(cookie), TokenSource::Bearer]);
+        if sources.is_empty() {
+            return Err(BuildError::NoSources);
+        }
+        let verifier = Verifier {
+            keys: KeyStore::Static(Arc::new(self.keys)),
+            issuers: self.issuers,
+            audiences: self.audiences,
+            leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs(),
+            typ: self.typ,
+            clock: self.clock.unwrap_or_else(system_clock),
+        };
+        let config = Config {
+            sources,
+            max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
+            required: self.required,
+            verifier,
+        };
+        Ok(AuthLayer { config: Arc::new(config) })
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService { inner, config: self.config.clone() }
+    }
+}
+
+/// The service produced by [`AuthLayer`].
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> fmt::Debug for AuthService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Request<B>> for AuthService<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        // The clone is not ready; keep the ready one for this request (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        Box::pin(async move {
+            let outcome = config.authenticate(&mut req).await;
+            if config.required
+                && let Err(e) = &outcome.0
+            {
+                audit::guard_decision(&request_info(&req), "required", None, Some(e.code()));
+                return Ok(Rejection::Unauthenticated(e.clone()).into_response());
+            }
+            if let Ok(ctx) = &outcome.0 {
+                req.extensions_mut().insert(ctx.clone());
+            }
+            req.extensions_mut().insert(outcome);
+            inner.call(req).await
+        })
+    }
+}

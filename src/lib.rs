@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod audit;
+mod context;
+mod crypto;
+mod error;
+mod guard;
+pub mod keys;
+mod layer;
+mod policy;
+pub mod reject;
+mod source;
+mod verify;
+
+pub use context::{Amr, AuthContext, AuthOutcome};
+pub use error::AuthError;
+pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa};
+pub use jsonwebtoken::Algorithm;
+pub use keys::{Key, KeyError};
+pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError};
+pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy};
+pub use reject::{Denial, Rejection};
+pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
+pub use verify::{Clock, DEFAULT_LEEWAY};

@@ -1,0 +1,268 @@
+//! [`MfaPolicy`]: what a session must have proven to pass a guard.
+//!
+//! A policy is a value: build it once, share it across routes. Evaluation on the pass path
+//! allocates nothing.
+//!
+//! A session passes when:
+//! 1. its **strength** is proven: `amr` satisfies the accepted methods (any-of, the default
+//!    `["mfa"]`, or all-of), **or** its `acr` is one of the accepted `acr` values (RFC 9470:
+//!    any one suffices); and
+//! 2. when [`max_age`](MfaPolicy::max_age) is set, `auth_time` is present and no older than
+//!    `max_age` seconds (exactly at the limit passes; an `auth_time` more than
+//!    [`FUTURE_AUTH_TIME_SKEW`] in the future fails); and
+//! 3. the custom predicate, if any, returns `true`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::AuthContext;
+
+/// How far in the future an `auth_time` may lie (clock skew) before a `max_age` rule refuses it.
+pub const FUTURE_AUTH_TIME_SKEW: u64 = 60;
+
+type Predicate = Arc<dyn Fn(&AuthContext) -> bool + Send + Sync>;
+
+/// Whether all or any of the accepted methods must appear in `amr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodMatch {
+    /// At least one of the methods.
+    AnyOf,
+    /// Every one of the methods.
+    AllOf,
+}
+
+/// The step-up requirements of a guarded route.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_session_mfa::MfaPolicy;
+///
+/// // amr contains "mfa", or the IdP says acr "phr" (phishing-resistant), within 5 minutes.
+/// let policy = MfaPolicy::new()
+///     .named("admin-recent")
+///     .acr_values(["phr"])
+///     .max_age(Duration::from_secs(300));
+/// assert_eq!(policy.name(), "admin-recent");
+/// ```
+#[derive(Clone)]
+pub struct MfaPolicy {
+    name: Cow<'static, str>,
+    methods: Vec<String>,
+    matching: MethodMatch,
+    acr_values: Vec<String>,
+    max_age: Option<u64>,
+    predicate: Option<(Cow<'static, str>, Predicate)>,
+}
+
+impl Default for MfaPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MfaPolicy {
+    /// The default policy, named `mfa`: `amr` must contain `"mfa"`.
+    pub fn new() -> Self {
+        Self {
+            name: Cow::Borrowed("mfa"),
+            methods: vec!["mfa".to_owned()],
+            matching: MethodMatch::AnyOf,
+            acr_values: Vec::new(),
+            max_age: None,
+            predicate: None,
+        }
+    }
+
+    /// Names the policy (audit events and problem bodies carry the name).
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Accepts a session whose `amr` lists **any** of `methods` (e.g. `["mfa", "hwk", "swk"]`
+    /// to also accept passkeys). Replaces the default `["mfa"]`.
+    pub fn any_of<I, M>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<String>,
+    {
+        self.methods = methods.into_iter().map(Into::into).collect();
+        self.matching = MethodMatch::AnyOf;
+        self
+    }
+
+    /// Accepts a session whose `amr` lists **all** of `methods` (e.g. `["pwd", "otp"]`).
+    pub fn all_of<I, M>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<String>,
+    {
+        self.methods = methods.into_iter().map(Into::into).collect();
+        self.matching = MethodMatch::AllOf;
+        self
+    }
+
+    /// Also accepts a session whose `acr` is one of `values`, whatever its `amr`.
+    pub fn acr_values<I, V>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: Into<String>,
+    {
+        self.acr_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Requires `auth_time` no older than `max_age` (whole seconds).
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// Adds a custom rule, named for audit events: the session passes only if it returns `true`.
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let policy = MfaPolicy::new().require("admin_role", |ctx| ctx.has_role("admin"));
+    /// ```
+    pub fn require<F>(mut self, rule: impl Into<Cow<'static, str>>, predicate: F) -> Self
+    where
+        F: Fn(&AuthContext) -> bool + Send + Sync + 'static,
+    {
+        self.predicate = Some((rule.into(), Arc::new(predicate)));
+        self
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The accepted `amr` methods and how they combine.
+    pub fn methods(&self) -> (&[String], MethodMatch) {
+        (&self.methods, self.matching)
+    }
+
+    /// The accepted `acr` values.
+    pub fn acr(&self) -> &[String] {
+        &self.acr_values
+    }
+
+    /// The maximum age of `auth_time` in seconds, if set.
+    pub fn max_age_secs(&self) -> Option<u64> {
+        self.max_age
+    }
+
+    /// Decides whether `ctx` satisfies this policy.
+    pub fn evaluate(&self, ctx: &AuthContext) -> Result<(), DenyRule> {
+        if !self.strength_proven(ctx) {
+            return Err(if ctx.amr_is_malformed() {
+                DenyRule::AmrMalformed
+            } else if ctx.amr().is_none() {
+                DenyRule::AmrAbsent
+            } else {
+                DenyRule::MethodsMissing
+            });
+        }
+        if let Some(max_age) = self.max_age {
+            let auth_time = ctx.auth_time().ok_or(DenyRule::AuthTimeMissing)?;
+            if auth_time > ctx.verified_at().saturating_add(FUTURE_AUTH_TIME_SKEW) {
+                return Err(DenyRule::AuthTimeInFuture);
+            }
+            let age = ctx.verified_at().saturating_sub(auth_time);
+            if age > max_age {
+                return Err(DenyRule::TooOld { age, max_age });
+            }
+        }
+        if let Some((rule, predicate)) = &self.predicate
+            && !predicate(ctx)
+        {
+            return Err(DenyRule::Custom(rule.clone()));
+        }
+        Ok(())
+    }
+
+    fn strength_proven(&self, ctx: &AuthContext) -> bool {
+        let by_acr = ctx.acr().is_some_and(|acr| self.acr_values.iter().any(|v| v == acr));
+        let by_amr = ctx.amr().is_some_and(|amr| match self.matching {
+            MethodMatch::AnyOf => self.methods.iter().any(|m| amr.contains(m)),
+            MethodMatch::AllOf => self.methods.iter().all(|m| amr.contains(m)),
+        });
+        by_acr || by_amr
+    }
+}
+
+impl fmt::Debug for MfaPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaPolicy")
+            .field("name", &self.name)
+            .field("methods", &self.methods)
+            .field("matching", &self.matching)
+            .field("acr_values", &self.acr_values)
+            .field("max_age", &self.max_age)
+            .field("predicate", &self.predicate.as_ref().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+/// The rule of a policy that a session failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DenyRule {
+    /// The token has no `amr` claim (and no accepted `acr`).
+    AmrAbsent,
+    /// The `amr` claim is not an array of strings; it proves nothing.
+    AmrMalformed,
+    /// `amr` lacks the required methods (and `acr` is not accepted).
+    MethodsMissing,
+    /// A `max_age` rule applies and the token has no `auth_time`.
+    AuthTimeMissing,
+    /// `auth_time` lies further in the future than the allowed skew.
+    AuthTimeInFuture,
+    /// The last authentication is older than `max_age`.
+    TooOld {
+        /// Seconds since `auth_time`.
+        age: u64,
+        /// The policy's limit in seconds.
+        max_age: u64,
+    },
+    /// The custom rule with this name returned `false`.
+    Custom(Cow<'static, str>),
+}
+
+impl DenyRule {
+    /// A stable snake_case code for logs and problem bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AmrAbsent => "amr_absent",
+            Self::AmrMalformed => "amr_malformed",
+            Self::MethodsMissing => "methods_missing",
+            Self::AuthTimeMissing => "auth_time_missing",
+            Self::AuthTimeInFuture => "auth_time_in_future",
+            Self::TooOld { .. } => "auth_too_old",
+            Self::Custom(_) => "custom_rule",
+        }
+    }
+}
+
+impl fmt::Display for DenyRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AmrAbsent => {
+                f.write_str("the session does not say how it authenticated (no amr claim)")
+            }
+            Self::AmrMalformed => f.write_str("the session's amr claim is malformed"),
+            Self::MethodsMissing => {
+                f.write_str("the session did not use the required authentication methods")
+            }
+            Self::AuthTimeMissing => f.write_str("the session does not say when it authenticated"),
+            Self::AuthTimeInFuture => f.write_str("the session's auth_time lies in the future"),
+            Self::TooOld { age, max_age } => write!(
+                f,
+                "the last authentication was {age} seconds ago; at most {max_age} are allowed"
+            ),
+            Self::Custom(rule) => write!(f, "the session does not satisfy the rule {rule}"),
+        }
+    }
+}

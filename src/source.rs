@@ -1,0 +1,112 @@
+//! Where tokens come from: a named cookie and/or the `Authorization: Bearer` header.
+//!
+//! Sources are tried in the configured order and the **first source that carries a token
+//! decides**: if that token is invalid the request is refused, later sources are not consulted
+//! (a stale cookie never silently falls back to a different credential, and vice versa).
+//!
+//! Edge cases, each a deliberate choice:
+//! * **Duplicate cookies** with the same name (cookie tossing from a sibling domain): accepted
+//!   when every copy has the same value, otherwise [`AuthError::AmbiguousToken`].
+//! * A **DQUOTE-wrapped** cookie value (`session="eyJ..."`, RFC 6265 `cookie-value`) is
+//!   unwrapped. An empty value (`session=`, a cleared cookie) counts as no token.
+//! * A **non-UTF-8** `Cookie` header, or an `Authorization` header that is not visible ASCII,
+//!   is [`AuthError::MalformedHeader`].
+//! * More than one `Authorization` header is [`AuthError::AmbiguousToken`]; a scheme other
+//!   than `Bearer` (case-insensitive) is not ours and counts as no token; `Bearer` with an
+//!   empty or space-containing credential is [`AuthError::MalformedHeader`].
+//! * A token longer than the size limit (8 KiB by default) is [`AuthError::TokenTooLarge`],
+//!   refused before any decoding.
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE};
+
+use crate::AuthError;
+
+/// Default limit on a token's size in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Where to look for a session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// A cookie with this name (`session` by default; consider a `__Host-` prefixed name).
+    Cookie(String),
+    /// The `Authorization: Bearer <token>` header (RFC 6750).
+    Bearer,
+}
+
+impl TokenSource {
+    /// A short label for audit events: `cookie` or `bearer`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Cookie(_) => "cookie",
+            Self::Bearer => "bearer",
+        }
+    }
+}
+
+/// A token found in a request, with where it came from.
+pub(crate) struct Found<'a> {
+    pub(crate) token: String,
+    pub(crate) source: &'a TokenSource,
+}
+
+/// Finds the token per the rules in the module docs.
+pub(crate) fn find<'a>(
+    sources: &'a [TokenSource],
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Found<'a>, AuthError> {
+    for source in sources {
+        let token = match source {
+            TokenSource::Cookie(name) => from_cookies(headers, name)?,
+            TokenSource::Bearer => from_bearer(headers)?,
+        };
+        if let Some(token) = token {
+            if token.len() > limit {
+                return Err(AuthError::TokenTooLarge { limit });
+            }
+            return Ok(Found { token, source });
+        }
+    }
+    Err(AuthError::MissingToken)
+}
+
+fn from_cookies(headers: &HeaderMap, name: &str) -> Result<Option<String>, AuthError> {
+    let mut found: Option<String> = None;
+    for header in headers.get_all(COOKIE) {
+        let text =
+            std::str::from_utf8(header.as_bytes()).map_err(|_| AuthError::MalformedHeader)?;
+        // Unparseable cookies belong to someone else; skip them rather than fail everyone.
+        for cookie in cookie::Cookie::split_parse(text).flatten() {
+            if cookie.name() != name {
+                continue;
+            }
+            let value = cookie.value_trimmed();
+            match &found {
+                Some(previous) if previous != value => return Err(AuthError::AmbiguousToken),
+                Some(_) => {}
+                None => found = Some(value.to_owned()),
+            }
+        }
+    }
+    Ok(found.filter(|v| !v.is_empty()))
+}
+
+fn from_bearer(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(AuthError::AmbiguousToken);
+    }
+    let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
+    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = credentials.trim_matches(' ');
+    if token.is_empty() || token.contains([' ', '\t']) {
+        return Err(AuthError::MalformedHeader);
+    }
+    Ok(Some(token.to_owned()))
+}

@@ -1,0 +1,113 @@
+//! The audit trail: one event per token failure and per guard decision, with the documented
+//! fields, and never any token material.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use common::*;
+use serde_json::{Value, json};
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Capture {
+    fn events(&self) -> Vec<Value> {
+        let raw = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        raw.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+    fn raw(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .finish();
+    (capture.clone(), tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn guard_decisions_and_token_failures_are_audited_without_tokens() {
+    let (capture, _guard) = capture();
+    let app = default_app();
+    let password_only = hs256(&claims());
+    let mfa = hs256(&mfa_claims());
+    let mut expired_claims = mfa_claims();
+    expired_claims["exp"] = json!(now() - 3600);
+    let expired = hs256(&expired_claims);
+
+    bearer(&app, "/admin?access_token=leak-me", &password_only).await;
+    bearer(&app, "/admin", &mfa).await;
+    cookie(&app, "/admin", &format!("session={expired}")).await;
+    send(&app, get_req("/admin").body(Body::empty()).unwrap()).await;
+
+    let events: Vec<Value> =
+        capture.events().into_iter().filter(|e| e["target"] == "axum_session_mfa::audit").collect();
+    let find = |event: &str, reason: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == event && e["reason"] == reason)
+            .unwrap_or_else(|| panic!("no {event}/{reason} in {events:#?}"))
+            .clone()
+    };
+
+    let denied = find("guard_decision", "methods_missing");
+    assert_eq!(denied["decision"], "deny");
+    assert_eq!(denied["level"], "WARN");
+    assert_eq!(denied["policy"], "mfa");
+    assert_eq!(denied["sub"], "user_123");
+    assert_eq!(denied["sid"], "session_abc");
+    assert_eq!(denied["amr"], "pwd");
+    assert_eq!(denied["acr"], "urn:example:loa:1");
+    assert_eq!(denied["method"], "GET");
+    assert_eq!(denied["route"], "/admin");
+    assert!(denied["auth_age"].as_u64().unwrap() >= 10);
+
+    let allowed = find("guard_decision", "ok");
+    assert_eq!(allowed["decision"], "allow");
+    assert_eq!(allowed["level"], "INFO");
+    assert_eq!(allowed["amr"], "pwd mfa");
+
+    let rejected = find("token_rejected", "token_expired");
+    assert_eq!(rejected["decision"], "deny");
+    assert_eq!(rejected["source"], "cookie");
+    let expired_guard = find("guard_decision", "token_expired");
+    assert_eq!(expired_guard["decision"], "deny");
+
+    find("guard_decision", "missing_token");
+    assert_eq!(events.iter().filter(|e| e["event"] == "token_rejected").count(), 1, "{events:#?}");
+
+    let raw = capture.raw();
+    for token in [&password_only, &mfa, &expired] {
+        for part in token.split('.') {
+            assert!(!raw.contains(part), "log contains token material");
+        }
+    }
+    assert!(!raw.contains("leak-me"), "the query string must not be logged");
+}

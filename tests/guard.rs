@@ -1,0 +1,240 @@
+//! RequireMfa / RequireAuth through a real Router: status codes, challenges, problem bodies,
+//! policy rules.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use axum_session_mfa::{AuthLayer, MfaPolicy, RequireMfa};
+use common::*;
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn require_mfa_answers_401_403_or_passes() {
+    let app = default_app();
+    // No session.
+    let reply = send(&app, get_req("/admin").body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.www_authenticate(), "Bearer");
+    assert_eq!(reply.code(), "missing_token");
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    // Invalid session.
+    assert_invalid(&cookie(&app, "/admin", "session=x.y.z").await, "malformed_token");
+    // Password only: 403 with the RFC 9470 challenge.
+    let reply = bearer(&app, "/admin", &hs256(&claims())).await;
+    assert_eq!(reply.status, 403);
+    assert!(
+        reply.www_authenticate().starts_with("Bearer error=\"insufficient_user_authentication\"")
+    );
+    let body = reply.json();
+    assert_eq!(body["code"], "insufficient_user_authentication");
+    assert_eq!(body["rule"], "methods_missing");
+    assert_eq!(body["policy"], "mfa");
+    assert_eq!(body["methods"], json!(["mfa"]));
+    assert_eq!(body["status"], 403);
+    assert!(body["type"].as_str().unwrap().ends_with("#insufficient_user_authentication"));
+    assert!(body["title"].is_string() && body["detail"].is_string());
+    // MFA: passes.
+    let reply = bearer(&app, "/admin", &hs256(&mfa_claims())).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "admin ok");
+}
+
+#[tokio::test]
+async fn require_auth_only_needs_a_valid_session() {
+    let app = default_app();
+    assert_eq!(send(&app, get_req("/members").body(Body::empty()).unwrap()).await.status, 401);
+    assert_invalid(&cookie(&app, "/members", "session=a.b.c").await, "malformed_token");
+    assert_eq!(bearer(&app, "/members", &hs256(&claims())).await.status, 200);
+}
+
+async fn admin_status(amr: Value) -> (u16, String) {
+    let mut c = claims();
+    if amr.is_null() {
+        c.as_object_mut().unwrap().remove("amr");
+    } else {
+        c["amr"] = amr;
+    }
+    let reply = bearer(&default_app(), "/admin", &hs256(&c)).await;
+    (reply.status.as_u16(), reply.json()["rule"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn amr_is_exact_and_absence_or_malformation_never_grants() {
+    assert_eq!(admin_status(json!(["mfa"])).await.0, 200);
+    assert_eq!(admin_status(json!(["pwd", "otp", "mfa"])).await.0, 200);
+    assert_eq!(admin_status(json!(["MFA"])).await, (403, "methods_missing".into()));
+    assert_eq!(admin_status(json!(["Mfa", "pwd"])).await, (403, "methods_missing".into()));
+    assert_eq!(admin_status(json!(["mfa "])).await, (403, "methods_missing".into()));
+    assert_eq!(admin_status(json!(["mca"])).await, (403, "methods_missing".into()));
+    assert_eq!(admin_status(json!([])).await, (403, "methods_missing".into()));
+    assert_eq!(admin_status(Value::Null).await, (403, "amr_absent".into()));
+    for malformed in [
+        json!("mfa"),
+        json!({"mfa": true}),
+        json!(["mfa", 1]),
+        json!([["mfa"]]),
+        json!(true),
+        json!(null),
+    ] {
+        let mut c = claims();
+        c["amr"] = malformed.clone();
+        let reply = bearer(&default_app(), "/admin", &hs256(&c)).await;
+        assert_eq!(reply.status, 403, "{malformed}");
+        assert_eq!(reply.json()["rule"], "amr_malformed", "{malformed}");
+    }
+}
+
+fn guarded(policy: MfaPolicy, at: Option<u64>) -> Router {
+    let mut builder = builder_for(Algorithm::HS256);
+    if let Some(at) = at {
+        builder = builder.clock(move || at);
+    }
+    Router::new()
+        .route("/x", get(|| async { "ok" }))
+        .route_layer(RequireMfa::with_policy(policy))
+        .layer(builder.build().unwrap())
+}
+
+fn token(f: impl FnOnce(&mut Value)) -> String {
+    let mut c = mfa_claims();
+    f(&mut c);
+    hs256(&c)
+}
+
+#[tokio::test]
+async fn accepted_methods_any_of_and_all_of() {
+    let passkeys = guarded(MfaPolicy::new().any_of(["mfa", "hwk", "swk"]), None);
+    assert_eq!(bearer(&passkeys, "/x", &token(|c| c["amr"] = json!(["hwk"]))).await.status, 200);
+    assert_eq!(bearer(&passkeys, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await.status, 403);
+
+    let both = guarded(MfaPolicy::new().all_of(["pwd", "otp"]), None);
+    assert_eq!(bearer(&both, "/x", &token(|c| c["amr"] = json!(["otp", "pwd"]))).await.status, 200);
+    let reply = bearer(&both, "/x", &token(|c| c["amr"] = json!(["pwd", "mfa"]))).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.json()["methods_match"], "all");
+    assert_eq!(reply.json()["methods"], json!(["pwd", "otp"]));
+}
+
+#[tokio::test]
+async fn acr_values_are_an_alternative_proof() {
+    let app = guarded(MfaPolicy::new().acr_values(["phr", "urn:example:loa:3"]), None);
+    let reply = bearer(
+        &app,
+        "/x",
+        &token(|c| {
+            c["amr"] = json!(["pwd"]);
+            c["acr"] = json!("phr");
+        }),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
+    assert_eq!(reply.status, 403);
+    let challenge = reply.www_authenticate();
+    assert!(challenge.contains("acr_values=\"phr urn:example:loa:3\""), "{challenge}");
+    assert_eq!(reply.json()["acr_values"], json!(["phr", "urn:example:loa:3"]));
+    // amr still suffices on its own.
+    assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
+}
+
+#[tokio::test]
+async fn max_age_boundaries() {
+    let at = 1_800_000_000u64;
+    let app = guarded(MfaPolicy::new().max_age(Duration::from_secs(300)), Some(at));
+    let with_auth_time = |t: Option<u64>| {
+        token(move |c| {
+            c["exp"] = json!(at + 3600);
+            c["iat"] = json!(at - 10);
+            match t {
+                Some(t) => c["auth_time"] = json!(t),
+                None => drop(c.as_object_mut().unwrap().remove("auth_time")),
+            }
+        })
+    };
+    assert_eq!(
+        bearer(&app, "/x", &with_auth_time(Some(at - 300))).await.status,
+        200,
+        "exactly at the limit"
+    );
+    let reply = bearer(&app, "/x", &with_auth_time(Some(at - 301))).await;
+    assert_eq!(reply.status, 403, "one second over");
+    assert_eq!(reply.json()["rule"], "auth_too_old");
+    assert_eq!(reply.json()["max_age"], 300);
+    assert!(reply.www_authenticate().contains("max_age=300"));
+    let reply = bearer(&app, "/x", &with_auth_time(None)).await;
+    assert_eq!(reply.json()["rule"], "auth_time_missing");
+    assert_eq!(bearer(&app, "/x", &with_auth_time(Some(at + 60))).await.status, 200, "small skew");
+    let reply = bearer(&app, "/x", &with_auth_time(Some(at + 61))).await;
+    assert_eq!(reply.json()["rule"], "auth_time_in_future");
+}
+
+#[tokio::test]
+async fn custom_rules_and_401_mode() {
+    let policy =
+        MfaPolicy::new().named("admins").require("admin_role", |ctx| ctx.has_role("admin"));
+    let app = guarded(policy.clone(), None);
+    assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
+    let reply = bearer(&app, "/x", &token(|c| c["role"] = json!("member"))).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.json()["rule"], "custom_rule");
+    assert_eq!(reply.json()["policy"], "admins");
+
+    let strict = Router::new()
+        .route("/x", get(|| async { "ok" }))
+        .route_layer(RequireMfa::with_policy(policy).unauthorized_on_step_up())
+        .layer(AuthLayer::builder().key(key_pair(Algorithm::HS256).1).build().unwrap());
+    let reply = bearer(&strict, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.www_authenticate().contains("insufficient_user_authentication"));
+}
+
+#[tokio::test]
+async fn challenge_header_parses_as_rfc_9470() {
+    let app = guarded(MfaPolicy::new().acr_values(["phr"]).max_age(Duration::from_secs(60)), None);
+    let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
+    let challenge = reply.www_authenticate();
+    let (scheme, params) = challenge.split_once(' ').unwrap();
+    assert_eq!(scheme, "Bearer");
+    let params = parse_auth_params(params);
+    assert_eq!(params["error"], "insufficient_user_authentication");
+    assert_eq!(params["acr_values"], "phr");
+    assert_eq!(params["max_age"], "60");
+    assert!(!params["error_description"].is_empty());
+}
+
+/// A small RFC 9110 auth-param parser (token=token / token=quoted-string, comma separated).
+fn parse_auth_params(s: &str) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once('=').expect("name=value");
+        let name = name.trim().to_owned();
+        let (value, after) = if let Some(q) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = q.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.push(chars.next().unwrap().1),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, &q[end.expect("closing quote")..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim().to_owned(), &after[end..])
+        };
+        assert!(out.insert(name, value).is_none(), "duplicate param");
+        rest = after.trim_start_matches([',', ' ']);
+    }
+    out
+}
