@@ -10,6 +10,7 @@ mod guard;
 pub mod keys;
 mod layer;
 mod policy;
+pub mod session;
 pub mod reject;
 mod source;
 mod verify;
