@@ -10,7 +10,11 @@ compile_error!(
     "axum-session-mfa needs a crypto backend: enable the `aws_lc_rs` (default) or `rust_crypto` feature"
 );
 
-pub(crate) fn install_provider() {
+/// Installs this crate's choice of `jsonwebtoken` crypto backend as the process default, if no
+/// provider is installed yet. [`AuthLayerBuilder::build`](crate::AuthLayerBuilder::build) calls
+/// it; call it yourself before using `jsonwebtoken` directly (to sign tokens, say) in a process
+/// where feature unification enabled both backends.
+pub fn install_crypto_provider() {
     #[cfg(feature = "aws_lc_rs")]
     let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
     #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]

@@ -9,16 +9,54 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::fmt;
+
 use axum::response::{IntoResponse, Response};
-use http::{Request, StatusCode};
+use http::header::ACCESS_CONTROL_REQUEST_METHOD;
+use http::{HeaderMap, Method, Request, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::audit;
+use crate::audit::{self, RequestInfo};
 use crate::layer::request_info;
 use crate::reject::Denial;
-use crate::{AuthOutcome, MfaPolicy, Rejection};
+use crate::stepup::{StepUp, is_browser_navigation};
+use crate::{AuthContext, AuthOutcome, MfaPolicy, Rejection};
+
+/// A replacement for the guard's rejection responses; see [`RequireMfa::on_reject`].
+pub type RejectFn = Arc<dyn Fn(Rejection, &HeaderMap) -> Response + Send + Sync>;
+
+/// Options shared by [`RequireMfa`] and [`RequireAuth`].
+#[derive(Clone)]
+struct Options {
+    status: StatusCode,
+    step_up: Option<StepUp>,
+    on_reject: Option<RejectFn>,
+    allow_preflight: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            step_up: None,
+            on_reject: None,
+            allow_preflight: false,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("status", &self.status)
+            .field("step_up", &self.step_up)
+            .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
+            .field("allow_preflight", &self.allow_preflight)
+            .finish()
+    }
+}
 
 /// Requires a valid session that passed MFA: 401 without a valid session, 403 when the
 /// [`MfaPolicy`] is not met (by default: `amr` lacks `"mfa"`).
@@ -31,13 +69,13 @@ use crate::{AuthOutcome, MfaPolicy, Rejection};
 /// let recent = MfaPolicy::new().named("recent-mfa").max_age(Duration::from_secs(300));
 /// let admin: Router = Router::new()
 ///     .route("/admin", get(|| async { "ok" }))
-///     .route_layer(RequireMfa::new())
+///     .route_layer(RequireMfa::new().step_up_redirect("/auth/step-up"))
 ///     .route("/admin/recent", get(|| async { "ok" }).route_layer(RequireMfa::with_policy(recent)));
 /// ```
 #[derive(Debug, Clone)]
 pub struct RequireMfa {
     policy: Arc<MfaPolicy>,
-    status: StatusCode,
+    options: Options,
 }
 
 impl Default for RequireMfa {
@@ -54,13 +92,47 @@ impl RequireMfa {
 
     /// Guards with `policy`.
     pub fn with_policy(policy: MfaPolicy) -> Self {
-        Self { policy: Arc::new(policy), status: StatusCode::FORBIDDEN }
+        Self { policy: Arc::new(policy), options: Options::default() }
     }
 
     /// Answers a policy failure with 401 instead of 403, for strict RFC 9470 clients that
     /// expect the `insufficient_user_authentication` challenge on a 401.
     pub fn unauthorized_on_step_up(mut self) -> Self {
-        self.status = StatusCode::UNAUTHORIZED;
+        self.options.status = StatusCode::UNAUTHORIZED;
+        self
+    }
+
+    /// Redirects browser navigations that fail the policy (403 cases) to `url` with a
+    /// `return_to` query parameter (a same-origin relative path), with `303 See Other`.
+    /// API requests still get the 403 challenge. See [`safe_return_to`](crate::safe_return_to)
+    /// for what the step-up endpoint must check before redirecting back.
+    pub fn step_up_redirect(mut self, url: impl Into<String>) -> Self {
+        self.options.step_up = Some(StepUp::new(url));
+        self
+    }
+
+    /// Lets CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) through
+    /// without a session, so a CORS layer *inside* the guard can answer them. Off by default;
+    /// preflights carry no credentials, so a guard in front of them otherwise answers 401.
+    pub fn allow_cors_preflight(mut self) -> Self {
+        self.options.allow_preflight = true;
+        self
+    }
+
+    /// Replaces every rejection response (401, 403, 503, step-up redirects excepted) with your
+    /// own. The function gets the [`Rejection`] and the request headers.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_session_mfa::RequireMfa;
+    /// let guard = RequireMfa::new()
+    ///     .on_reject(|rejection, _headers| (rejection.status(), "step up, please").into_response());
+    /// ```
+    pub fn on_reject<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Rejection, &HeaderMap) -> Response + Send + Sync + 'static,
+    {
+        self.options.on_reject = Some(Arc::new(f));
         self
     }
 
@@ -71,13 +143,30 @@ impl RequireMfa {
 }
 
 /// Requires any valid session: 401 without one. No MFA rule.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequireAuth;
+#[derive(Debug, Clone, Default)]
+pub struct RequireAuth {
+    options: Options,
+}
 
 impl RequireAuth {
     /// A guard that requires a valid session.
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// See [`RequireMfa::allow_cors_preflight`].
+    pub fn allow_cors_preflight(mut self) -> Self {
+        self.options.allow_preflight = true;
+        self
+    }
+
+    /// See [`RequireMfa::on_reject`].
+    pub fn on_reject<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Rejection, &HeaderMap) -> Response + Send + Sync + 'static,
+    {
+        self.options.on_reject = Some(Arc::new(f));
+        self
     }
 }
 
@@ -85,7 +174,7 @@ impl<S> Layer<S> for RequireMfa {
     type Service = Guard<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Guard { inner, rule: Some((self.policy.clone(), self.status)) }
+        Guard { inner, policy: Some(self.policy.clone()), options: self.options.clone() }
     }
 }
 
@@ -93,7 +182,7 @@ impl<S> Layer<S> for RequireAuth {
     type Service = Guard<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Guard { inner, rule: None }
+        Guard { inner, policy: None, options: self.options.clone() }
     }
 }
 
@@ -101,37 +190,70 @@ impl<S> Layer<S> for RequireAuth {
 #[derive(Debug, Clone)]
 pub struct Guard<S> {
     inner: S,
-    rule: Option<(Arc<MfaPolicy>, StatusCode)>,
+    policy: Option<Arc<MfaPolicy>>,
+    options: Options,
+}
+
+/// Evaluates `policy` (or "any valid session" when `None`) against a request's outcome, with
+/// one audit event for the decision.
+pub(crate) fn decide(
+    info: &RequestInfo<'_>,
+    outcome: Option<&AuthOutcome>,
+    policy: Option<&Arc<MfaPolicy>>,
+    status: StatusCode,
+) -> Result<AuthContext, Rejection> {
+    let policy_name = policy.map_or("authenticated", |p| p.name());
+    let Some(outcome) = outcome else {
+        audit::guard_decision(info, policy_name, None, Some("auth_layer_missing"));
+        return Err(Rejection::LayerMissing);
+    };
+    let ctx = match &outcome.0 {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            audit::guard_decision(info, policy_name, None, Some(e.code()));
+            return Err(Rejection::Unauthenticated(e.clone()));
+        }
+    };
+    if let Some(policy) = policy
+        && let Err(rule) = policy.evaluate(ctx)
+    {
+        audit::guard_decision(info, policy_name, Some(ctx), Some(rule.code()));
+        return Err(Rejection::InsufficientAuthentication(Denial {
+            policy: policy.clone(),
+            rule,
+            status,
+        }));
+    }
+    audit::guard_decision(info, policy_name, Some(ctx), None);
+    Ok(ctx.clone())
+}
+
+fn is_cors_preflight<B>(req: &Request<B>) -> bool {
+    req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 impl<S> Guard<S> {
-    /// Decides one request; `Ok` lets it through.
-    fn check<B>(&self, req: &Request<B>) -> Result<(), Rejection> {
-        let info = request_info(req);
-        let policy_name = self.rule.as_ref().map_or("authenticated", |(p, _)| p.name());
-        let Some(outcome) = req.extensions().get::<AuthOutcome>() else {
-            audit::guard_decision(&info, policy_name, None, Some("auth_layer_missing"));
-            return Err(Rejection::LayerMissing);
-        };
-        let ctx = match &outcome.0 {
-            Ok(ctx) => ctx,
-            Err(e) => {
-                audit::guard_decision(&info, policy_name, None, Some(e.code()));
-                return Err(Rejection::Unauthenticated(e.clone()));
-            }
-        };
-        if let Some((policy, status)) = &self.rule
-            && let Err(rule) = policy.evaluate(ctx)
-        {
-            audit::guard_decision(&info, policy_name, Some(ctx), Some(rule.code()));
-            return Err(Rejection::InsufficientAuthentication(Denial {
-                policy: policy.clone(),
-                rule,
-                status: *status,
-            }));
+    /// Decides one request: `None` lets it through, `Some` is the response.
+    fn check<B>(&self, req: &Request<B>) -> Option<Response> {
+        if self.options.allow_preflight && is_cors_preflight(req) {
+            return None;
         }
-        audit::guard_decision(&info, policy_name, Some(ctx), None);
-        Ok(())
+        let info = request_info(req);
+        let outcome = req.extensions().get::<AuthOutcome>();
+        let rejection = decide(&info, outcome, self.policy.as_ref(), self.options.status).err()?;
+        if let (Rejection::InsufficientAuthentication(_), Some(step_up)) =
+            (&rejection, &self.options.step_up)
+            && is_browser_navigation(req.method(), req.headers())
+        {
+            let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+            if let Some(redirect) = step_up.redirect(target) {
+                return Some(redirect);
+            }
+        }
+        Some(match &self.options.on_reject {
+            Some(f) => f(rejection, req.headers()),
+            None => rejection.into_response(),
+        })
     }
 }
 
@@ -148,12 +270,11 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.check(&req) {
-            Ok(()) => GuardFuture { state: State::Inner { future: self.inner.call(req) } },
-            Err(rejection) => {
-                GuardFuture { state: State::Rejected { response: Some(rejection.into_response()) } }
-            }
-        }
+        let state = match self.check(&req) {
+            None => State::Inner { future: self.inner.call(req) },
+            Some(response) => State::Rejected { response: Some(response) },
+        };
+        GuardFuture { state }
     }
 }
 

@@ -230,7 +230,7 @@ impl AuthLayerBuilder {
 
     /// Builds the layer.
     pub fn build(self) -> Result<AuthLayer, BuildError> {
-        crate::crypto::install_provider();
+        crate::crypto::install_crypto_provider();
         if self.keys.is_empty() {
             return Err(BuildError::NoKeys);
         }

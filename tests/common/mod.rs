@@ -84,6 +84,7 @@ pub fn mfa_claims() -> Value {
 }
 
 pub fn sign_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    axum_session_mfa::install_crypto_provider();
     jsonwebtoken::encode(header, claims, key).unwrap()
 }
 
@@ -109,6 +110,7 @@ pub fn hmac_token(header: &Value, claims: &Value, secret: &[u8]) -> String {
     let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).unwrap());
     let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
     let message = format!("{h}.{c}");
+    axum_session_mfa::install_crypto_provider();
     let sig = jsonwebtoken::crypto::sign(
         message.as_bytes(),
         &EncodingKey::from_secret(secret),

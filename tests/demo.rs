@@ -1,0 +1,271 @@
+//! End to end: the demo binary (`cargo run --example demo`) started with each documented
+//! environment configuration, driven over real HTTP on loopback.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+struct Demo {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo_binary() -> PathBuf {
+    // tests run from target/<profile>/deps; cargo builds examples into target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|p| p.parent()).unwrap();
+    let bin = profile_dir.join("examples").join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} missing: run the tests with `cargo test`, which builds examples",
+        bin.display()
+    );
+    bin
+}
+
+fn start(env: &[(&str, &str)]) -> Demo {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(demo_binary());
+    cmd.env_clear()
+        .env("DEMO_ADDR", &addr)
+        .env("RUST_LOG", "warn")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let demo = Demo { child: cmd.spawn().unwrap(), base: format!("http://{addr}") };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http(&demo, "GET", "/health", &[], None).0 == 200 {
+            return demo;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the demo did not answer /health within 20 s");
+}
+
+/// One request; returns (status, headers, body). Redirects are not followed.
+fn http(
+    demo: &Demo,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&str>,
+) -> (u16, http::HeaderMap, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let url = format!("{}{path}", demo.base);
+    let result = match method {
+        "POST" => {
+            let mut req =
+                agent.post(&url).header("content-type", "application/x-www-form-urlencoded");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.send(form.unwrap_or_default())
+        }
+        _ => {
+            let mut req = agent.get(&url);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.call()
+        }
+    };
+    match result {
+        Ok(mut res) => {
+            let status = res.status().as_u16();
+            let headers = res.headers().clone();
+            let body = res.body_mut().read_to_string().unwrap_or_default();
+            (status, headers, body)
+        }
+        Err(_) => (0, http::HeaderMap::new(), String::new()),
+    }
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+fn session_cookie(headers: &http::HeaderMap, name: &str) -> String {
+    let set = headers["set-cookie"].to_str().unwrap();
+    let value = set.split(';').next().unwrap();
+    assert!(value.starts_with(&format!("{name}=")), "{set}");
+    value.to_owned()
+}
+
+#[test]
+fn dev_issuer_shows_the_whole_flow() {
+    let demo = start(&[]);
+    assert_eq!(http(&demo, "GET", "/me", &[], None).0, 401);
+    let (status, headers, _) = http(&demo, "GET", "/admin", &[], None);
+    assert_eq!(status, 401);
+    assert_eq!(headers["www-authenticate"], "Bearer");
+
+    // Password-only sign-in.
+    let (status, headers, _) = http(&demo, "POST", "/dev/login", &[], Some("method=pwd"));
+    assert_eq!(status, 303);
+    let pwd = session_cookie(&headers, "session");
+    let (status, _, body) = http(&demo, "GET", "/me", &[("cookie", &pwd)], None);
+    assert_eq!(status, 200);
+    let me = json_of(&body);
+    assert_eq!(me["amr"], json!(["pwd"]));
+    for field in ["sub", "sid", "org_id", "acr", "auth_time"] {
+        assert!(!me[field].is_null(), "/me lacks {field}: {me}");
+    }
+    // API client: 403 with the RFC 9470 challenge. Browser: redirected to step up.
+    let (status, headers, body) =
+        http(&demo, "GET", "/admin", &[("cookie", &pwd), ("accept", "application/json")], None);
+    assert_eq!(status, 403);
+    assert!(
+        headers["www-authenticate"].to_str().unwrap().contains("insufficient_user_authentication")
+    );
+    assert_eq!(json_of(&body)["code"], "insufficient_user_authentication");
+    let browser = [("cookie", pwd.as_str()), ("accept", "text/html")];
+    let (status, headers, _) = http(&demo, "GET", "/admin", &browser, None);
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/dev/step-up?return_to=%2Fadmin");
+    assert_eq!(http(&demo, "GET", "/dev/step-up?return_to=%2Fadmin", &browser, None).0, 200);
+
+    // Step up: same session id, mfa, fresh auth_time, back to /admin.
+    let (status, headers, _) = http(
+        &demo,
+        "POST",
+        "/dev/step-up",
+        &[("cookie", &pwd)],
+        Some("return_to=%2Fadmin&code=123456"),
+    );
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/admin");
+    let mfa = session_cookie(&headers, "session");
+    let (status, _, body) =
+        http(&demo, "GET", "/admin", &[("cookie", &mfa), ("accept", "text/html")], None);
+    assert_eq!(status, 200, "{body}");
+    let after = json_of(&http(&demo, "GET", "/me", &[("cookie", &mfa)], None).2);
+    assert_eq!(after["sid"], me["sid"]);
+    assert!(after["amr"].as_array().unwrap().contains(&json!("mfa")));
+    assert_eq!(http(&demo, "GET", "/admin/recent", &[("cookie", &mfa)], None).0, 200);
+
+    // The step-up endpoint never redirects off-site.
+    let (_, headers, _) = http(
+        &demo,
+        "POST",
+        "/dev/step-up",
+        &[("cookie", &pwd)],
+        Some("return_to=%2F%2Fevil.example&code=123456"),
+    );
+    assert_eq!(headers["location"], "/");
+    // Bearer tokens work too.
+    let token = http(&demo, "GET", "/dev/token?mfa=true", &[], None).2;
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("authorization", &format!("Bearer {token}"))], None).0,
+        200
+    );
+}
+
+#[test]
+fn hs256_secret_configuration() {
+    let secret = "demo-shared-secret-of-at-least-32-bytes";
+    let demo = start(&[
+        ("AUTH_HS256_SECRET", secret),
+        ("AUTH_ISSUER", "https://a.example, https://b.example"),
+        ("AUTH_AUDIENCE", "api"),
+        ("AUTH_COOKIE", "__Host-sess"),
+    ]);
+    let key = EncodingKey::from_secret(secret.as_bytes());
+    let token = |c: &Value| sign_with(&Header::new(Algorithm::HS256), c, &key);
+    let mut c = claims();
+    c["iss"] = json!("https://b.example");
+    c["aud"] = json!("api");
+    let pwd = token(&c);
+    let (status, _, body) =
+        http(&demo, "GET", "/me", &[("cookie", &format!("__Host-sess={pwd}"))], None);
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&body)["sub"], "user_123");
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("authorization", &format!("Bearer {pwd}"))], None).0,
+        403
+    );
+    c["amr"] = json!(["pwd", "mfa"]);
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("authorization", &format!("Bearer {}", token(&c)))], None)
+            .0,
+        200
+    );
+    c["iss"] = json!("https://c.example");
+    let (status, _, body) =
+        http(&demo, "GET", "/me", &[("authorization", &format!("Bearer {}", token(&c)))], None);
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("wrong_issuer")));
+    // No dev issuer when a key is configured.
+    assert_eq!(http(&demo, "GET", "/dev/token", &[], None).0, 404);
+}
+
+#[test]
+fn public_key_pem_configuration() {
+    let demo = start(&[
+        ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"),
+        ("AUTH_ALG", "PS256"),
+        ("AUTH_ISSUER", ISSUER),
+    ]);
+    let ps256 = sign(Algorithm::PS256, &mfa_claims());
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("cookie", &format!("session={ps256}"))], None).0,
+        200
+    );
+    let rs256 = sign(Algorithm::RS256, &mfa_claims());
+    let (status, _, body) =
+        http(&demo, "GET", "/me", &[("authorization", &format!("Bearer {rs256}"))], None);
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("algorithm_not_allowed")));
+    drop(demo);
+
+    let demo = start(&[("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/ec256_public.pem")]);
+    let es256 = sign(Algorithm::ES256, &claims());
+    assert_eq!(
+        http(&demo, "GET", "/me", &[("authorization", &format!("Bearer {es256}"))], None).0,
+        200
+    );
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("authorization", &format!("Bearer {es256}"))], None).0,
+        403
+    );
+}
+
+#[test]
+fn bad_configuration_fails_at_start_with_a_message() {
+    for env in [
+        vec![("AUTH_HS256_SECRET", "short")],
+        vec![("AUTH_PUBLIC_KEY_PEM", "does/not/exist.pem")],
+        vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"), ("AUTH_ALG", "ES256")],
+        vec![("AUTH_ALG", "none"), ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem")],
+    ] {
+        let mut cmd = Command::new(demo_binary());
+        cmd.env_clear().env("DEMO_ADDR", "127.0.0.1:0").current_dir(env!("CARGO_MANIFEST_DIR"));
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("demo: "), "{env:?}");
+    }
+}

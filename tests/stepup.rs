@@ -1,0 +1,249 @@
+//! Step-up behaviour: browser redirects and their safety, custom responses, CORS preflight,
+//! and the `Mfa<P>` extractor.
+
+mod common;
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum_session_mfa::{Mfa, MfaPolicy, NamedPolicy, RequireAuth, RequireMfa, safe_return_to};
+use common::*;
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+fn app_with(guard: RequireMfa) -> Router {
+    Router::new()
+        .route("/admin", get(|| async { "ok" }))
+        .route("/{*rest}", get(|| async { "ok" }))
+        .route_layer(guard)
+        .layer(builder_for(Algorithm::HS256).build().unwrap())
+}
+
+fn browser(path: &str, token: &str) -> http::Request<Body> {
+    get_req(path)
+        .header("accept", BROWSER_ACCEPT)
+        .header("cookie", format!("session={token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn location(reply: &Reply) -> String {
+    reply.headers.get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn browser_navigations_are_redirected_to_step_up() {
+    let app = app_with(RequireMfa::new().step_up_redirect("/auth/step-up"));
+    let token = hs256(&claims());
+    let reply = send(&app, browser("/admin?tab=keys&x=1", &token)).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(location(&reply), "/auth/step-up?return_to=%2Fadmin%3Ftab%3Dkeys%26x%3D1");
+
+    // A step-up URL with its own query gets `&`.
+    let app2 =
+        app_with(RequireMfa::new().step_up_redirect("https://idp.example/step?prompt=login"));
+    let reply = send(&app2, browser("/admin", &token)).await;
+    assert_eq!(location(&reply), "https://idp.example/step?prompt=login&return_to=%2Fadmin");
+
+    // API clients (no text/html), fetch() calls and non-GET requests keep the 403 challenge.
+    assert_eq!(bearer(&app, "/admin", &token).await.status, 403);
+    let mut fetch = browser("/admin", &token);
+    fetch.headers_mut().insert("sec-fetch-mode", "cors".parse().unwrap());
+    assert_eq!(send(&app, fetch).await.status, 403);
+    let mut nav = browser("/admin", &token);
+    nav.headers_mut().insert("sec-fetch-mode", "navigate".parse().unwrap());
+    assert_eq!(send(&app, nav).await.status, 303);
+    let post = get_req("/admin")
+        .method("POST")
+        .header("accept", BROWSER_ACCEPT)
+        .header("cookie", format!("session={token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_ne!(send(&app, post).await.status, 303);
+    let json_only = get_req("/admin")
+        .header("accept", "application/json")
+        .header("cookie", format!("session={token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, json_only).await.status, 403);
+
+    // No session at all is a 401, not a step-up.
+    let anonymous = get_req("/admin").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
+    assert_eq!(send(&app, anonymous).await.status, 401);
+    // MFA sessions pass.
+    assert_eq!(send(&app, browser("/admin", &hs256(&mfa_claims()))).await.status, 200);
+}
+
+#[tokio::test]
+async fn return_to_is_never_an_open_redirect() {
+    let app = app_with(RequireMfa::new().step_up_redirect("/step-up"));
+    let token = hs256(&claims());
+    // Request targets an attacker could craft: the redirect falls back to `/`.
+    for target in ["//evil.example/admin", "/%2F%2Fevil.example", "/%5Cevil.example", "/%2f/x"] {
+        let reply = send(&app, browser(target, &token)).await;
+        if reply.status == 303 {
+            let loc = location(&reply);
+            let rt = loc.split_once("return_to=").unwrap().1;
+            let decoded: String =
+                form_urlencoded::parse(format!("r={rt}").as_bytes()).next().unwrap().1.into_owned();
+            assert!(safe_return_to(&decoded).is_some(), "{target} -> {decoded}");
+        }
+    }
+    for target in ["/%2F%2Fevil.example", "/%5Cevil.example", "/%252F%252Fevil.example"] {
+        let reply = send(&app, browser(target, &token)).await;
+        assert_eq!(location(&reply), "/step-up?return_to=%2F", "{target}");
+    }
+    // Doubled slashes later in the path stay on this origin and are kept.
+    let reply = send(&app, browser("/admin/%2F%2Fx", &token)).await;
+    assert_eq!(location(&reply), "/step-up?return_to=%2Fadmin%2F%252F%252Fx");
+
+    // The check the step-up endpoint applies to what it receives.
+    for bad in [
+        "//evil.example",
+        "///evil.example",
+        "https://evil.example/admin",
+        "http:evil.example",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/%2F%2Fevil.example",
+        "/%2f/evil.example",
+        "/%5Cevil.example",
+        "/%252F%252Fevil.example",
+        "%2F%2Fevil.example",
+        "/admin\r\nSet-Cookie: x=1",
+        "/admin%0d%0aSet-Cookie:x",
+        "/ad min",
+        "evil.example",
+        "",
+        "/%ff",
+    ] {
+        assert_eq!(safe_return_to(bad), None, "{bad:?}");
+    }
+    for good in ["/", "/admin", "/admin?tab=keys&x=%20y", "/a/b/c#frag", "/caf%C3%A9"] {
+        assert_eq!(safe_return_to(good), Some(good), "{good:?}");
+    }
+}
+
+#[tokio::test]
+async fn max_age_failures_redirect_too() {
+    let app = Router::new()
+        .route("/recent", get(|| async { "ok" }))
+        .route_layer(
+            RequireMfa::with_policy(MfaPolicy::new().max_age(Duration::from_secs(300)))
+                .step_up_redirect("/step-up"),
+        )
+        .layer(builder_for(Algorithm::HS256).build().unwrap());
+    let mut c = mfa_claims();
+    c["auth_time"] = json!(now() - 3600);
+    let reply = send(&app, browser("/recent", &hs256(&c))).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(location(&reply), "/step-up?return_to=%2Frecent");
+}
+
+#[tokio::test]
+async fn rejections_can_be_replaced() {
+    let guard = RequireMfa::new().on_reject(|rejection, headers| {
+        let lang = headers.get("accept-language").map_or("en", |v| v.to_str().unwrap_or("en"));
+        (
+            rejection.status(),
+            format!("custom {} {} {lang}", rejection.status().as_u16(), rejection.code()),
+        )
+            .into_response()
+    });
+    let app = app_with(guard);
+    let reply = bearer(&app, "/admin", &hs256(&claims())).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.text(), "custom 403 insufficient_user_authentication en");
+    let reply =
+        send(&app, get_req("/admin").header("accept-language", "fr").body(Body::empty()).unwrap())
+            .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.text(), "custom 401 missing_token fr");
+}
+
+#[tokio::test]
+async fn cors_preflight_passes_only_when_enabled() {
+    let preflight = || {
+        get_req("/admin")
+            .method("OPTIONS")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "GET")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let app = Router::new()
+        .route("/admin", get(|| async { "ok" }).options(|| async { "preflight ok" }))
+        .route_layer(RequireMfa::new());
+    let app = app.layer(builder_for(Algorithm::HS256).build().unwrap());
+    assert_eq!(send(&app, preflight()).await.status, 401, "off by default");
+
+    let open = Router::new()
+        .route("/admin", get(|| async { "ok" }).options(|| async { "preflight ok" }))
+        .route_layer(RequireMfa::new().allow_cors_preflight())
+        .layer(builder_for(Algorithm::HS256).build().unwrap());
+    let reply = send(&open, preflight()).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "preflight ok");
+    // A plain OPTIONS (no Access-Control-Request-Method) is not a preflight.
+    let plain = get_req("/admin").method("OPTIONS").body(Body::empty()).unwrap();
+    assert_eq!(send(&open, plain).await.status, 401);
+    // GET is still guarded.
+    assert_eq!(send(&open, get_req("/admin").body(Body::empty()).unwrap()).await.status, 401);
+
+    let members = Router::new()
+        .route("/m", get(|| async { "ok" }).options(|| async { "preflight ok" }))
+        .route_layer(RequireAuth::new().allow_cors_preflight())
+        .layer(builder_for(Algorithm::HS256).build().unwrap());
+    let pre = get_req("/m")
+        .method("OPTIONS")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&members, pre).await.status, 200);
+}
+
+struct RecentMfa;
+impl NamedPolicy for RecentMfa {
+    fn policy() -> &'static Arc<MfaPolicy> {
+        static P: LazyLock<Arc<MfaPolicy>> = LazyLock::new(|| {
+            Arc::new(MfaPolicy::new().named("recent").max_age(Duration::from_secs(60)))
+        });
+        &P
+    }
+}
+
+#[tokio::test]
+async fn the_mfa_extractor_enforces_its_policy() {
+    let app = Router::new()
+        .route("/default", get(|s: Mfa| async move { s.sub().to_owned() }))
+        .route("/recent", get(|s: Mfa<RecentMfa>| async move { s.into_inner().sub().to_owned() }))
+        .layer(builder_for(Algorithm::HS256).build().unwrap());
+    assert_eq!(send(&app, get_req("/default").body(Body::empty()).unwrap()).await.status, 401);
+    assert_invalid(&cookie(&app, "/default", "session=a.b.c").await, "malformed_token");
+    let reply = bearer(&app, "/default", &hs256(&claims())).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.json()["rule"], "methods_missing");
+    assert!(reply.www_authenticate().contains("insufficient_user_authentication"));
+    let reply = bearer(&app, "/default", &hs256(&mfa_claims())).await;
+    assert_eq!((reply.status.as_u16(), reply.text()), (200, "user_123".to_owned()));
+
+    let mut old = mfa_claims();
+    old["auth_time"] = json!(now() - 120);
+    let reply = bearer(&app, "/recent", &hs256(&old)).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.json()["policy"], "recent");
+    assert_eq!(reply.json()["rule"], "auth_too_old");
+    assert!(reply.www_authenticate().contains("max_age=60"));
+    assert_eq!(bearer(&app, "/recent", &hs256(&mfa_claims())).await.status, 200);
+
+    // Without the layer: a loud 500, never a pass.
+    let bare = Router::new().route("/default", get(|s: Mfa| async move { s.sub().to_owned() }));
+    assert_eq!(send(&bare, get_req("/default").body(Body::empty()).unwrap()).await.status, 500);
+}
