@@ -97,6 +97,10 @@ impl RequireMfa {
 
     /// Answers a policy failure with 401 instead of 403, for strict RFC 9470 clients that
     /// expect the `insufficient_user_authentication` challenge on a 401.
+    ///
+    /// ```
+    /// let guard = axum_session_mfa::RequireMfa::new().unauthorized_on_step_up();
+    /// ```
     pub fn unauthorized_on_step_up(mut self) -> Self {
         self.options.status = StatusCode::UNAUTHORIZED;
         self
@@ -106,6 +110,10 @@ impl RequireMfa {
     /// `return_to` query parameter (a same-origin relative path), with `303 See Other`.
     /// API requests still get the 403 challenge. See [`safe_return_to`](crate::safe_return_to)
     /// for what the step-up endpoint must check before redirecting back.
+    ///
+    /// ```
+    /// let guard = axum_session_mfa::RequireMfa::new().step_up_redirect("/auth/step-up");
+    /// ```
     pub fn step_up_redirect(mut self, url: impl Into<String>) -> Self {
         self.options.step_up = Some(StepUp::new(url));
         self
@@ -114,6 +122,10 @@ impl RequireMfa {
     /// Lets CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) through
     /// without a session, so a CORS layer *inside* the guard can answer them. Off by default;
     /// preflights carry no credentials, so a guard in front of them otherwise answers 401.
+    ///
+    /// ```
+    /// let guard = axum_session_mfa::RequireMfa::new().allow_cors_preflight();
+    /// ```
     pub fn allow_cors_preflight(mut self) -> Self {
         self.options.allow_preflight = true;
         self

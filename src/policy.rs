@@ -83,6 +83,12 @@ impl MfaPolicy {
 
     /// Accepts a session whose `amr` lists **any** of `methods` (e.g. `["mfa", "hwk", "swk"]`
     /// to also accept passkeys). Replaces the default `["mfa"]`.
+    ///
+    /// ```
+    /// use axum_session_mfa::{MethodMatch, MfaPolicy};
+    /// let passkeys_too = MfaPolicy::new().any_of(["mfa", "hwk", "swk"]);
+    /// assert_eq!(passkeys_too.methods().1, MethodMatch::AnyOf);
+    /// ```
     pub fn any_of<I, M>(mut self, methods: I) -> Self
     where
         I: IntoIterator<Item = M>,
@@ -94,6 +100,11 @@ impl MfaPolicy {
     }
 
     /// Accepts a session whose `amr` lists **all** of `methods` (e.g. `["pwd", "otp"]`).
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let password_and_otp = MfaPolicy::new().named("pwd+otp").all_of(["pwd", "otp"]);
+    /// ```
     pub fn all_of<I, M>(mut self, methods: I) -> Self
     where
         I: IntoIterator<Item = M>,
@@ -104,7 +115,13 @@ impl MfaPolicy {
         self
     }
 
-    /// Also accepts a session whose `acr` is one of `values`, whatever its `amr`.
+    /// Also accepts a session whose `acr` is one of `values`, whatever its `amr` (RFC 9470:
+    /// any one suffices). The values are advertised in the 403 challenge's `acr_values`.
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let policy = MfaPolicy::new().acr_values(["phr", "urn:okta:loa:2fa:any"]);
+    /// ```
     pub fn acr_values<I, V>(mut self, values: I) -> Self
     where
         I: IntoIterator<Item = V>,
@@ -114,7 +131,15 @@ impl MfaPolicy {
         self
     }
 
-    /// Requires `auth_time` no older than `max_age` (whole seconds).
+    /// Requires `auth_time` no older than `max_age` (whole seconds). A token without
+    /// `auth_time` then fails. The limit is advertised in the 403 challenge's `max_age`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_session_mfa::MfaPolicy;
+    /// let recent = MfaPolicy::new().max_age(Duration::from_secs(300));
+    /// assert_eq!(recent.max_age_secs(), Some(300));
+    /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age.as_secs());
         self

@@ -111,3 +111,32 @@ async fn guard_decisions_and_token_failures_are_audited_without_tokens() {
     }
     assert!(!raw.contains("leak-me"), "the query string must not be logged");
 }
+
+#[tokio::test]
+async fn named_policies_are_audited_with_the_failed_rule() {
+    use axum::routing::get;
+    use axum_session_mfa::{MfaPolicy, RequireMfa};
+    use jsonwebtoken::Algorithm;
+
+    let (capture, _guard) = capture();
+    let policy = MfaPolicy::new().named("recent-mfa").max_age(std::time::Duration::from_secs(300));
+    let app = axum::Router::new()
+        .route("/admin/recent", get(|| async { "ok" }))
+        .route_layer(RequireMfa::with_policy(policy))
+        .layer(builder_for(Algorithm::HS256).build().unwrap());
+    let mut c = mfa_claims();
+    c["auth_time"] = json!(now() - 1000);
+    let token = hs256(&c);
+    assert_eq!(bearer(&app, "/admin/recent", &token).await.status, 403);
+    let event = capture
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "guard_decision")
+        .expect("a guard decision event");
+    assert_eq!(event["policy"], "recent-mfa");
+    assert_eq!(event["reason"], "auth_too_old");
+    assert_eq!(event["amr"], "pwd mfa");
+    assert!(event["auth_age"].as_u64().unwrap() >= 1000);
+    assert_eq!(event["route"], "/admin/recent");
+    assert!(!capture.raw().contains(token.rsplit('.').next().unwrap()));
+}

@@ -238,3 +238,40 @@ fn parse_auth_params(s: &str) -> std::collections::HashMap<String, String> {
     }
     out
 }
+
+#[tokio::test]
+async fn rules_combine() {
+    let at = 1_800_000_000u64;
+    let policy = MfaPolicy::new()
+        .any_of(["hwk"])
+        .acr_values(["phr"])
+        .max_age(Duration::from_secs(300))
+        .require("org", |ctx| ctx.org_id() == Some("org_42"));
+    let app = guarded(policy, Some(at));
+    let send_with = |amr: Value, acr: &str, age: u64, org: &str| {
+        let token = token(|c| {
+            c["amr"] = amr;
+            c["acr"] = json!(acr);
+            c["auth_time"] = json!(at - age);
+            c["exp"] = json!(at + 3600);
+            c["org_id"] = json!(org);
+        });
+        let app = app.clone();
+        async move {
+            let reply = bearer(&app, "/x", &token).await;
+            (reply.status.as_u16(), reply.json()["rule"].as_str().unwrap_or("").to_owned())
+        }
+    };
+    // Strength by amr, or by acr; each still needs freshness and the custom rule.
+    assert_eq!(send_with(json!(["hwk"]), "x", 10, "org_42").await, (200, "".into()));
+    assert_eq!(send_with(json!(["pwd"]), "phr", 10, "org_42").await, (200, "".into()));
+    assert_eq!(
+        send_with(json!(["pwd", "mfa"]), "x", 10, "org_42").await,
+        (403, "methods_missing".into())
+    );
+    assert_eq!(send_with(json!(["hwk"]), "x", 301, "org_42").await, (403, "auth_too_old".into()));
+    assert_eq!(send_with(json!(["pwd"]), "phr", 301, "org_42").await, (403, "auth_too_old".into()));
+    assert_eq!(send_with(json!(["hwk"]), "phr", 10, "org_1").await, (403, "custom_rule".into()));
+    // Strength is checked first: a weak, stale session reports the missing method.
+    assert_eq!(send_with(json!(["pwd"]), "x", 999, "org_1").await, (403, "methods_missing".into()));
+}
