@@ -10,8 +10,8 @@ mod guard;
 pub mod keys;
 mod layer;
 mod policy;
-pub mod session;
 pub mod reject;
+pub mod session;
 mod source;
 mod verify;
 
@@ -19,6 +19,8 @@ pub use context::{Amr, AuthContext, AuthOutcome};
 pub use error::AuthError;
 pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa};
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwks")]
+pub use keys::{JwksKeys, Provider};
 pub use keys::{Key, KeyError};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy};
