@@ -53,7 +53,7 @@ async fn discovery_and_mfa_with_oidc_provider() {
     let op = Op::start();
     let issuer = op.get("issuer").to_owned();
     let idp = Provider::discover(&issuer).await.expect("discovery");
-    assert_eq!(idp.issuers(), [issuer.clone()]);
+    assert_eq!(idp.issuers(), std::slice::from_ref(&issuer));
     assert_eq!(idp.keys().url(), format!("{issuer}/jwks"));
     let layer = AuthLayer::builder().provider(idp).audience(op.get("resource")).build().unwrap();
     let app = router(layer);

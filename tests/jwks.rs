@@ -590,7 +590,7 @@ async fn discovery_builds_keys_and_issuer() {
     let issuer = server.base.clone();
     server.set(|b| b.openid_configuration = Some(discovery_doc(&server, &issuer)));
     let idp = Provider::discover_with(&issuer, options()).await.unwrap();
-    assert_eq!(idp.issuers(), [issuer.clone()]);
+    assert_eq!(idp.issuers(), std::slice::from_ref(&issuer));
     assert_eq!(idp.keys().url(), server.url());
     let app = router(AuthLayer::builder().provider(idp).build().unwrap());
 
