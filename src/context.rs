@@ -112,7 +112,7 @@ impl AuthContext {
     }
 
     /// The authentication methods (`amr`, RFC 8176), or `None` when the token has no `amr`
-    /// claim or it is malformed (see the [module docs](self)). Values are case-sensitive.
+    /// claim or it is malformed (see [`AuthContext::amr_is_malformed`]). Values are case-sensitive.
     pub fn amr(&self) -> Option<Amr<'_>> {
         match self.inner.claims.get("amr") {
             Some(Value::Array(values)) if values.iter().all(Value::is_string) => Some(Amr(values)),

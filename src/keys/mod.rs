@@ -26,7 +26,7 @@
 //! 4. RSA moduli must have at least 2048 bits; EC and Ed25519 keys the curve's length.
 //!
 //! A key that fails is skipped and logged once (`tracing` warn); the others are kept. Caching,
-//! refresh and failure behaviour: [`jwks`](self::jwks) (feature `jwks`, on by default).
+//! refresh and failure behaviour: [`jwks`] (feature `jwks`, on by default).
 //!
 //! # URLs
 //! Key set and discovery URLs must be `https://`, except `http://` to a loopback address
