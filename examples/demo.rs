@@ -11,6 +11,9 @@
 //! | `AUTH_ISSUER` | comma-separated accepted issuers |
 //! | `AUTH_AUDIENCE` | comma-separated accepted audiences (optional) |
 //! | `AUTH_COOKIE` | session cookie name, default `session`; Bearer tokens are accepted too |
+//! | `AUTH_JWKS_URL` | verify with keys from this JWKS URL (cached, rotated); pair with `AUTH_ISSUER` |
+//! | `AUTH_OIDC_ISSUER` | OIDC discovery from this issuer URL (keys and accepted issuer) |
+//! | `AUTH_WORKOS_CLIENT_ID` | the WorkOS preset: its JWKS and issuers for this client id |
 //! | `AUTH_STEP_UP_URL` | where browsers that fail a policy are sent (default: the dev issuer's page) |
 //!
 //! With no key configured, a development issuer runs inside the demo with a key generated at
@@ -30,6 +33,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum_session_mfa::keys::{JwksKeys, Provider};
 use axum_session_mfa::{
     Algorithm, AuthContext, AuthLayer, AuthLayerBuilder, Key, MfaPolicy, RequireMfa, safe_return_to,
 };
@@ -61,7 +65,7 @@ fn now() -> u64 {
 }
 
 /// Builds the verification side from the environment; returns the dev issuer when no key is set.
-fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssuer>>), String> {
+async fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssuer>>), String> {
     let mut builder = AuthLayer::builder().cookie(cookie);
     for issuer in list("AUTH_ISSUER") {
         builder = builder.issuer(issuer);
@@ -73,6 +77,22 @@ fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssuer>>),
         .map(|a| a.parse::<Algorithm>().map_err(|_| format!("AUTH_ALG: unknown algorithm {a:?}")))
         .transpose()?;
 
+    // Remote keys: OIDC discovery, the WorkOS preset, or a bare JWKS URL (with AUTH_ISSUER).
+    if let Some(issuer) = env("AUTH_OIDC_ISSUER") {
+        let provider = Provider::discover(&issuer)
+            .await
+            .map_err(|e| format!("AUTH_OIDC_ISSUER {issuer}: {e}"))?;
+        return Ok((builder.provider(provider), None));
+    }
+    if let Some(client_id) = env("AUTH_WORKOS_CLIENT_ID") {
+        let provider =
+            Provider::workos(&client_id).map_err(|e| format!("AUTH_WORKOS_CLIENT_ID: {e}"))?;
+        return Ok((builder.provider(provider), None));
+    }
+    if let Some(url) = env("AUTH_JWKS_URL") {
+        let keys = JwksKeys::new(&url).map_err(|e| format!("AUTH_JWKS_URL {url}: {e}"))?;
+        return Ok((builder.jwks(keys), None));
+    }
     if let Some(secret) = env("AUTH_HS256_SECRET") {
         let key = Key::hmac(Algorithm::HS256, secret.as_bytes())
             .map_err(|e| format!("AUTH_HS256_SECRET: {e}"))?;
@@ -300,7 +320,7 @@ async fn main() {
         Err(e) => fail(&format!("DEMO_ADDR: {e}")),
     };
     let cookie = env("AUTH_COOKIE").unwrap_or_else(|| "session".into());
-    let (builder, dev) = configure(&cookie).unwrap_or_else(|e| fail(&e));
+    let (builder, dev) = configure(&cookie).await.unwrap_or_else(|e| fail(&e));
     let auth = builder.build().unwrap_or_else(|e| fail(&e.to_string()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -113,6 +113,8 @@ pub(crate) fn request_info<B>(req: &Request<B>) -> RequestInfo<'_> {
 #[derive(Default)]
 pub struct AuthLayerBuilder {
     keys: StaticKeys,
+    #[cfg(feature = "jwks")]
+    remote: Vec<crate::keys::JwksKeys>,
     sources: Option<Vec<TokenSource>>,
     cookie: Option<String>,
     issuers: Vec<String>,
@@ -132,6 +134,9 @@ pub enum BuildError {
     NoKeys,
     /// No token source was configured.
     NoSources,
+    /// Static keys and a remote key set, or several remote key sets, were configured: a layer
+    /// uses exactly one key source.
+    MixedKeySources,
 }
 
 impl fmt::Display for BuildError {
@@ -139,6 +144,9 @@ impl fmt::Display for BuildError {
         match self {
             Self::NoKeys => f.write_str("AuthLayer needs at least one verification key"),
             Self::NoSources => f.write_str("AuthLayer needs at least one token source"),
+            Self::MixedKeySources => f.write_str(
+                "AuthLayer uses one key source: static keys or one remote key set, not both",
+            ),
         }
     }
 }
@@ -155,6 +163,36 @@ impl AuthLayerBuilder {
     /// Adds several verification keys (selected by `kid`).
     pub fn keys(mut self, keys: impl IntoIterator<Item = Key>) -> Self {
         keys.into_iter().for_each(|k| self.keys.push(k));
+        self
+    }
+
+    /// Uses a remote key set (JWKS) for verification. Issuers are not implied: add them with
+    /// [`issuer`](Self::issuer), or use [`provider`](Self::provider). A layer uses one key
+    /// source: combining this with static keys or another set fails with
+    /// [`BuildError::MixedKeySources`].
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::{AuthLayer, JwksKeys};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = AuthLayer::builder()
+    ///     .jwks(JwksKeys::new("https://idp.example/.well-known/jwks.json")?)
+    ///     .issuer("https://idp.example")
+    ///     .build()?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn jwks(mut self, keys: crate::keys::JwksKeys) -> Self {
+        self.remote.push(keys);
+        self
+    }
+
+    /// Uses an identity provider's key set and accepts its issuers (a WorkOS preset, or a
+    /// provider found by OIDC discovery). See [`Provider`](crate::Provider).
+    #[cfg(feature = "jwks")]
+    pub fn provider(mut self, provider: crate::keys::Provider) -> Self {
+        let (keys, issuers) = provider.into_parts();
+        self.remote.push(keys);
+        self.issuers.extend(issuers);
         self
     }
 
@@ -229,11 +267,9 @@ impl AuthLayerBuilder {
     }
 
     /// Builds the layer.
-    pub fn build(self) -> Result<AuthLayer, BuildError> {
+    pub fn build(mut self) -> Result<AuthLayer, BuildError> {
         crate::crypto::install_crypto_provider();
-        if self.keys.is_empty() {
-            return Err(BuildError::NoKeys);
-        }
+        let keys = self.key_store()?;
         let cookie = self.cookie.unwrap_or_else(|| "session".to_owned());
         let sources =
             self.sources.unwrap_or_else(|| vec![TokenSource::Cookie(cookie), TokenSource::Bearer]);
@@ -241,7 +277,7 @@ impl AuthLayerBuilder {
             return Err(BuildError::NoSources);
         }
         let verifier = Verifier {
-            keys: KeyStore::Static(Arc::new(self.keys)),
+            keys,
             issuers: self.issuers,
             audiences: self.audiences,
             leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs(),
@@ -255,6 +291,25 @@ impl AuthLayerBuilder {
             verifier,
         };
         Ok(AuthLayer { config: Arc::new(config) })
+    }
+}
+
+impl AuthLayerBuilder {
+    #[cfg(feature = "jwks")]
+    fn key_store(&mut self) -> Result<KeyStore, BuildError> {
+        let keys = std::mem::take(&mut self.keys);
+        match (keys.is_empty(), self.remote.len()) {
+            (true, 0) => Err(BuildError::NoKeys),
+            (false, 0) => Ok(KeyStore::Static(Arc::new(keys))),
+            (true, 1) => Ok(KeyStore::Remote(self.remote.remove(0))),
+            _ => Err(BuildError::MixedKeySources),
+        }
+    }
+
+    #[cfg(not(feature = "jwks"))]
+    fn key_store(&mut self) -> Result<KeyStore, BuildError> {
+        let keys = std::mem::take(&mut self.keys);
+        if keys.is_empty() { Err(BuildError::NoKeys) } else { Ok(KeyStore::Static(Arc::new(keys))) }
     }
 }
 

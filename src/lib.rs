@@ -23,6 +23,8 @@ pub use error::AuthError;
 pub use extract::{DefaultMfa, Mfa, NamedPolicy};
 pub use guard::{Guard, GuardFuture, RejectFn, RequireAuth, RequireMfa};
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwks")]
+pub use keys::{JwksKeys, Provider};
 pub use keys::{Key, KeyError};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy};

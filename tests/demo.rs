@@ -269,3 +269,79 @@ fn bad_configuration_fails_at_start_with_a_message() {
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("demo: "), "{env:?}");
     }
 }
+
+/// Serves `/jwks` (the RSA fixture key as `kid` "demo-key") and an OIDC discovery document on
+/// loopback from a background thread; returns the base URL.
+#[cfg(feature = "jwks")]
+fn key_server() -> String {
+    use axum::Json;
+    use axum::routing::get;
+
+    axum_session_mfa::install_crypto_provider();
+    let enc = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
+    let mut jwk = serde_json::to_value(
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&enc, Algorithm::RS256).unwrap(),
+    )
+    .unwrap();
+    jwk["kid"] = json!("demo-key");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = base.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let jwks = json!({ "keys": [jwk] });
+            let discovery = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks") });
+            let app =
+                axum::Router::new().route("/jwks", get(move || async move { Json(jwks) })).route(
+                    "/.well-known/openid-configuration",
+                    get(move || async move { Json(discovery) }),
+                );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    base
+}
+
+#[cfg(feature = "jwks")]
+#[test]
+fn remote_key_configurations() {
+    let base = key_server();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("demo-key".into());
+    let private = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
+    let sign_for = |iss: &str, amr: Value| {
+        let mut c = claims();
+        c["iss"] = json!(iss);
+        c["amr"] = amr;
+        sign_with(&header, &c, &private)
+    };
+
+    // A bare JWKS URL, with AUTH_ISSUER for the iss check.
+    let demo = start(&[("AUTH_JWKS_URL", &format!("{base}/jwks")), ("AUTH_ISSUER", ISSUER)]);
+    let mfa = sign_for(ISSUER, json!(["pwd", "mfa"]));
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("authorization", &format!("Bearer {mfa}"))], None).0,
+        200
+    );
+    let pwd = sign_for(ISSUER, json!(["pwd"]));
+    assert_eq!(
+        http(&demo, "GET", "/admin", &[("authorization", &format!("Bearer {pwd}"))], None).0,
+        403
+    );
+    drop(demo);
+
+    // OIDC discovery: keys and the accepted issuer come from the provider's document.
+    let demo = start(&[("AUTH_OIDC_ISSUER", &base)]);
+    let token = sign_for(&base, json!(["pwd", "mfa"]));
+    let (status, _, body) =
+        http(&demo, "GET", "/me", &[("cookie", &format!("session={token}"))], None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["iss"], json!(base));
+    let foreign = sign_for("https://other.example", json!(["pwd", "mfa"]));
+    let (status, _, body) =
+        http(&demo, "GET", "/me", &[("authorization", &format!("Bearer {foreign}"))], None);
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("wrong_issuer")));
+}

@@ -11,9 +11,50 @@
 //! * A token without a `kid` uses the one key (with or without a `kid`) whose algorithms include
 //!   the token's `alg`; if several keys qualify the token is refused as
 //!   [`AuthError::UnknownKey`]: an ambiguous choice is never guessed.
+//! * Remote key sets ([`JwksKeys`]) are stricter: a token's `kid` must name a published key
+//!   exactly (an unknown `kid` triggers a rate-limited refetch, then [`AuthError::UnknownKey`]);
+//!   a token without `kid` is accepted only when exactly one key is pinned to its `alg`.
+//!
+//! # Keys from a JWKS
+//! Each published JWK becomes one [`Key`] pinned to exactly one algorithm:
+//! 1. `use` must be absent or `sig`; `key_ops`, when present, must contain `verify`.
+//! 2. Symmetric keys (`kty: oct`) are never accepted from a JWKS.
+//! 3. The algorithm is the JWK's `alg` when present, else derived from the key type:
+//!    `RSA` → RS256, `EC` `P-256` → ES256, `EC` `P-384` → ES384, `OKP` `Ed25519` → EdDSA.
+//!    A declared `alg` must fit the key (RS*/PS* for RSA, ES256 for P-256, ES384 for P-384,
+//!    EdDSA for Ed25519); HS*, `none`, encryption algorithms and other curves skip the key.
+//! 4. RSA moduli must have at least 2048 bits; EC and Ed25519 keys the curve's length.
+//!
+//! A key that fails is skipped and logged once (`tracing` warn); the others are kept. Caching,
+//! refresh and failure behaviour: [`jwks`] (feature `jwks`, on by default).
+//!
+//! # URLs
+//! Key set and discovery URLs must be `https://`, except `http://` to a loopback address
+//! (`127.0.0.0/8`, `::1`, `localhost`) for local IdPs and tests. Redirects are followed (at
+//! most 3) only to URLs that pass the same rule. No URL is ever taken from a token (`jku`,
+//! `x5u` and friends are refused outright by the verifier).
 
 mod static_keys;
 
+#[cfg(feature = "jwks")]
+mod discovery;
+#[cfg(feature = "jwks")]
+mod http;
+#[cfg(feature = "jwks")]
+mod jwk;
+#[cfg(feature = "jwks")]
+pub mod jwks;
+#[cfg(feature = "jwks")]
+mod presets;
+
+#[cfg(feature = "jwks")]
+pub use discovery::DiscoveryError;
+#[cfg(feature = "jwks")]
+pub use http::UrlError;
+#[cfg(feature = "jwks")]
+pub use jwks::{JwksError, JwksKeys, JwksOptions};
+#[cfg(feature = "jwks")]
+pub use presets::Provider;
 pub use static_keys::StaticKeys;
 
 use std::fmt;
@@ -208,10 +249,12 @@ impl fmt::Debug for Key {
     }
 }
 
-/// Where the verifier finds keys. Static keys today; remote key sets plug in here.
+/// Where the verifier finds keys.
 #[derive(Debug, Clone)]
 pub(crate) enum KeyStore {
     Static(std::sync::Arc<StaticKeys>),
+    #[cfg(feature = "jwks")]
+    Remote(JwksKeys),
 }
 
 impl KeyStore {
@@ -224,6 +267,8 @@ impl KeyStore {
     ) -> Result<R, AuthError> {
         match self {
             Self::Static(keys) => keys.select(kid, alg).map(with),
+            #[cfg(feature = "jwks")]
+            Self::Remote(keys) => keys.resolve(kid, alg, with).await,
         }
     }
 }

@@ -55,6 +55,24 @@ impl StaticKeys {
     }
 }
 
+impl StaticKeys {
+    /// Like [`StaticKeys::select`], but a token's `kid` must name a key exactly: keys without a
+    /// `kid` are not wildcards (the rule for remote key sets).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn select_exact(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<&Key, AuthError> {
+        if let Some(kid) = kid
+            && !self.keys.iter().any(|k| k.kid() == Some(kid))
+        {
+            return Err(AuthError::UnknownKey);
+        }
+        self.select(kid, alg)
+    }
+}
+
 impl FromIterator<Key> for StaticKeys {
     fn from_iter<I: IntoIterator<Item = Key>>(iter: I) -> Self {
         Self { keys: iter.into_iter().collect() }

@@ -1,0 +1,129 @@
+//! OpenID Connect discovery (with the RFC 8414 fallback): from an issuer URL to its key set.
+//!
+//! [`Provider::discover`](super::Provider::discover) fetches
+//! `<issuer>/.well-known/openid-configuration`; if that fails it tries the RFC 8414 location
+//! `https://host/.well-known/oauth-authorization-server<path>`. The document's `issuer` must
+//! equal the configured issuer exactly (byte for byte: a trailing slash matters), and its
+//! `jwks_uri` must pass the URL rule of [`crate::keys`]. The issuer is then the only accepted
+//! `iss`.
+
+use std::fmt;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::http::{self, UrlError};
+use super::jwks::{JwksError, JwksOptions};
+
+/// Why discovery failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The issuer or the document's `jwks_uri` is not an allowed URL.
+    Url(UrlError),
+    /// Neither well-known document could be fetched and parsed.
+    Fetch(String),
+    /// The document's `issuer` differs from the configured issuer.
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The document's `issuer`.
+        found: String,
+    },
+    /// The key set could not be set up.
+    Jwks(JwksError),
+}
+
+impl fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Url(e) => write!(f, "discovery: {e}"),
+            Self::Fetch(e) => write!(f, "discovery failed: {e}"),
+            Self::IssuerMismatch { expected, found } => write!(
+                f,
+                "discovery document names issuer `{found}`, expected exactly `{expected}`"
+            ),
+            Self::Jwks(e) => write!(f, "discovery: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DiscoveryError {}
+
+impl From<UrlError> for DiscoveryError {
+    fn from(e: UrlError) -> Self {
+        Self::Url(e)
+    }
+}
+
+#[derive(Deserialize)]
+struct Document {
+    issuer: String,
+    jwks_uri: String,
+}
+
+/// The two well-known locations for an issuer, OIDC first.
+fn well_known(issuer: &Url) -> [Url; 2] {
+    let mut oidc = issuer.clone();
+    let path = issuer.path().trim_end_matches('/');
+    oidc.set_path(&format!("{path}/.well-known/openid-configuration"));
+    oidc.set_query(None);
+    oidc.set_fragment(None);
+    let mut oauth = oidc.clone();
+    oauth.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    [oidc, oauth]
+}
+
+/// Fetches the discovery document and returns the verified `(issuer, jwks_uri)`.
+pub(crate) async fn discover(
+    issuer: &str,
+    options: &JwksOptions,
+) -> Result<(String, Url), DiscoveryError> {
+    let issuer_url = http::parse_url(issuer)?;
+    let client =
+        http::client(options.limits()).map_err(|e| DiscoveryError::Jwks(JwksError::Client(e)))?;
+    let mut failures = Vec::new();
+    for url in well_known(&issuer_url) {
+        let fetched = match http::get_json(&client, &url, options.limits().max_body_bytes).await {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(format!("{url}: {e}"));
+                continue;
+            }
+        };
+        let document: Document = match serde_json::from_slice(&fetched.body) {
+            Ok(d) => d,
+            Err(_) => {
+                failures.push(format!("{url}: not a JSON object with `issuer` and `jwks_uri`"));
+                continue;
+            }
+        };
+        if document.issuer != issuer {
+            return Err(DiscoveryError::IssuerMismatch {
+                expected: issuer.to_owned(),
+                found: document.issuer,
+            });
+        }
+        let jwks_uri = http::parse_url(&document.jwks_uri)?;
+        return Ok((document.issuer, jwks_uri));
+    }
+    Err(DiscoveryError::Fetch(failures.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_locations() {
+        let [a, b] = well_known(&Url::parse("https://idp.example").unwrap());
+        assert_eq!(a.as_str(), "https://idp.example/.well-known/openid-configuration");
+        assert_eq!(b.as_str(), "https://idp.example/.well-known/oauth-authorization-server");
+        let [a, b] = well_known(&Url::parse("https://idp.example/realms/x/").unwrap());
+        assert_eq!(a.as_str(), "https://idp.example/realms/x/.well-known/openid-configuration");
+        assert_eq!(
+            b.as_str(),
+            "https://idp.example/.well-known/oauth-authorization-server/realms/x"
+        );
+    }
+}

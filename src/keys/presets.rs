@@ -1,0 +1,101 @@
+//! Identity provider presets: a remote key set plus the issuers it signs for.
+
+use super::discovery::{self, DiscoveryError};
+use super::jwks::{JwksError, JwksKeys, JwksOptions};
+
+/// An identity provider: its key set and the `iss` values its tokens carry. Pass it to
+/// [`AuthLayerBuilder::provider`](crate::AuthLayerBuilder::provider), which uses the key set
+/// and accepts the issuers.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    keys: JwksKeys,
+    issuers: Vec<String>,
+}
+
+impl Provider {
+    /// WorkOS (AuthKit / User Management and SSO): keys from
+    /// `https://api.workos.com/sso/jwks/<client_id>`, issuers `https://api.workos.com` and
+    /// `https://api.workos.com/user_management/<client_id>`. WorkOS access tokens are RS256 and
+    /// often carry no `aud`; add [`audience`](crate::AuthLayerBuilder::audience) only if yours do.
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::{AuthLayer, Provider};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = AuthLayer::builder().provider(Provider::workos("client_01H...")?).build()?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
+    pub fn workos(client_id: &str) -> Result<Self, JwksError> {
+        Self::workos_with(client_id, JwksOptions::default())
+    }
+
+    /// [`Provider::workos`] with tuned [`JwksOptions`].
+    pub fn workos_with(client_id: &str, options: JwksOptions) -> Result<Self, JwksError> {
+        if client_id.is_empty()
+            || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(JwksError::Url(super::http::UrlError::Invalid(format!(
+                "https://api.workos.com/sso/jwks/{client_id}"
+            ))));
+        }
+        let keys = JwksKeys::with_options(
+            &format!("https://api.workos.com/sso/jwks/{client_id}"),
+            options,
+        )?;
+        Ok(Self {
+            keys,
+            issuers: vec![
+                "https://api.workos.com".to_owned(),
+                format!("https://api.workos.com/user_management/{client_id}"),
+            ],
+        })
+    }
+
+    /// Any OpenID Provider, by discovery from its issuer URL (see
+    /// [`crate::keys`] "OIDC discovery"): the document's `issuer` must equal `issuer` exactly,
+    /// its `jwks_uri` becomes the key set, and `issuer` becomes the accepted `iss`.
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::{AuthLayer, Provider};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let idp = Provider::discover("https://login.example.com/realms/acme").await?;
+    /// let auth = AuthLayer::builder().provider(idp).audience("my-api").build()?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
+    pub async fn discover(issuer: &str) -> Result<Self, DiscoveryError> {
+        Self::discover_with(issuer, JwksOptions::default()).await
+    }
+
+    /// [`Provider::discover`] with tuned [`JwksOptions`] (used for the discovery fetch too).
+    pub async fn discover_with(issuer: &str, options: JwksOptions) -> Result<Self, DiscoveryError> {
+        let (issuer, jwks_uri) = discovery::discover(issuer, &options).await?;
+        let keys = JwksKeys::from_url(jwks_uri, options).map_err(DiscoveryError::Jwks)?;
+        Ok(Self { keys, issuers: vec![issuer] })
+    }
+
+    /// A provider from an explicit key set and issuer (no discovery).
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::{Provider, keys::JwksKeys};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = JwksKeys::new("https://idp.example/jwks.json")?;
+    /// let idp = Provider::new(keys, "https://idp.example");
+    /// # let _ = idp; Ok(()) }
+    /// ```
+    pub fn new(keys: JwksKeys, issuer: impl Into<String>) -> Self {
+        Self { keys, issuers: vec![issuer.into()] }
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &JwksKeys {
+        &self.keys
+    }
+
+    /// The accepted issuers.
+    pub fn issuers(&self) -> &[String] {
+        &self.issuers
+    }
+
+    pub(crate) fn into_parts(self) -> (JwksKeys, Vec<String>) {
+        (self.keys, self.issuers)
+    }
+}
