@@ -198,16 +198,7 @@ async fn step_up_page(ctx: Option<AuthContext>, Query(q): Query<StepUpQuery>) ->
     let Some(ctx) = ctx else { return Redirect::to("/").into_response() };
     // Only ever a same-origin path, and HTML-escaped for the form field.
     let return_to = safe_return_to(&q.return_to).unwrap_or("/");
-    let escaped: String = return_to
-        .chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect();
+    let escaped = html(return_to);
     Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Step-up</title></head>
 <body style="font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto">
@@ -216,8 +207,8 @@ async fn step_up_page(ctx: Option<AuthContext>, Query(q): Query<StepUpQuery>) ->
 <form method="post" action="/dev/step-up"><input type="hidden" name="return_to" value="{escaped}">
 <input name="code" inputmode="numeric" pattern="[0-9]{{6}}" placeholder="123456" autofocus required>
 <button>Verify</button></form></body></html>"#,
-        ctx.sub(),
-        ctx.sid().unwrap_or("-"),
+        html(ctx.sub()),
+        html(ctx.sid().unwrap_or("-")),
     ))
     .into_response()
 }
@@ -246,9 +237,9 @@ async fn home(ctx: Option<AuthContext>) -> Html<String> {
         None => "You are signed out.".to_owned(),
         Some(ctx) => format!(
             "Signed in as <b>{}</b> (session {}), amr = <code>{}</code>: {}",
-            ctx.sub(),
-            ctx.sid().unwrap_or("-"),
-            ctx.amr().map(|a| format!("{a:?}")).unwrap_or_else(|| "absent".into()),
+            html(ctx.sub()),
+            html(ctx.sid().unwrap_or("-")),
+            html(&ctx.amr().map(|a| format!("{a:?}")).unwrap_or_else(|| "absent".into())),
             if ctx.has_amr("mfa") { "this session passed MFA" } else { "no MFA in this session" }
         ),
     };
@@ -265,6 +256,22 @@ form{{display:inline}}button{{margin:.25rem}}code{{background:#eee;padding:0 .2r
 <li><a href="/admin/recent">/admin/recent</a>: MFA within the last 300 seconds</li>
 <li><a href="/health">/health</a></li></ul></body></html>"#
     ))
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn me(ctx: AuthContext) -> Json<AuthContext> {

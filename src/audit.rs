@@ -17,7 +17,8 @@
 //! Allowed decisions are `INFO`, denials `WARN`. Tokens, cookies, signatures and query strings
 //! never appear in any event: filter on the target to ship these events to a SIEM.
 
-use http::Method;
+use axum::extract::MatchedPath;
+use http::{Extensions, Method, Uri};
 
 use crate::AuthContext;
 use crate::context::Amr;
@@ -44,6 +45,14 @@ pub const AUDIT_TARGET: &str = "axum_session_mfa::audit";
 pub(crate) struct RequestInfo<'a> {
     pub(crate) method: &'a Method,
     pub(crate) route: &'a str,
+}
+
+impl<'a> RequestInfo<'a> {
+    /// The matched route pattern when routing has happened, else the path (never the query).
+    pub(crate) fn new(method: &'a Method, uri: &'a Uri, extensions: &'a Extensions) -> Self {
+        let route = extensions.get::<MatchedPath>().map_or(uri.path(), MatchedPath::as_str);
+        Self { method, route }
+    }
 }
 
 pub(crate) fn token_rejected(info: &RequestInfo<'_>, source: &str, reason: &str) {

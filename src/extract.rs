@@ -44,6 +44,12 @@ use crate::{AuthContext, AuthOutcome, MfaPolicy, Rejection};
 pub trait NamedPolicy: Send + Sync + 'static {
     /// The policy.
     fn policy() -> &'static Arc<MfaPolicy>;
+
+    /// The status of a step-up denial: 403 by default; override with 401 for strict RFC 9470
+    /// clients (as [`RequireMfa::unauthorized_on_step_up`](crate::RequireMfa::unauthorized_on_step_up)).
+    fn step_up_status() -> StatusCode {
+        StatusCode::FORBIDDEN
+    }
 }
 
 /// The default policy ([`MfaPolicy::new`]: `amr` contains `"mfa"`).
@@ -104,13 +110,9 @@ impl<S: Send + Sync, P: NamedPolicy> FromRequestParts<S> for Mfa<P> {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let route = parts
-            .extensions
-            .get::<axum::extract::MatchedPath>()
-            .map_or(parts.uri.path(), |m| m.as_str());
-        let info = RequestInfo { method: &parts.method, route };
+        let info = RequestInfo::new(&parts.method, &parts.uri, &parts.extensions);
         let outcome = parts.extensions.get::<AuthOutcome>();
-        let context = decide(&info, outcome, Some(P::policy()), StatusCode::FORBIDDEN)?;
+        let context = decide(&info, outcome, Some(P::policy()), P::step_up_status())?;
         Ok(Self { context, policy: PhantomData })
     }
 }

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use std::fmt;
 
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use http::header::ACCESS_CONTROL_REQUEST_METHOD;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -230,9 +231,12 @@ pub(crate) fn decide(
         && let Err(rule) = policy.evaluate(ctx)
     {
         audit::guard_decision(info, policy_name, Some(ctx), Some(rule.code()));
+        let missing_methods = policy.missing_methods(ctx).into_iter().map(str::to_owned).collect();
+        let status = if rule.step_up_helps() { status } else { StatusCode::FORBIDDEN };
         return Err(Rejection::InsufficientAuthentication(Denial {
             policy: policy.clone(),
             rule,
+            missing_methods,
             status,
         }));
     }
@@ -253,11 +257,14 @@ impl<S> Guard<S> {
         let info = request_info(req);
         let outcome = req.extensions().get::<AuthOutcome>();
         let rejection = decide(&info, outcome, self.policy.as_ref(), self.options.status).err()?;
-        if let (Rejection::InsufficientAuthentication(_), Some(step_up)) =
+        if let (Rejection::InsufficientAuthentication(denial), Some(step_up)) =
             (&rejection, &self.options.step_up)
+            && denial.rule().step_up_helps()
             && is_browser_navigation(req.method(), req.headers())
         {
-            let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+            // Under `Router::nest` the URI is stripped of the prefix; the original is not.
+            let uri = req.extensions().get::<OriginalUri>().map_or(req.uri(), |o| &o.0);
+            let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
             if let Some(redirect) = step_up.redirect(target) {
                 return Some(redirect);
             }

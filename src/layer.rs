@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::MatchedPath;
 use axum::response::{IntoResponse, Response};
 use http::Request;
 use tower_layer::Layer;
@@ -105,8 +104,7 @@ impl Config {
 }
 
 pub(crate) fn request_info<B>(req: &Request<B>) -> RequestInfo<'_> {
-    let route = req.extensions().get::<MatchedPath>().map_or(req.uri().path(), MatchedPath::as_str);
-    RequestInfo { method: req.method(), route }
+    RequestInfo::new(req.method(), req.uri(), req.extensions())
 }
 
 /// Builds an [`AuthLayer`]. At least one key is required.
@@ -137,11 +135,14 @@ pub enum BuildError {
     /// Static keys and a remote key set, or several remote key sets, were configured: a layer
     /// uses exactly one key source.
     MixedKeySources,
+    /// Two static keys share this `kid`.
+    DuplicateKid(String),
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::DuplicateKid(kid) => write!(f, "two keys share the kid {kid:?}"),
             Self::NoKeys => f.write_str("AuthLayer needs at least one verification key"),
             Self::NoSources => f.write_str("AuthLayer needs at least one token source"),
             Self::MixedKeySources => f.write_str(
@@ -250,7 +251,7 @@ impl AuthLayerBuilder {
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.typ.accepted = types.into_iter().map(Into::into).collect();
+        self.typ.accepted = types.into_iter().map(|t| normalize_typ(&t.into())).collect();
         self
     }
 
@@ -298,6 +299,9 @@ impl AuthLayerBuilder {
     #[cfg(feature = "jwks")]
     fn key_store(&mut self) -> Result<KeyStore, BuildError> {
         let keys = std::mem::take(&mut self.keys);
+        if let Some(kid) = keys.duplicate_kid() {
+            return Err(BuildError::DuplicateKid(kid.to_owned()));
+        }
         match (keys.is_empty(), self.remote.len()) {
             (true, 0) => Err(BuildError::NoKeys),
             (false, 0) => Ok(KeyStore::Static(Arc::new(keys))),
@@ -309,7 +313,19 @@ impl AuthLayerBuilder {
     #[cfg(not(feature = "jwks"))]
     fn key_store(&mut self) -> Result<KeyStore, BuildError> {
         let keys = std::mem::take(&mut self.keys);
+        if let Some(kid) = keys.duplicate_kid() {
+            return Err(BuildError::DuplicateKid(kid.to_owned()));
+        }
         if keys.is_empty() { Err(BuildError::NoKeys) } else { Ok(KeyStore::Static(Arc::new(keys))) }
+    }
+}
+
+/// Lower-cases a `typ` value and drops an `application/` prefix (RFC 7515 4.1.9).
+fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(bare) => bare.to_owned(),
+        None => lower,
     }
 }
 
@@ -360,9 +376,6 @@ where
             {
                 audit::guard_decision(&request_info(&req), "required", None, Some(e.code()));
                 return Ok(Rejection::Unauthenticated(e.clone()).into_response());
-            }
-            if let Ok(ctx) = &outcome.0 {
-                req.extensions_mut().insert(ctx.clone());
             }
             req.extensions_mut().insert(outcome);
             inner.call(req).await

@@ -10,7 +10,11 @@
 //! 2. when [`max_age`](MfaPolicy::max_age) is set, `auth_time` is present and no older than
 //!    `max_age` seconds (exactly at the limit passes; an `auth_time` more than
 //!    [`FUTURE_AUTH_TIME_SKEW`] in the future fails); and
-//! 3. the custom predicate, if any, returns `true`.
+//! 3. every custom rule added with [`require`](MfaPolicy::require) returns `true`.
+//!
+//! An empty method list is never satisfied (`all_of([])` does not mean "anything goes").
+//! A failed custom rule is not something a step-up can fix, so it is answered with a plain 403
+//! (no RFC 9470 challenge, no step-up redirect); see [`DenyRule::step_up_helps`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -53,7 +57,7 @@ pub struct MfaPolicy {
     matching: MethodMatch,
     acr_values: Vec<String>,
     max_age: Option<u64>,
-    predicate: Option<(Cow<'static, str>, Predicate)>,
+    rules: Vec<(Cow<'static, str>, Predicate)>,
 }
 
 impl Default for MfaPolicy {
@@ -71,7 +75,7 @@ impl MfaPolicy {
             matching: MethodMatch::AnyOf,
             acr_values: Vec::new(),
             max_age: None,
-            predicate: None,
+            rules: Vec::new(),
         }
     }
 
@@ -146,6 +150,8 @@ impl MfaPolicy {
     }
 
     /// Adds a custom rule, named for audit events: the session passes only if it returns `true`.
+    /// Rules accumulate; they run in order after the MFA checks and the first that fails is
+    /// reported. A failing rule is a plain 403 (stepping up cannot fix "not an admin").
     ///
     /// ```
     /// use axum_session_mfa::MfaPolicy;
@@ -155,7 +161,7 @@ impl MfaPolicy {
     where
         F: Fn(&AuthContext) -> bool + Send + Sync + 'static,
     {
-        self.predicate = Some((rule.into(), Arc::new(predicate)));
+        self.rules.push((rule.into(), Arc::new(predicate)));
         self
     }
 
@@ -200,19 +206,29 @@ impl MfaPolicy {
                 return Err(DenyRule::TooOld { age, max_age });
             }
         }
-        if let Some((rule, predicate)) = &self.predicate
-            && !predicate(ctx)
-        {
+        if let Some((rule, _)) = self.rules.iter().find(|(_, predicate)| !predicate(ctx)) {
             return Err(DenyRule::Custom(rule.clone()));
         }
         Ok(())
+    }
+
+    /// The accepted methods the session's `amr` lacks (all of them when `amr` is absent).
+    pub fn missing_methods<'a>(&'a self, ctx: &AuthContext) -> Vec<&'a str> {
+        let amr = ctx.amr();
+        self.methods
+            .iter()
+            .filter(|m| !amr.is_some_and(|a| a.contains(m)))
+            .map(String::as_str)
+            .collect()
     }
 
     fn strength_proven(&self, ctx: &AuthContext) -> bool {
         let by_acr = ctx.acr().is_some_and(|acr| self.acr_values.iter().any(|v| v == acr));
         let by_amr = ctx.amr().is_some_and(|amr| match self.matching {
             MethodMatch::AnyOf => self.methods.iter().any(|m| amr.contains(m)),
-            MethodMatch::AllOf => self.methods.iter().all(|m| amr.contains(m)),
+            MethodMatch::AllOf => {
+                !self.methods.is_empty() && self.methods.iter().all(|m| amr.contains(m))
+            }
         });
         by_acr || by_amr
     }
@@ -226,7 +242,7 @@ impl fmt::Debug for MfaPolicy {
             .field("matching", &self.matching)
             .field("acr_values", &self.acr_values)
             .field("max_age", &self.max_age)
-            .field("predicate", &self.predicate.as_ref().map(|(name, _)| name))
+            .field("rules", &self.rules.iter().map(|(name, _)| name).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -257,6 +273,12 @@ pub enum DenyRule {
 }
 
 impl DenyRule {
+    /// `true` when a fresh, stronger authentication could satisfy the policy: every rule but
+    /// [`DenyRule::Custom`]. Only those get the RFC 9470 challenge and the step-up redirect.
+    pub fn step_up_helps(&self) -> bool {
+        !matches!(self, Self::Custom(_))
+    }
+
     /// A stable snake_case code for logs and problem bodies.
     pub fn code(&self) -> &'static str {
         match self {

@@ -9,8 +9,10 @@
 //!   when every copy has the same value, otherwise [`AuthError::AmbiguousToken`].
 //! * A **DQUOTE-wrapped** cookie value (`session="eyJ..."`, RFC 6265 `cookie-value`) is
 //!   unwrapped. An empty value (`session=`, a cleared cookie) counts as no token.
-//! * A **non-UTF-8** `Cookie` header, or an `Authorization` header that is not visible ASCII,
-//!   is [`AuthError::MalformedHeader`].
+//! * Bytes that are not UTF-8 in a `Cookie` header are replaced (U+FFFD) before parsing, so a
+//!   junk cookie planted by a sibling domain cannot lock users out; a session cookie carrying
+//!   such bytes then fails verification (`malformed_token`). An `Authorization` header that is
+//!   not visible ASCII is [`AuthError::MalformedHeader`].
 //! * More than one `Authorization` header is [`AuthError::AmbiguousToken`]; a scheme other
 //!   than `Bearer` (case-insensitive) is not ours and counts as no token; `Bearer` with an
 //!   empty or space-containing credential is [`AuthError::MalformedHeader`].
@@ -75,10 +77,11 @@ pub(crate) fn find<'a>(
 fn from_cookies(headers: &HeaderMap, name: &str) -> Result<Option<String>, AuthError> {
     let mut found: Option<String> = None;
     for header in headers.get_all(COOKIE) {
-        let text =
-            std::str::from_utf8(header.as_bytes()).map_err(|_| AuthError::MalformedHeader)?;
-        // Unparseable cookies belong to someone else; skip them rather than fail everyone.
-        for cookie in cookie::Cookie::split_parse(text).flatten() {
+        // Invalid UTF-8 belongs to someone else's cookie (a sibling domain can plant one): it
+        // must not lock users out. Lossy decoding keeps every other cookie intact, and a session
+        // cookie with such bytes fails verification anyway. Unparseable cookies are skipped.
+        let text = String::from_utf8_lossy(header.as_bytes());
+        for cookie in cookie::Cookie::split_parse(text.as_ref()).flatten() {
             if cookie.name() != name {
                 continue;
             }

@@ -90,17 +90,29 @@ async fn me_without_a_session_is_401_with_the_reason() {
 
 #[tokio::test]
 async fn debug_output_never_contains_token_or_key_material() {
+    use base64::Engine;
     let layer = builder_for(Algorithm::HS256).build().unwrap();
     let token = hs256(&mfa_claims());
     let ctx = layer.verify_token(&token).await.unwrap();
     let signature = token.rsplit('.').next().unwrap();
     let secret = std::str::from_utf8(HMAC_SECRET).unwrap();
-    for text in
-        [format!("{ctx:?}"), format!("{layer:?}"), format!("{:?}", key_pair(Algorithm::HS256).1)]
-    {
-        assert!(!text.contains(signature), "{text}");
-        assert!(!text.contains(&token), "{text}");
-        assert!(!text.contains(secret), "{text}");
+    let secret_b64 = base64::engine::general_purpose::STANDARD.encode(HMAC_SECRET);
+    let secret_bytes = format!("{:?}", HMAC_SECRET);
+    let failure = layer.verify_token(&format!("{token}x")).await.unwrap_err();
+    let outcome = axum_session_mfa::AuthOutcome(Ok(ctx.clone()));
+    let rejection = axum_session_mfa::Rejection::Unauthenticated(failure.clone());
+    for text in [
+        format!("{ctx:?}"),
+        format!("{layer:?}"),
+        format!("{:?}", key_pair(Algorithm::HS256).1),
+        format!("{failure:?} {failure}"),
+        format!("{outcome:?}"),
+        format!("{rejection:?}"),
+        serde_json::to_string(&ctx).unwrap(),
+    ] {
+        for needle in [signature, token.as_str(), secret, &secret_b64, &secret_bytes[1..40]] {
+            assert!(!text.contains(needle), "{needle} found in {text}");
+        }
     }
     assert!(format!("{ctx:?}").contains("user_123"));
 }

@@ -19,6 +19,7 @@ async fn require_mfa_answers_401_403_or_passes() {
     // No session.
     let reply = send(&app, get_req("/admin").body(Body::empty()).unwrap()).await;
     assert_eq!(reply.status, 401);
+    assert_eq!(reply.code(), "missing_token");
     assert_eq!(reply.www_authenticate(), "Bearer");
     assert_eq!(reply.code(), "missing_token");
     assert_eq!(reply.headers["content-type"], "application/problem+json");
@@ -47,7 +48,8 @@ async fn require_mfa_answers_401_403_or_passes() {
 #[tokio::test]
 async fn require_auth_only_needs_a_valid_session() {
     let app = default_app();
-    assert_eq!(send(&app, get_req("/members").body(Body::empty()).unwrap()).await.status, 401);
+    let reply = send(&app, get_req("/members").body(Body::empty()).unwrap()).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()));
     assert_invalid(&cookie(&app, "/members", "session=a.b.c").await, "malformed_token");
     assert_eq!(bearer(&app, "/members", &hs256(&claims())).await.status, 200);
 }
@@ -274,4 +276,52 @@ async fn rules_combine() {
     assert_eq!(send_with(json!(["hwk"]), "phr", 10, "org_1").await, (403, "custom_rule".into()));
     // Strength is checked first: a weak, stale session reports the missing method.
     assert_eq!(send_with(json!(["pwd"]), "x", 999, "org_1").await, (403, "methods_missing".into()));
+}
+
+#[tokio::test]
+async fn custom_rules_accumulate() {
+    let policy = MfaPolicy::new()
+        .require("admin_role", |ctx| ctx.has_role("admin"))
+        .require("org", |ctx| ctx.org_id() == Some("org_42"));
+    let app = guarded(policy, None);
+    assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
+    let reply = bearer(&app, "/x", &token(|c| c["org_id"] = json!("org_1"))).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (403, "policy_denied".into()));
+    assert!(reply.json()["detail"].as_str().unwrap().contains("org"));
+    let reply = bearer(&app, "/x", &token(|c| c["role"] = json!("member"))).await;
+    assert!(reply.json()["detail"].as_str().unwrap().contains("admin_role"));
+}
+
+#[tokio::test]
+async fn empty_method_lists_are_never_satisfied() {
+    for policy in [
+        MfaPolicy::new().all_of(Vec::<String>::new()),
+        MfaPolicy::new().any_of(Vec::<String>::new()),
+    ] {
+        let app = guarded(policy, None);
+        let reply = bearer(&app, "/x", &token(|_| {})).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.json()["rule"].clone()),
+            (403, json!("methods_missing"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn denials_name_the_missing_methods() {
+    let app = guarded(MfaPolicy::new().all_of(["pwd", "otp", "hwk"]), None);
+    let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
+    assert_eq!(reply.json()["missing_methods"], json!(["otp", "hwk"]));
+    let reply =
+        bearer(&app, "/x", &token(|c| drop(c.as_object_mut().unwrap().remove("amr")))).await;
+    assert_eq!(reply.json()["missing_methods"], json!(["pwd", "otp", "hwk"]));
+    assert_eq!(reply.json()["rule"], "amr_absent");
+}
+
+#[tokio::test]
+async fn challenge_descriptions_carry_no_quotes_or_backslashes() {
+    let app = guarded(MfaPolicy::new().acr_values(["a\"b", "c"]), None);
+    let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
+    let challenge = reply.www_authenticate();
+    assert!(challenge.contains("acr_values=\"ab c\""), "{challenge}");
 }

@@ -19,7 +19,7 @@ const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=
 
 fn app_with(guard: RequireMfa) -> Router {
     Router::new()
-        .route("/admin", get(|| async { "ok" }))
+        .route("/admin", get(|| async { "ok" }).post(|| async { "posted" }))
         .route("/{*rest}", get(|| async { "ok" }))
         .route_layer(guard)
         .layer(builder_for(Algorithm::HS256).build().unwrap())
@@ -65,7 +65,9 @@ async fn browser_navigations_are_redirected_to_step_up() {
         .header("cookie", format!("session={token}"))
         .body(Body::empty())
         .unwrap();
-    assert_ne!(send(&app, post).await.status, 303);
+    let reply = send(&app, post).await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.code(), "insufficient_user_authentication");
     let json_only = get_req("/admin")
         .header("accept", "application/json")
         .header("cookie", format!("session={token}"))
@@ -87,13 +89,12 @@ async fn return_to_is_never_an_open_redirect() {
     // Request targets an attacker could craft: the redirect falls back to `/`.
     for target in ["//evil.example/admin", "/%2F%2Fevil.example", "/%5Cevil.example", "/%2f/x"] {
         let reply = send(&app, browser(target, &token)).await;
-        if reply.status == 303 {
-            let loc = location(&reply);
-            let rt = loc.split_once("return_to=").unwrap().1;
-            let decoded: String =
-                form_urlencoded::parse(format!("r={rt}").as_bytes()).next().unwrap().1.into_owned();
-            assert!(safe_return_to(&decoded).is_some(), "{target} -> {decoded}");
-        }
+        assert_eq!(reply.status, 303, "{target}");
+        let loc = location(&reply);
+        let rt = loc.split_once("return_to=").unwrap().1;
+        let decoded: String =
+            form_urlencoded::parse(format!("r={rt}").as_bytes()).next().unwrap().1.into_owned();
+        assert!(safe_return_to(&decoded).is_some(), "{target} -> {decoded}");
     }
     for target in ["/%2F%2Fevil.example", "/%5Cevil.example", "/%252F%252Fevil.example"] {
         let reply = send(&app, browser(target, &token)).await;
@@ -182,7 +183,12 @@ async fn cors_preflight_passes_only_when_enabled() {
         .route("/admin", get(|| async { "ok" }).options(|| async { "preflight ok" }))
         .route_layer(RequireMfa::new());
     let app = app.layer(builder_for(Algorithm::HS256).build().unwrap());
-    assert_eq!(send(&app, preflight()).await.status, 401, "off by default");
+    let reply = send(&app, preflight()).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.code()),
+        (401, "missing_token".into()),
+        "off by default"
+    );
 
     let open = Router::new()
         .route("/admin", get(|| async { "ok" }).options(|| async { "preflight ok" }))
@@ -193,9 +199,10 @@ async fn cors_preflight_passes_only_when_enabled() {
     assert_eq!(reply.text(), "preflight ok");
     // A plain OPTIONS (no Access-Control-Request-Method) is not a preflight.
     let plain = get_req("/admin").method("OPTIONS").body(Body::empty()).unwrap();
-    assert_eq!(send(&open, plain).await.status, 401);
+    assert_eq!(send(&open, plain).await.code(), "missing_token");
     // GET is still guarded.
-    assert_eq!(send(&open, get_req("/admin").body(Body::empty()).unwrap()).await.status, 401);
+    let reply = send(&open, get_req("/admin").body(Body::empty()).unwrap()).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()));
 
     let members = Router::new()
         .route("/m", get(|| async { "ok" }).options(|| async { "preflight ok" }))
@@ -245,5 +252,32 @@ async fn the_mfa_extractor_enforces_its_policy() {
 
     // Without the layer: a loud 500, never a pass.
     let bare = Router::new().route("/default", get(|s: Mfa| async move { s.sub().to_owned() }));
-    assert_eq!(send(&bare, get_req("/default").body(Body::empty()).unwrap()).await.status, 500);
+    let reply = send(&bare, get_req("/default").body(Body::empty()).unwrap()).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (500, "auth_layer_missing".into()));
+}
+
+#[tokio::test]
+async fn nested_routers_return_to_the_original_path() {
+    let inner = Router::new()
+        .route("/admin", get(|| async { "ok" }))
+        .route_layer(RequireMfa::new().step_up_redirect("/step-up"));
+    let app =
+        Router::new().nest("/api", inner).layer(builder_for(Algorithm::HS256).build().unwrap());
+    let reply = send(&app, browser("/api/admin?x=1", &hs256(&claims()))).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(location(&reply), "/step-up?return_to=%2Fapi%2Fadmin%3Fx%3D1");
+}
+
+#[tokio::test]
+async fn custom_rule_failures_are_plain_403s_without_step_up() {
+    let policy = MfaPolicy::new().require("admin_role", |ctx| ctx.has_role("owner"));
+    let app = app_with(
+        RequireMfa::with_policy(policy).step_up_redirect("/step-up").unauthorized_on_step_up(),
+    );
+    let reply = send(&app, browser("/admin", &hs256(&mfa_claims()))).await;
+    assert_eq!(reply.status, 403, "stepping up cannot fix a custom rule");
+    assert_eq!(reply.code(), "policy_denied");
+    assert_eq!(reply.json()["rule"], "custom_rule");
+    assert_eq!(reply.www_authenticate(), "", "no RFC 9470 challenge");
+    assert!(reply.headers.get("location").is_none());
 }

@@ -77,7 +77,18 @@ fn keys_refuse_mismatched_algorithms_and_weak_secrets() {
     ));
     assert!(matches!(
         Key::hmac(Algorithm::HS256, b"short"),
-        Err(axum_session_mfa::KeyError::WeakSecret { len: 5 })
+        Err(axum_session_mfa::KeyError::WeakSecret { len: 5, min: 32 })
+    ));
+    // RFC 7518 3.2: the secret must be at least as long as the hash.
+    let secret32 = [7u8; 32];
+    assert!(Key::hmac(Algorithm::HS256, &secret32).is_ok());
+    assert!(matches!(
+        Key::hmac(Algorithm::HS384, &secret32),
+        Err(axum_session_mfa::KeyError::WeakSecret { len: 32, min: 48 })
+    ));
+    assert!(matches!(
+        Key::hmac(Algorithm::HS256, &secret32).unwrap().with_algorithms([Algorithm::HS512]),
+        Err(axum_session_mfa::KeyError::WeakSecret { len: 32, min: 64 })
     ));
     assert!(Key::from_public_pem(&pem).unwrap().with_algorithms([Algorithm::ES256]).is_err());
     assert!(Key::from_public_pem(&pem).unwrap().with_algorithms([]).is_err());
@@ -186,10 +197,47 @@ async fn kid_selects_the_key() {
         &bearer(&app, "/me", &sign_with(&header, &claims(), &rsa_priv)).await,
         "unknown_key",
     );
+    // A kid-selected key only verifies its pinned algorithm.
+    let mut ps = Header::new(Algorithm::PS256);
+    ps.kid = Some("k1".into());
+    assert_invalid(
+        &bearer(&app, "/me", &sign_with(&ps, &claims(), &rsa_priv)).await,
+        "algorithm_not_allowed",
+    );
 }
 
 #[tokio::test]
-async fn a_key_without_kid_is_a_wildcard() {
+async fn an_unknown_kid_never_verifies_once_keys_are_named() {
+    // One named key and one unnamed key: the unnamed one is no wildcard for unknown kids.
+    let (private, public) = key_pair(Algorithm::RS256);
+    let layer = AuthLayer::builder()
+        .key(public)
+        .key(key_pair(Algorithm::ES256).1.with_kid("ec"))
+        .build()
+        .unwrap();
+    let app = router(layer);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("not-configured".into());
+    assert_invalid(
+        &bearer(&app, "/me", &sign_with(&header, &claims(), &private)).await,
+        "unknown_key",
+    );
+    header.kid = None;
+    assert_eq!(bearer(&app, "/me", &sign_with(&header, &claims(), &private)).await.status, 200);
+}
+
+#[test]
+fn duplicate_kids_are_a_build_error() {
+    let err = AuthLayer::builder()
+        .key(key_pair(Algorithm::RS256).1.with_kid("same"))
+        .key(key_pair(Algorithm::ES256).1.with_kid("same"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err, axum_session_mfa::BuildError::DuplicateKid("same".into()));
+}
+
+#[tokio::test]
+async fn without_named_keys_the_token_kid_is_not_used() {
     let (private, public) = key_pair(Algorithm::ES256);
     let app = router(AuthLayer::builder().key(public).build().unwrap());
     let mut header = Header::new(Algorithm::ES256);
@@ -213,13 +261,11 @@ async fn forged_signatures_are_refused() {
         let other = match alg {
             Algorithm::HS256 => EncodingKey::from_secret(b"another-secret-that-is-32-bytes-long!!"),
             Algorithm::RS256 => EncodingKey::from_rsa_pem(&fixture("rsa2_private.pem")).unwrap(),
-            Algorithm::ES256 => EncodingKey::from_ec_pem(&fixture("ec256_private.pem")).unwrap(),
-            _ => EncodingKey::from_ed_pem(&fixture("ed25519_private.pem")).unwrap(),
+            Algorithm::ES256 => EncodingKey::from_ec_pem(&fixture("ec256b_private.pem")).unwrap(),
+            _ => EncodingKey::from_ed_pem(&fixture("ed25519b_private.pem")).unwrap(),
         };
-        if !matches!(alg, Algorithm::ES256 | Algorithm::EdDSA) {
-            let token = sign_with(&Header::new(alg), &mfa_claims(), &other);
-            assert_invalid(&bearer(&app, "/admin", &token).await, "bad_signature");
-        }
+        let token = sign_with(&Header::new(alg), &mfa_claims(), &other);
+        assert_invalid(&bearer(&app, "/admin", &token).await, "bad_signature");
         // Garbage signature bytes.
         let garbage = format!("{head}.{}.AAAA", rest.split('.').next().unwrap());
         assert_invalid(&bearer(&app, "/admin", &garbage).await, "bad_signature");
@@ -378,7 +424,7 @@ async fn typ_is_checked() {
     header.typ = None;
     assert_eq!(bearer(&app, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
 
-    let strict = app_with_typ(|b| b.accepted_types(["at+jwt"]).require_type(true));
+    let strict = app_with_typ(|b| b.accepted_types(["application/AT+JWT"]).require_type(true));
     assert_invalid(
         &bearer(&strict, "/me", &sign_with(&header, &claims(), &key)).await,
         "wrong_token_type",

@@ -6,11 +6,14 @@
 //! bytes never reaches the HMAC code, and `alg: none` is refused in every spelling.
 //!
 //! # Key selection
-//! * A token with a `kid` uses the key with exactly that `kid`. If no key has it, keys
-//!   configured *without* a `kid` act as wildcards (a single PEM pasted from an IdP).
+//! * A token with a `kid` uses the key with exactly that `kid`; when keys are named
+//!   ([`Key::with_kid`]) an unknown `kid` never verifies ([`AuthError::UnknownKey`]).
+//! * When no configured key is named (a single PEM pasted from an IdP, say), the token's `kid`
+//!   is not used: the token is verified by the one key whose algorithms include its `alg`.
 //! * A token without a `kid` uses the one key (with or without a `kid`) whose algorithms include
 //!   the token's `alg`; if several keys qualify the token is refused as
 //!   [`AuthError::UnknownKey`]: an ambiguous choice is never guessed.
+//! * Two static keys with the same `kid` are a build error.
 //! * Remote key sets ([`JwksKeys`]) are stricter: a token's `kid` must name a published key
 //!   exactly (an unknown `kid` triggers a rate-limited refetch, then [`AuthError::UnknownKey`]);
 //!   a token without `kid` is accepted only when exactly one key is pinned to its `alg`.
@@ -63,8 +66,17 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 use crate::AuthError;
 
-/// Shortest HMAC secret accepted, in bytes (RFC 7518 section 3.2: at least the hash size).
+/// Shortest HMAC secret accepted for HS256, in bytes. RFC 7518 section 3.2 requires a key at
+/// least as long as the hash: 32 bytes for HS256, 48 for HS384, 64 for HS512.
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+
+fn min_hmac_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => MIN_HMAC_SECRET_BYTES,
+    }
+}
 
 /// A public key (or HMAC secret) trusted to verify tokens, pinned to its algorithms.
 #[derive(Clone)]
@@ -87,10 +99,12 @@ pub enum KeyError {
         /// The algorithm that was asked for.
         algorithm: String,
     },
-    /// An HMAC secret shorter than [`MIN_HMAC_SECRET_BYTES`].
+    /// An HMAC secret shorter than its algorithm's hash (RFC 7518 section 3.2).
     WeakSecret {
         /// Length of the rejected secret in bytes.
         len: usize,
+        /// The minimum for the algorithm: 32 (HS256), 48 (HS384) or 64 (HS512).
+        min: usize,
     },
     /// A key must be pinned to at least one algorithm.
     NoAlgorithm,
@@ -103,10 +117,9 @@ impl fmt::Display for KeyError {
             Self::AlgorithmMismatch { family, algorithm } => {
                 write!(f, "algorithm {algorithm} cannot be used with a {family} key")
             }
-            Self::WeakSecret { len } => write!(
-                f,
-                "HMAC secret is {len} bytes; at least {MIN_HMAC_SECRET_BYTES} are required"
-            ),
+            Self::WeakSecret { len, min } => {
+                write!(f, "HMAC secret is {len} bytes; at least {min} are required")
+            }
             Self::NoAlgorithm => f.write_str("a key must be pinned to at least one algorithm"),
         }
     }
@@ -135,12 +148,19 @@ impl Key {
                 algorithm: format!("{alg:?}"),
             });
         }
+        if family == AlgorithmFamily::Hmac {
+            let len = decoding.try_get_as_bytes().map_or(0, <[u8]>::len);
+            if let Some(alg) = algorithms.iter().find(|a| len < min_hmac_len(**a)) {
+                return Err(KeyError::WeakSecret { len, min: min_hmac_len(*alg) });
+            }
+        }
         Ok(Self { kid: None, algorithms, decoding })
     }
 
     /// An HMAC shared secret for `algorithm` (HS256, HS384 or HS512).
     ///
-    /// Secrets shorter than [`MIN_HMAC_SECRET_BYTES`] are refused.
+    /// Secrets shorter than the hash are refused: 32 bytes for HS256, 48 for HS384, 64 for
+    /// HS512.
     ///
     /// ```
     /// use axum_session_mfa::{Algorithm, Key};
@@ -148,9 +168,6 @@ impl Key {
     /// assert_eq!(key.algorithms(), &[Algorithm::HS256]);
     /// ```
     pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, KeyError> {
-        if secret.len() < MIN_HMAC_SECRET_BYTES {
-            return Err(KeyError::WeakSecret { len: secret.len() });
-        }
         Self::new(DecodingKey::from_secret(secret), vec![algorithm])
     }
 

@@ -34,24 +34,31 @@ impl StaticKeys {
 
     /// The key that verifies a token with this `kid` and `alg`.
     pub fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Key, AuthError> {
-        if let Some(kid) = kid
-            && let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid))
-        {
-            return if key.allows(alg) { Ok(key) } else { Err(AuthError::AlgorithmNotAllowed) };
+        if let Some(kid) = kid {
+            if let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid)) {
+                return if key.allows(alg) { Ok(key) } else { Err(AuthError::AlgorithmNotAllowed) };
+            }
+            // Once keys are named, an unknown kid never verifies.
+            if self.keys.iter().any(|k| k.kid().is_some()) {
+                return Err(AuthError::UnknownKey);
+            }
         }
-        // Wildcards: keys without a kid when the token's kid is unknown; any key when the token
-        // has no kid. Exactly one candidate for the algorithm, or refuse.
-        let mut candidates =
-            self.keys.iter().filter(|k| kid.is_none() || k.kid().is_none()).peekable();
-        if candidates.peek().is_none() {
-            return Err(AuthError::UnknownKey);
-        }
-        let mut allowed = candidates.filter(|k| k.allows(alg));
+        // No kid to go by (the token has none, or no key is named): exactly one key for the
+        // algorithm, or refuse.
+        let mut allowed = self.keys.iter().filter(|k| k.allows(alg));
         match (allowed.next(), allowed.next()) {
             (Some(key), None) => Ok(key),
             (Some(_), Some(_)) => Err(AuthError::UnknownKey),
             (None, _) => Err(AuthError::AlgorithmNotAllowed),
         }
+    }
+
+    /// The first `kid` configured twice, if any.
+    pub(crate) fn duplicate_kid(&self) -> Option<&str> {
+        self.keys.iter().enumerate().find_map(|(i, key)| {
+            let kid = key.kid()?;
+            self.keys[..i].iter().any(|k| k.kid() == Some(kid)).then_some(kid)
+        })
     }
 }
 

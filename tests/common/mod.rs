@@ -15,7 +15,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-pub const HMAC_SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
+pub const HMAC_SECRET: &[u8] =
+    b"test-secret-that-is-at-least-64-bytes-long-so-it-fits-hs512-too-0123456789";
 pub const ISSUER: &str = "https://issuer.test";
 
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -206,6 +207,17 @@ pub async fn bearer(app: &Router, path: &str, token: &str) -> Reply {
 
 pub async fn cookie(app: &Router, path: &str, cookie_header: &str) -> Reply {
     send(app, get_req(path).header("cookie", cookie_header).body(Body::empty()).unwrap()).await
+}
+
+/// Asserts a 401 `invalid_request` rejection (RFC 6750 3.1) with the given problem code.
+pub fn assert_invalid_request(reply: &Reply, code: &str) {
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "body: {}", reply.text());
+    assert_eq!(reply.code(), code, "body: {}", reply.text());
+    assert!(
+        reply.www_authenticate().starts_with("Bearer error=\"invalid_request\""),
+        "challenge: {}",
+        reply.www_authenticate()
+    );
 }
 
 /// Asserts a 401 `invalid_token` rejection with the given problem code.
