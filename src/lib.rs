@@ -10,8 +10,8 @@ mod guard;
 pub mod keys;
 mod layer;
 mod policy;
-pub mod session;
 pub mod reject;
+pub mod session;
 mod source;
 mod verify;
 

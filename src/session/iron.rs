@@ -80,9 +80,7 @@ impl IronPasswords {
         password: impl Into<String>,
     ) -> Result<Self, IronConfigError> {
         let (id, password) = checked_entry(id.into(), password.into())?;
-        Ok(Self {
-            entries: vec![(id, password)],
-        })
+        Ok(Self { entries: vec![(id, password)] })
     }
 
     /// Adds a password that [`unseal`] accepts for seals naming `id`, e.g. the previous
@@ -113,20 +111,14 @@ impl IronPasswords {
 
     /// The password with this id, if any.
     fn get(&self, id: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(known, _)| known == id)
-            .map(|(_, password)| password.as_str())
+        self.entries.iter().find(|(known, _)| known == id).map(|(_, password)| password.as_str())
     }
 }
 
 impl fmt::Debug for IronPasswords {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IronPasswords")
-            .field(
-                "ids",
-                &self.entries.iter().map(|(id, _)| id).collect::<Vec<_>>(),
-            )
+            .field("ids", &self.entries.iter().map(|(id, _)| id).collect::<Vec<_>>())
             .field("passwords", &"<redacted>")
             .finish()
     }
@@ -137,10 +129,7 @@ fn checked_entry(id: String, password: String) -> Result<(String, String), IronC
         return Err(IronConfigError::InvalidPasswordId(id));
     }
     if password.encode_utf16().count() < MIN_PASSWORD_LEN {
-        return Err(IronConfigError::PasswordTooShort {
-            id,
-            min: MIN_PASSWORD_LEN,
-        });
+        return Err(IronConfigError::PasswordTooShort { id, min: MIN_PASSWORD_LEN });
     }
     Ok((id, password))
 }
@@ -168,10 +157,9 @@ impl fmt::Display for IronConfigError {
             Self::PasswordTooShort { id, min } => {
                 write!(f, "iron password {id:?} is shorter than {min} characters")
             }
-            Self::InvalidPasswordId(id) => write!(
-                f,
-                "iron password id {id:?} must be ASCII letters, digits or underscores"
-            ),
+            Self::InvalidPasswordId(id) => {
+                write!(f, "iron password id {id:?} must be ASCII letters, digits or underscores")
+            }
             Self::DuplicatePasswordId(id) => write!(f, "iron password id {id:?} is used twice"),
         }
     }
@@ -252,16 +240,7 @@ pub fn unseal(sealed: &str, passwords: &IronPasswords, now_ms: u64) -> Result<Ve
     if split.next().is_some() {
         return Err(IronError::Malformed);
     }
-    let [
-        prefix,
-        id,
-        enc_salt,
-        iv,
-        ciphertext,
-        expiration,
-        mac_salt,
-        mac,
-    ] = parts;
+    let [prefix, id, enc_salt, iv, ciphertext, expiration, mac_salt, mac] = parts;
     if prefix != PREFIX || body.contains('~') || enc_salt.is_empty() || mac_salt.is_empty() {
         return Err(IronError::Malformed);
     }
@@ -382,12 +361,10 @@ fn hmac_sha256(password: &str, salt: &str) -> HmacSha256 {
 
 /// Lowercase hex, as iron writes its salts.
 fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
@@ -486,10 +463,7 @@ mod tests {
         assert_eq!(parts[5], (NOW + 5_000).to_string());
         assert_eq!(URL_SAFE_NO_PAD.decode(parts[7]).unwrap().len(), 32);
         // Fresh randomness every time.
-        assert_ne!(
-            sealed,
-            seal(b"{}", &passwords(), Some(Duration::from_secs(5)), NOW).unwrap()
-        );
+        assert_ne!(sealed, seal(b"{}", &passwords(), Some(Duration::from_secs(5)), NOW).unwrap());
     }
 
     #[test]
@@ -508,16 +482,10 @@ mod tests {
     #[test]
     fn opens_iron_session_seal() {
         let p = passwords();
-        assert_eq!(
-            unseal(IRON_SESSION, &p, NOW).unwrap(),
-            IRON_SESSION_PLAINTEXT.as_bytes()
-        );
+        assert_eq!(unseal(IRON_SESSION, &p, NOW).unwrap(), IRON_SESSION_PLAINTEXT.as_bytes());
         // The `~2` suffix is optional.
         let bare = IRON_SESSION.strip_suffix("~2").unwrap();
-        assert_eq!(
-            unseal(bare, &p, NOW).unwrap(),
-            IRON_SESSION_PLAINTEXT.as_bytes()
-        );
+        assert_eq!(unseal(bare, &p, NOW).unwrap(), IRON_SESSION_PLAINTEXT.as_bytes());
         assert_eq!(unseal(IRON_SESSION_EMPTY_STRING, &p, NOW).unwrap(), b"\"\"");
     }
 
@@ -531,15 +499,9 @@ mod tests {
         let with_suffix = format!("{WEBCRYPTO_V2}~2");
         assert!(unseal(&with_suffix, &p, NOW).is_ok());
 
-        assert_eq!(
-            unseal(WEBCRYPTO_V2_NO_ID, &p, NOW),
-            Err(IronError::UnknownPasswordId)
-        );
+        assert_eq!(unseal(WEBCRYPTO_V2_NO_ID, &p, NOW), Err(IronError::UnknownPasswordId));
         let p = p.with("default", PASSWORD).unwrap();
-        assert_eq!(
-            unseal(WEBCRYPTO_V2_NO_ID, &p, NOW).unwrap(),
-            b"\"just a string\""
-        );
+        assert_eq!(unseal(WEBCRYPTO_V2_NO_ID, &p, NOW).unwrap(), b"\"just a string\"");
     }
 
     #[test]
@@ -590,10 +552,7 @@ mod tests {
         assert_eq!(unseal(&sealed, &new, NOW).unwrap(), b"{}");
         let resealed = seal(b"{}", &new, None, NOW).unwrap();
         assert!(resealed.starts_with("Fe26.2*2*"));
-        assert_eq!(
-            unseal(&resealed, &old, NOW),
-            Err(IronError::UnknownPasswordId)
-        );
+        assert_eq!(unseal(&resealed, &old, NOW), Err(IronError::UnknownPasswordId));
     }
 
     #[test]
@@ -605,10 +564,7 @@ mod tests {
     #[test]
     fn rejects_unknown_password_id() {
         let p = IronPasswords::new("2", PASSWORD).unwrap();
-        assert_eq!(
-            unseal(IRON_SESSION, &p, NOW),
-            Err(IronError::UnknownPasswordId)
-        );
+        assert_eq!(unseal(IRON_SESSION, &p, NOW), Err(IronError::UnknownPasswordId));
     }
 
     #[test]
@@ -618,11 +574,7 @@ mod tests {
         for index in [2, 3, 4, 6, 7] {
             let sealed = tampered(IRON_SESSION, index);
             assert_ne!(sealed, IRON_SESSION);
-            assert_eq!(
-                unseal(&sealed, &p, NOW),
-                Err(IronError::BadMac),
-                "part {index}"
-            );
+            assert_eq!(unseal(&sealed, &p, NOW), Err(IronError::BadMac), "part {index}");
         }
         // An expiration added to a seal that had none.
         let sealed = with_part(IRON_SESSION, 5, "99999999999999");
@@ -671,36 +623,18 @@ mod tests {
             with_part(IRON_SESSION, 4, ""),
             with_part(IRON_SESSION, 4, "AAAA"),
         ];
-        for exp in [
-            "0",
-            "0123",
-            "+5",
-            "-5",
-            "1.5",
-            "1e9",
-            " 5",
-            "99999999999999999999999",
-        ] {
+        for exp in ["0", "0123", "+5", "-5", "1.5", "1e9", " 5", "99999999999999999999999"] {
             cases.push(with_part(IRON_SESSION, 5, exp));
         }
         for sealed in cases {
-            assert_eq!(
-                unseal(&sealed, &p, NOW),
-                Err(IronError::Malformed),
-                "{sealed}"
-            );
+            assert_eq!(unseal(&sealed, &p, NOW), Err(IronError::Malformed), "{sealed}");
         }
     }
 
     #[test]
     fn rejects_bad_base64() {
         let p = passwords();
-        let mac = IRON_SESSION
-            .split('*')
-            .nth(7)
-            .unwrap()
-            .strip_suffix("~2")
-            .unwrap();
+        let mac = IRON_SESSION.split('*').nth(7).unwrap().strip_suffix("~2").unwrap();
         for (index, value) in [
             (3, "qyB47iPXvxpdWVGOcdS81A=="),
             (3, "qyB47iPXvxpdWVGOcdS8+A"),
@@ -725,42 +659,22 @@ mod tests {
         let short = "x".repeat(31);
         assert_eq!(
             IronPasswords::new("1", short).unwrap_err(),
-            PasswordTooShort {
-                id: "1".into(),
-                min: 32
-            }
+            PasswordTooShort { id: "1".into(), min: 32 }
         );
         // 16 astral characters are 32 UTF-16 code units, enough for iron.
         assert!(IronPasswords::new("1", "𝄞".repeat(16)).is_ok());
         assert!(IronPasswords::new("1", "é".repeat(31)).is_err());
         for id in ["", "a-b", "a b", "é", "1*2", "1~2"] {
-            assert_eq!(
-                IronPasswords::new(id, PASSWORD).unwrap_err(),
-                InvalidPasswordId(id.into())
-            );
+            assert_eq!(IronPasswords::new(id, PASSWORD).unwrap_err(), InvalidPasswordId(id.into()));
         }
         assert!(IronPasswords::new("Key_2024", PASSWORD).is_ok());
-        assert_eq!(
-            passwords().with("1", PASSWORD).unwrap_err(),
-            DuplicatePasswordId("1".into())
-        );
-        assert!(
-            !format!(
-                "{}",
-                PasswordTooShort {
-                    id: "1".into(),
-                    min: 32
-                }
-            )
-            .is_empty()
-        );
+        assert_eq!(passwords().with("1", PASSWORD).unwrap_err(), DuplicatePasswordId("1".into()));
+        assert!(!format!("{}", PasswordTooShort { id: "1".into(), min: 32 }).is_empty());
     }
 
     #[test]
     fn debug_redacts_passwords() {
-        let p = passwords()
-            .with("old", "old-password-old-password-old-password")
-            .unwrap();
+        let p = passwords().with("old", "old-password-old-password-old-password").unwrap();
         let debug = format!("{p:?}");
         assert!(debug.contains("\"old\"") && debug.contains("\"1\""));
         assert!(!debug.contains("password-0") && !debug.contains("old-password"));
@@ -780,8 +694,7 @@ mod tests {
         let codes: std::collections::HashSet<_> = all.iter().map(IronError::code).collect();
         assert_eq!(codes.len(), all.len());
         assert!(codes.iter().all(|c| {
-            c.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         }));
         assert!(all.iter().all(|e| !e.to_string().is_empty()));
     }
