@@ -161,7 +161,8 @@ impl AuthContext {
     }
 
     /// The authentication methods (`amr`, RFC 8176), or `None` when the token has no `amr`
-    /// claim or it is malformed (see the [module docs](self)). Values are case-sensitive.
+    /// claim or it is malformed (not an array of strings: it then proves nothing, exactly like
+    /// a missing claim). Values are case-sensitive.
     pub fn amr(&self) -> Option<Amr<'_>> {
         match self.inner.claims.get("amr") {
             Some(Value::Array(values)) if values.iter().all(Value::is_string) => Some(Amr(values)),

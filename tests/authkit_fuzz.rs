@@ -28,12 +28,17 @@ fn app() -> axum::Router {
 }
 
 /// A real, valid seal of an MFA session: it authenticates and passes `/admin` unmodified.
+/// Made once: RSA signing is slow in debug builds.
 fn real_seal() -> String {
-    let token = sign(Algorithm::RS256, &mfa_claims());
-    AuthKitSession::new(token, SessionUser::new("user_123"))
-        .with_refresh_token(RefreshToken::new("refresh"))
-        .seal(&IronPasswords::new("1", PASSWORD).unwrap())
-        .unwrap()
+    static SEAL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SEAL.get_or_init(|| {
+        let token = sign(Algorithm::RS256, &mfa_claims());
+        AuthKitSession::new(token, SessionUser::new("user_123"))
+            .with_refresh_token(RefreshToken::new("refresh"))
+            .seal(&IronPasswords::new("1", PASSWORD).unwrap())
+            .unwrap()
+    })
+    .clone()
 }
 
 fn assert_refused(reply: &Reply) {
