@@ -14,6 +14,7 @@
 //! | `AUTH_JWKS_URL` | verify with keys from this JWKS URL (cached, rotated); pair with `AUTH_ISSUER` |
 //! | `AUTH_OIDC_ISSUER` | OIDC discovery from this issuer URL (keys and accepted issuer) |
 //! | `AUTH_WORKOS_CLIENT_ID` | the WorkOS preset: its JWKS and issuers for this client id |
+//! | `AUTH_IRON_PASSWORD` | read WorkOS AuthKit `wos-session` iron-sealed cookies (32+ chars); the cookie name then defaults to `wos-session` |
 //! | `AUTH_STEP_UP_URL` | where browsers that fail a policy are sent (default: the dev issuer's page) |
 //!
 //! With no key configured, a development issuer runs inside the demo with a key generated at
@@ -34,6 +35,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_session_mfa::keys::{JwksKeys, Provider};
+use axum_session_mfa::session::authkit::{AuthKitSession, SessionUser};
+use axum_session_mfa::session::iron::IronPasswords;
 use axum_session_mfa::{
     Algorithm, AuthContext, AuthLayer, AuthLayerBuilder, Key, MfaPolicy, RequireMfa, safe_return_to,
 };
@@ -48,6 +51,8 @@ const DEV_ISSUER: &str = "urn:axum-session-mfa:demo-issuer";
 struct DevIssuer {
     key: EncodingKey,
     cookie: String,
+    /// With `AUTH_IRON_PASSWORD`: hand out AuthKit-style `wos-session` cookies (iron seals).
+    authkit: Option<IronPasswords>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -67,6 +72,12 @@ fn now() -> u64 {
 /// Builds the verification side from the environment; returns the dev issuer when no key is set.
 async fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssuer>>), String> {
     let mut builder = AuthLayer::builder().cookie(cookie);
+    // AUTH_IRON_PASSWORD (the Next.js app's WORKOS_COOKIE_PASSWORD) makes the layer read
+    // iron-sealed AuthKit cookies; a password shorter than 32 characters fails at build.
+    let iron_password = env("AUTH_IRON_PASSWORD");
+    if let Some(password) = &iron_password {
+        builder = builder.authkit_password(password.clone());
+    }
     for issuer in list("AUTH_ISSUER") {
         builder = builder.issuer(issuer);
     }
@@ -112,7 +123,9 @@ async fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssu
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let key = Key::hmac(Algorithm::HS256, &secret).map_err(|e| e.to_string())?;
-    let dev = DevIssuer { key: EncodingKey::from_secret(&secret), cookie: cookie.to_owned() };
+    let authkit = iron_password.and_then(|p| IronPasswords::new("1", p).ok());
+    let dev =
+        DevIssuer { key: EncodingKey::from_secret(&secret), cookie: cookie.to_owned(), authkit };
     Ok((builder.key(key).issuer(DEV_ISSUER), Some(Arc::new(dev))))
 }
 
@@ -145,7 +158,16 @@ impl DevIssuer {
         jsonwebtoken::encode(&header, &claims, &self.key).expect("HS256 signing cannot fail")
     }
 
-    fn set_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
+    fn set_cookie(&self, token: &str, max_age: u64) -> HeaderValue {
+        let sealed;
+        let value = match &self.authkit {
+            Some(passwords) if !token.is_empty() => {
+                let user = SessionUser::new("user_demo");
+                sealed = AuthKitSession::new(token, user).seal(passwords).expect("sealing works");
+                sealed.as_str()
+            }
+            _ => token,
+        };
         let cookie =
             format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}", self.cookie);
         HeaderValue::try_from(cookie).expect("a JWT is a valid header value")
@@ -326,7 +348,9 @@ async fn main() {
         Ok(addr) => addr,
         Err(e) => fail(&format!("DEMO_ADDR: {e}")),
     };
-    let cookie = env("AUTH_COOKIE").unwrap_or_else(|| "session".into());
+    let default_cookie =
+        if env("AUTH_IRON_PASSWORD").is_some() { "wos-session" } else { "session" };
+    let cookie = env("AUTH_COOKIE").unwrap_or_else(|| default_cookie.into());
     let (builder, dev) = configure(&cookie).await.unwrap_or_else(|e| fail(&e));
     let auth = builder.build().unwrap_or_else(|e| fail(&e.to_string()));
     let listener = tokio::net::TcpListener::bind(addr)

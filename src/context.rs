@@ -4,7 +4,8 @@
 //! # Claim types
 //! Time claims (`exp`, `nbf`, `iat`, `auth_time`) and `sub`/`iss`/`aud` are validated when the
 //! token is verified: a wrong JSON type there refuses the token (401 `invalid_claim`). The other
-//! claims surfaced here (`sid`, `org_id`, `role`, `roles`, `permissions`, `acr`, `amr`) are read
+//! claims surfaced here (`sid`, `org_id`, `role`, `roles`, `permissions`, `entitlements`,
+//! `feature_flags`, `acr`, `amr`) are read
 //! leniently: a value of the wrong type reads as absent. For `amr` that means a malformed claim
 //! (not an array of strings, e.g. `"mfa"` or `["pwd", 5]`) is treated exactly like a missing one:
 //! the token still identifies the user, but it proves no method, so it can never grant MFA.
@@ -21,6 +22,8 @@ use serde_json::{Map, Value};
 
 use crate::AuthError;
 use crate::reject::Rejection;
+use crate::session::authkit::SessionInfo;
+use crate::session::{Impersonator, SessionUser};
 
 /// A verified session: who, which session, how and when they authenticated.
 ///
@@ -35,12 +38,32 @@ struct Inner {
     claims: Map<String, Value>,
     exp: u64,
     verified_at: u64,
+    /// The user and impersonator of a sealed session cookie (AuthKit); never its tokens.
+    session: Option<SessionInfo>,
 }
 
 impl AuthContext {
     /// Wraps verified claims. `sub` (string) and `exp` (number) were checked by the verifier.
     pub(crate) fn from_verified(claims: Map<String, Value>, exp: u64, verified_at: u64) -> Self {
-        Self { inner: Arc::new(Inner { claims, exp, verified_at }) }
+        Self { inner: Arc::new(Inner { claims, exp, verified_at, session: None }) }
+    }
+
+    /// Attaches the sealed session's user. Called right after verification, while the context
+    /// is not shared yet, so no claim is copied.
+    pub(crate) fn with_session(mut self, info: SessionInfo) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.session = Some(info),
+            None => {
+                let inner = &self.inner;
+                self.inner = Arc::new(Inner {
+                    claims: inner.claims.clone(),
+                    exp: inner.exp,
+                    verified_at: inner.verified_at,
+                    session: Some(info),
+                });
+            }
+        }
+        self
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
@@ -103,6 +126,32 @@ impl AuthContext {
     /// `true` when [`permissions`](Self::permissions) contains `permission`.
     pub fn has_permission(&self, permission: &str) -> bool {
         self.permissions().any(|p| p == permission)
+    }
+
+    /// The `entitlements` claim (WorkOS), empty when absent.
+    pub fn entitlements(&self) -> impl Iterator<Item = &str> {
+        self.str_list("entitlements")
+    }
+
+    /// The `feature_flags` claim (WorkOS), empty when absent.
+    pub fn feature_flags(&self) -> impl Iterator<Item = &str> {
+        self.str_list("feature_flags")
+    }
+
+    /// `true` when [`feature_flags`](Self::feature_flags) contains `flag`.
+    pub fn has_feature_flag(&self, flag: &str) -> bool {
+        self.feature_flags().any(|f| f == flag)
+    }
+
+    /// The user stored in a sealed session cookie (WorkOS AuthKit), `None` for a plain JWT.
+    /// Its `id` equals [`sub`](Self::sub): the layer refuses the session otherwise.
+    pub fn user(&self) -> Option<&SessionUser> {
+        self.inner.session.as_ref().map(|s| &s.user)
+    }
+
+    /// Who is impersonating the user (WorkOS AuthKit), if anyone.
+    pub fn impersonator(&self) -> Option<&Impersonator> {
+        self.inner.session.as_ref().and_then(|s| s.impersonator.as_ref())
     }
 
     /// The OAuth scopes from `scope` (space separated) or `scp` (array or string).
@@ -204,27 +253,34 @@ impl fmt::Debug for AuthContext {
             .field("acr", &self.acr())
             .field("auth_time", &self.auth_time())
             .field("exp", &self.exp())
+            .field("impersonated", &self.impersonator().is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// Serializes as an object: `sub`, `sid`, `org_id`, `role`, `roles`, `permissions`, `amr`
-/// (array or `null`), `acr`, `auth_time`, `iat`, `exp`, `iss`, and `claims` (all claims).
+/// Serializes as an object: `sub`, `sid`, `org_id`, `role`, `roles`, `permissions`,
+/// `entitlements`, `feature_flags`, `amr` (array or `null`), `acr`, `auth_time`, `iat`, `exp`,
+/// `iss`, `user` and `impersonator` (WorkOS camelCase objects, or `null` for a plain JWT), and
+/// `claims` (all claims). Session tokens are never serialized.
 impl Serialize for AuthContext {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(13))?;
+        let mut map = serializer.serialize_map(Some(17))?;
         map.serialize_entry("sub", self.sub())?;
         map.serialize_entry("sid", &self.sid())?;
         map.serialize_entry("org_id", &self.org_id())?;
         map.serialize_entry("role", &self.role())?;
         map.serialize_entry("roles", &self.roles().collect::<Vec<_>>())?;
         map.serialize_entry("permissions", &self.permissions().collect::<Vec<_>>())?;
+        map.serialize_entry("entitlements", &self.entitlements().collect::<Vec<_>>())?;
+        map.serialize_entry("feature_flags", &self.feature_flags().collect::<Vec<_>>())?;
         map.serialize_entry("amr", &self.amr())?;
         map.serialize_entry("acr", &self.acr())?;
         map.serialize_entry("auth_time", &self.auth_time())?;
         map.serialize_entry("iat", &self.iat())?;
         map.serialize_entry("exp", &self.exp())?;
         map.serialize_entry("iss", &self.iss())?;
+        map.serialize_entry("user", &self.user())?;
+        map.serialize_entry("impersonator", &self.impersonator())?;
         map.serialize_entry("claims", self.claims())?;
         map.end()
     }

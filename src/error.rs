@@ -55,8 +55,13 @@ pub enum AuthError {
     WrongIssuer,
     /// `aud` does not contain an accepted audience.
     WrongAudience,
-    /// The session cookie could not be opened (sealed-cookie formats).
+    /// The session cookie could not be opened (sealed-cookie formats). The detail names the
+    /// failure: an iron code (`bad_mac`, `expired`, `unknown_password_id`, `malformed`,
+    /// `bad_base64`, `decrypt_failed`) or a payload problem (`invalid_payload`,
+    /// `missing_access_token`, `missing_user`).
     InvalidSession(&'static str),
+    /// A sealed session's user (`user.id`) is not the subject (`sub`) of its access token.
+    SessionUserMismatch,
     /// The verification keys are not available right now (remote key set down, nothing cached).
     KeysUnavailable,
 }
@@ -83,6 +88,7 @@ impl AuthError {
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::InvalidSession(_) => "invalid_session",
+            Self::SessionUserMismatch => "session_user_mismatch",
             Self::KeysUnavailable => "keys_unavailable",
         }
     }
@@ -130,6 +136,9 @@ impl fmt::Display for AuthError {
             Self::WrongIssuer => f.write_str("the token issuer is not accepted"),
             Self::WrongAudience => f.write_str("the token audience is not accepted"),
             Self::InvalidSession(what) => write!(f, "the session cookie is invalid: {what}"),
+            Self::SessionUserMismatch => {
+                f.write_str("the session's user is not the subject of its access token")
+            }
             Self::KeysUnavailable => {
                 f.write_str("verification keys are temporarily unavailable")
             }

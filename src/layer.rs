@@ -20,6 +20,8 @@ use tower_service::Service;
 
 use crate::audit::{self, RequestInfo};
 use crate::keys::{Key, KeyStore, StaticKeys};
+use crate::session::iron::{IronConfigError, IronPasswords};
+use crate::session::{self, AUTHKIT_COOKIE, CookieFormat};
 use crate::source::{self, DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 use crate::verify::{Clock, DEFAULT_LEEWAY, TypRule, Verifier, system_clock};
 use crate::{AuthError, AuthOutcome, Rejection};
@@ -54,6 +56,7 @@ struct Config {
     sources: Vec<TokenSource>,
     max_token_bytes: usize,
     required: bool,
+    format: CookieFormat,
     verifier: Verifier,
 }
 
@@ -64,6 +67,7 @@ impl fmt::Debug for AuthLayer {
             .field("sources", &c.sources)
             .field("max_token_bytes", &c.max_token_bytes)
             .field("required", &c.required)
+            .field("cookie_format", &c.format)
             .field("keys", &c.verifier.keys)
             .field("issuers", &c.verifier.issuers)
             .field("audiences", &c.verifier.audiences)
@@ -91,7 +95,10 @@ impl Config {
     async fn authenticate<B>(&self, req: &mut Request<B>) -> AuthOutcome {
         let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
         let (result, label) = match found {
-            Ok(found) => (self.verifier.verify(&found.token).await, found.source.label()),
+            Ok(found) => (
+                session::authenticate(&self.format, &self.verifier, &found).await,
+                found.source.label(),
+            ),
             Err(e) => (Err(e), "request"),
         };
         if let Err(e) = &result
@@ -122,6 +129,7 @@ pub struct AuthLayerBuilder {
     required: bool,
     typ: TypRule,
     clock: Option<Clock>,
+    authkit: Option<Result<IronPasswords, IronConfigError>>,
 }
 
 /// Why an [`AuthLayer`] could not be built.
@@ -137,6 +145,10 @@ pub enum BuildError {
     MixedKeySources,
     /// Two static keys share this `kid`.
     DuplicateKid(String),
+    /// The AuthKit cookie password is unusable (too short, bad id).
+    InvalidIronPassword(IronConfigError),
+    /// AuthKit sessions are enabled but no source reads a cookie.
+    AuthKitWithoutCookie,
 }
 
 impl fmt::Display for BuildError {
@@ -148,11 +160,22 @@ impl fmt::Display for BuildError {
             Self::MixedKeySources => f.write_str(
                 "AuthLayer uses one key source: static keys or one remote key set, not both",
             ),
+            Self::InvalidIronPassword(e) => write!(f, "AuthKit cookie password: {e}"),
+            Self::AuthKitWithoutCookie => {
+                f.write_str("AuthKit sessions are enabled but no token source reads a cookie")
+            }
         }
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidIronPassword(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl AuthLayerBuilder {
     /// Adds a verification key.
@@ -197,7 +220,8 @@ impl AuthLayerBuilder {
         self
     }
 
-    /// The session cookie's name (default `session`), used by the default sources.
+    /// The session cookie's name (default `session`, or `wos-session` with
+    /// [`authkit`](Self::authkit)), used by the default sources.
     pub fn cookie(mut self, name: impl Into<String>) -> Self {
         self.cookie = Some(name.into());
         self
@@ -261,6 +285,52 @@ impl AuthLayerBuilder {
         self
     }
 
+    /// Reads WorkOS AuthKit sessions: a cookie value starting with `Fe26.` is unsealed with
+    /// `passwords` (AuthKit's `WORKOS_COOKIE_PASSWORD` has id `1`), its `accessToken` is
+    /// verified like any other token (same keys, issuers, audiences), and its `user.id` must
+    /// equal the token's `sub`. Any other cookie value, and every bearer token, is read as a
+    /// plain JWT. The default cookie name becomes `wos-session`. See
+    /// [`session::authkit`](crate::session::authkit).
+    ///
+    /// The size limit ([`max_token_bytes`](Self::max_token_bytes)) applies to the sealed
+    /// cookie, before anything is decoded.
+    ///
+    /// ```
+    /// use axum_session_mfa::{AuthLayer, Key};
+    /// use axum_session_mfa::session::iron::IronPasswords;
+    ///
+    /// let pem = std::fs::read("tests/fixtures/keys/rsa_public.pem").unwrap();
+    /// let passwords = IronPasswords::new("1", "the-WORKOS_COOKIE_PASSWORD-value!!").unwrap();
+    /// let layer = AuthLayer::builder()
+    ///     .key(Key::from_public_pem(&pem).unwrap())
+    ///     .authkit(passwords)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn authkit(mut self, passwords: IronPasswords) -> Self {
+        self.authkit = Some(Ok(passwords));
+        self
+    }
+
+    /// As [`authkit`](Self::authkit) with one password (id `1`, as AuthKit writes), for
+    /// configuration from the environment: a password iron would refuse (shorter than 32
+    /// characters) fails [`build`](Self::build) with [`BuildError::InvalidIronPassword`].
+    ///
+    /// ```
+    /// use axum_session_mfa::{AuthLayer, BuildError, Key};
+    ///
+    /// let pem = std::fs::read("tests/fixtures/keys/rsa_public.pem").unwrap();
+    /// let built = AuthLayer::builder()
+    ///     .key(Key::from_public_pem(&pem).unwrap())
+    ///     .authkit_password("too short")
+    ///     .build();
+    /// assert!(matches!(built, Err(BuildError::InvalidIronPassword(_))));
+    /// ```
+    pub fn authkit_password(mut self, password: impl Into<String>) -> Self {
+        self.authkit = Some(IronPasswords::new("1", password));
+        self
+    }
+
     /// Replaces the clock (seconds since the Unix epoch); for tests and simulations.
     pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -271,11 +341,26 @@ impl AuthLayerBuilder {
     pub fn build(mut self) -> Result<AuthLayer, BuildError> {
         crate::crypto::install_crypto_provider();
         let keys = self.key_store()?;
-        let cookie = self.cookie.unwrap_or_else(|| "session".to_owned());
+        let format = match self.authkit {
+            None => CookieFormat::Jwt,
+            Some(passwords) => {
+                CookieFormat::AuthKit(passwords.map_err(BuildError::InvalidIronPassword)?)
+            }
+        };
+        let default_cookie = match format {
+            CookieFormat::AuthKit(_) => AUTHKIT_COOKIE,
+            CookieFormat::Jwt => "session",
+        };
+        let cookie = self.cookie.unwrap_or_else(|| default_cookie.to_owned());
         let sources =
             self.sources.unwrap_or_else(|| vec![TokenSource::Cookie(cookie), TokenSource::Bearer]);
         if sources.is_empty() {
             return Err(BuildError::NoSources);
+        }
+        if matches!(format, CookieFormat::AuthKit(_))
+            && !sources.iter().any(|s| matches!(s, TokenSource::Cookie(_)))
+        {
+            return Err(BuildError::AuthKitWithoutCookie);
         }
         let verifier = Verifier {
             keys,
@@ -289,6 +374,7 @@ impl AuthLayerBuilder {
             sources,
             max_token_bytes: self.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES),
             required: self.required,
+            format,
             verifier,
         };
         Ok(AuthLayer { config: Arc::new(config) })

@@ -29,6 +29,8 @@ pub use keys::{Key, KeyError};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy};
 pub use reject::{Denial, Rejection};
+pub use session::iron::IronPasswords;
+pub use session::{AuthKitSession, Impersonator, RefreshToken, SessionUser};
 pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 pub use stepup::safe_return_to;
 pub use verify::{Clock, DEFAULT_LEEWAY};

@@ -345,3 +345,56 @@ fn remote_key_configurations() {
         http(&demo, "GET", "/me", &[("authorization", &format!("Bearer {foreign}"))], None);
     assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("wrong_issuer")));
 }
+
+#[test]
+fn authkit_cookie_configuration() {
+    use axum_session_mfa::session::authkit::{AuthKitSession, SessionUser};
+    use axum_session_mfa::session::iron::IronPasswords;
+
+    let password = "a-cookie-password-of-at-least-32-characters!";
+    // With a verification key from the environment: cookies sealed like AuthKit's.
+    let secret = "demo-shared-secret-of-at-least-32-bytes";
+    let demo = start(&[
+        ("AUTH_HS256_SECRET", secret),
+        ("AUTH_IRON_PASSWORD", password),
+        ("AUTH_COOKIE", "wos-session"),
+    ]);
+    let key = EncodingKey::from_secret(secret.as_bytes());
+    let passwords = IronPasswords::new("1", password).unwrap();
+    let seal = |c: &Value| {
+        let token = sign_with(&Header::new(Algorithm::HS256), c, &key);
+        let user = SessionUser::new(c["sub"].as_str().unwrap());
+        AuthKitSession::new(token, user).seal(&passwords).unwrap()
+    };
+    let cookie = format!("wos-session={}", seal(&claims()));
+    let (status, _, body) = http(&demo, "GET", "/me", &[("cookie", &cookie)], None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["user"]["id"], "user_123");
+    // No amr "mfa" in the token: RequireMfa denies, as it will for WorkOS tokens today.
+    assert_eq!(http(&demo, "GET", "/admin", &[("cookie", &cookie)], None).0, 403);
+    let mfa = format!("wos-session={}", seal(&mfa_claims()));
+    assert_eq!(http(&demo, "GET", "/admin", &[("cookie", &mfa)], None).0, 200);
+    let wrong = IronPasswords::new("1", "another-password-of-at-least-32-characters").unwrap();
+    let token = sign_with(&Header::new(Algorithm::HS256), &mfa_claims(), &key);
+    let forged = AuthKitSession::new(token, SessionUser::new("user_123")).seal(&wrong).unwrap();
+    let (status, _, body) =
+        http(&demo, "GET", "/admin", &[("cookie", &format!("wos-session={forged}"))], None);
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("invalid_session")));
+    drop(demo);
+
+    // The development issuer hands out sealed wos-session cookies too.
+    let demo = start(&[("AUTH_IRON_PASSWORD", password)]);
+    let (_, headers, _) = http(&demo, "POST", "/dev/login", &[], Some("method=mfa"));
+    let sealed = session_cookie(&headers, "wos-session");
+    assert!(sealed.starts_with("wos-session=Fe26.2*1*"), "{sealed}");
+    assert_eq!(http(&demo, "GET", "/admin", &[("cookie", &sealed)], None).0, 200);
+
+    // A short password is refused at start.
+    let out = Command::new(demo_binary())
+        .env_clear()
+        .env("DEMO_ADDR", "127.0.0.1:0")
+        .env("AUTH_IRON_PASSWORD", "too-short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

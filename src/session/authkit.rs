@@ -1,0 +1,373 @@
+//! WorkOS AuthKit sessions: the `wos-session` cookie written by `@workos-inc/authkit-nextjs`
+//! (and the sealed sessions of `@workos-inc/node`).
+//!
+//! The cookie value is an [iron seal](super::iron) of a JSON object (camelCase):
+//!
+//! ```json
+//! { "accessToken": "<JWT>", "refreshToken": "<opaque>",
+//!   "user": { "id": "user_…", "email": "…", "firstName": "…", "lastName": "…",
+//!             "emailVerified": true, "profilePictureUrl": null, … },
+//!   "impersonator": { "email": "…", "reason": "…" } }
+//! ```
+//!
+//! Unknown keys (`organizationId`, `authenticationMethod`, the user's `metadata`, …) are
+//! ignored. The layer ([`AuthLayerBuilder::authkit`](crate::AuthLayerBuilder::authkit)) opens
+//! the seal, verifies `accessToken` like any other token, requires the sealed `user.id` to equal
+//! the token's `sub` (as AuthKit's `withAuth()` does), and exposes the user and impersonator on
+//! the [`AuthContext`](crate::AuthContext). The refresh token never reaches the context.
+//!
+//! [`AuthKitSession`] opens and writes such cookies directly, for a refresh flow:
+//!
+//! ```
+//! use axum_session_mfa::session::{AuthKitSession, RefreshToken, SessionUser};
+//! use axum_session_mfa::session::iron::IronPasswords;
+//!
+//! let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
+//! let session = AuthKitSession::new("eyJ…new access token…", SessionUser::new("user_01H"))
+//!     .with_refresh_token(RefreshToken::new("new refresh token"));
+//! let cookie = session.seal(&passwords).unwrap();
+//! assert!(cookie.starts_with("Fe26.2*1*"));
+//!
+//! let opened = AuthKitSession::unseal(&cookie, &passwords).unwrap();
+//! assert_eq!(opened.user.id, "user_01H");
+//! assert_eq!(opened.refresh_token.unwrap().expose(), "new refresh token");
+//! ```
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::iron::{self, IronError, IronPasswords};
+use crate::AuthError;
+
+/// The cookie name AuthKit uses.
+pub const AUTHKIT_COOKIE: &str = "wos-session";
+
+/// How a sealed cookie value starts. Anything else is read as a plain JWT.
+pub(crate) const SEAL_PREFIX: &str = "Fe26.";
+
+/// The seal lifetime [`AuthKitSession::seal`] uses: iron-session's default (14 days), which is
+/// what `@workos-inc/authkit-nextjs` writes.
+pub const DEFAULT_SEAL_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
+/// A WorkOS refresh token.
+///
+/// A long-lived credential: its [`Debug`] output is redacted and it does not implement
+/// `Serialize`, so it cannot leak into logs or JSON by accident. Read it only with
+/// [`expose`](Self::expose), to call WorkOS's refresh endpoint.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    /// Wraps a refresh token (for example one returned by WorkOS's refresh endpoint).
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token itself. Send it to WorkOS only; never log or return it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
+/// The user stored in an AuthKit session (WorkOS's `User` object, the fields that matter here).
+///
+/// Serializes in WorkOS's camelCase shape (`firstName`, `emailVerified`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SessionUser {
+    /// The WorkOS user id (`user_…`); equal to the access token's `sub`.
+    pub id: String,
+    /// The user's email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Whether WorkOS verified the email address (`None` when the session does not say).
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    /// Profile picture URL.
+    #[serde(default)]
+    pub profile_picture_url: Option<String>,
+}
+
+impl SessionUser {
+    /// A user with only an id; set the other public fields as needed.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            email_verified: None,
+            profile_picture_url: None,
+        }
+    }
+}
+
+/// The WorkOS staff member or admin impersonating the user, when the session is impersonated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Impersonator {
+    /// The impersonator's email address.
+    pub email: String,
+    /// The reason they gave, if any.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Impersonator {
+    /// An impersonator with an email and an optional reason.
+    pub fn new(email: impl Into<String>, reason: Option<String>) -> Self {
+        Self { email: email.into(), reason }
+    }
+}
+
+/// The contents of an AuthKit session cookie.
+///
+/// The access token inside is **not verified** by [`unseal`](Self::unseal): the seal proves
+/// that someone holding the cookie password wrote it, not that the token is valid now. Let
+/// [`AuthLayer`](crate::AuthLayer) authenticate requests; use this type to read the refresh
+/// token and to write a refreshed cookie back.
+///
+/// `Debug` shows the user and impersonator only; both tokens are redacted.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AuthKitSession {
+    /// The WorkOS access token (a JWT).
+    pub access_token: String,
+    /// The refresh token, when the session carries one.
+    pub refresh_token: Option<RefreshToken>,
+    /// The signed-in user.
+    pub user: SessionUser,
+    /// Who is impersonating the user, if anyone.
+    pub impersonator: Option<Impersonator>,
+}
+
+impl fmt::Debug for AuthKitSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthKitSession")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &self.refresh_token)
+            .field("user", &self.user)
+            .field("impersonator", &self.impersonator)
+            .finish()
+    }
+}
+
+/// What the layer keeps of a session: the parts that are safe to expose.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionInfo {
+    pub(crate) user: SessionUser,
+    pub(crate) impersonator: Option<Impersonator>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireIn {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<RefreshToken>,
+    #[serde(default)]
+    user: Option<SessionUser>,
+    #[serde(default)]
+    impersonator: Option<Impersonator>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireOut<'a> {
+    access_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    user: &'a SessionUser,
+    impersonator: Option<&'a Impersonator>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Maps an iron failure to the session error that names it (`bad_mac`, `expired`, …).
+pub(crate) fn iron_error(e: &IronError) -> AuthError {
+    AuthError::InvalidSession(e.code())
+}
+
+impl AuthKitSession {
+    /// A session with an access token and a user, and neither refresh token nor impersonator.
+    pub fn new(access_token: impl Into<String>, user: SessionUser) -> Self {
+        Self { access_token: access_token.into(), refresh_token: None, user, impersonator: None }
+    }
+
+    /// Sets the refresh token.
+    pub fn with_refresh_token(mut self, token: RefreshToken) -> Self {
+        self.refresh_token = Some(token);
+        self
+    }
+
+    /// Sets the impersonator.
+    pub fn with_impersonator(mut self, impersonator: Impersonator) -> Self {
+        self.impersonator = Some(impersonator);
+        self
+    }
+
+    /// Opens a `wos-session` cookie value. The access token is **not** verified.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidSession`] naming the failure: an iron code
+    /// ([`IronError::code`]: `bad_mac`, `expired`, `unknown_password_id`, …), or
+    /// `invalid_payload`, `missing_access_token`, `missing_user` for a seal that opens but
+    /// does not hold an AuthKit session.
+    pub fn unseal(cookie: &str, passwords: &IronPasswords) -> Result<Self, AuthError> {
+        Self::open(cookie, passwords, now_ms())
+    }
+
+    pub(crate) fn open(
+        cookie: &str,
+        passwords: &IronPasswords,
+        now_ms: u64,
+    ) -> Result<Self, AuthError> {
+        let plaintext = iron::unseal(cookie, passwords, now_ms).map_err(|e| iron_error(&e))?;
+        Self::from_json(&plaintext)
+    }
+
+    fn from_json(json: &[u8]) -> Result<Self, AuthError> {
+        // serde would also read a struct from a JSON array; the payload must be an object.
+        if !json.trim_ascii_start().starts_with(b"{") {
+            return Err(AuthError::InvalidSession("invalid_payload"));
+        }
+        let wire: WireIn = serde_json::from_slice(json)
+            .map_err(|_| AuthError::InvalidSession("invalid_payload"))?;
+        let access_token =
+            wire.access_token.ok_or(AuthError::InvalidSession("missing_access_token"))?;
+        let user = wire.user.ok_or(AuthError::InvalidSession("missing_user"))?;
+        Ok(Self {
+            access_token,
+            refresh_token: wire.refresh_token,
+            user,
+            impersonator: wire.impersonator,
+        })
+    }
+
+    /// Seals the session into a cookie value that AuthKit (`iron-session`) and this crate
+    /// read, with the first password of `passwords` and a [`DEFAULT_SEAL_TTL`] lifetime.
+    ///
+    /// # Errors
+    ///
+    /// [`IronError::Rng`] if the system random number generator fails.
+    pub fn seal(&self, passwords: &IronPasswords) -> Result<String, IronError> {
+        self.seal_with_ttl(passwords, Some(DEFAULT_SEAL_TTL))
+    }
+
+    /// As [`seal`](Self::seal), with the given lifetime; `None` seals without expiry (like
+    /// `@workos-inc/node`).
+    ///
+    /// # Errors
+    ///
+    /// [`IronError::Rng`] if the system random number generator fails.
+    pub fn seal_with_ttl(
+        &self,
+        passwords: &IronPasswords,
+        ttl: Option<Duration>,
+    ) -> Result<String, IronError> {
+        let wire = WireOut {
+            access_token: &self.access_token,
+            refresh_token: self.refresh_token.as_ref().map(RefreshToken::expose),
+            user: &self.user,
+            impersonator: self.impersonator.as_ref(),
+        };
+        // Serializing these plain structs to a Vec cannot fail.
+        let json = serde_json::to_vec(&wire).unwrap_or_default();
+        iron::seal(&json, passwords, ttl, now_ms())
+    }
+
+    /// Drops the tokens, keeping what the context exposes.
+    pub(crate) fn into_info(self) -> (String, SessionInfo) {
+        (self.access_token, SessionInfo { user: self.user, impersonator: self.impersonator })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<AuthKitSession, AuthError> {
+        AuthKitSession::from_json(json.as_bytes())
+    }
+
+    #[test]
+    fn reads_camel_case_and_ignores_unknown_keys() {
+        let s = parse(
+            r#"{"organizationId":"org_1","accessToken":"a.b.c","refreshToken":"r",
+                "user":{"object":"user","id":"user_1","email":"a@x","firstName":"A",
+                        "lastName":"L","emailVerified":true,"profilePictureUrl":null,
+                        "metadata":{}},
+                "impersonator":{"email":"staff@x","reason":"support"},"extra":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.access_token, "a.b.c");
+        assert_eq!(s.refresh_token.as_ref().map(RefreshToken::expose), Some("r"));
+        assert_eq!(s.user.first_name.as_deref(), Some("A"));
+        assert_eq!(s.user.email_verified, Some(true));
+        assert_eq!(s.impersonator.unwrap().reason.as_deref(), Some("support"));
+    }
+
+    #[test]
+    fn payload_problems_have_precise_details() {
+        let cases = [
+            ("[1]", "invalid_payload"),
+            ("not json", "invalid_payload"),
+            (r#"{"accessToken":5,"user":{"id":"u"}}"#, "invalid_payload"),
+            (r#"{"accessToken":"t","accessToken":"u","user":{"id":"u"}}"#, "invalid_payload"),
+            (r#"{"user":{"id":"u"}}"#, "missing_access_token"),
+            (r#"{"accessToken":"t"}"#, "missing_user"),
+            (r#"{"accessToken":"t","user":null}"#, "missing_user"),
+            (r#"{"accessToken":"t","user":{"email":"a@x"}}"#, "invalid_payload"),
+            (r#"{"accessToken":"t","user":{"id":"u"},"impersonator":"x"}"#, "invalid_payload"),
+        ];
+        for (json, detail) in cases {
+            assert_eq!(parse(json).unwrap_err(), AuthError::InvalidSession(detail), "{json}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_both_tokens() {
+        let s = AuthKitSession::new("secret-access", SessionUser::new("u"))
+            .with_refresh_token(RefreshToken::new("secret-refresh"));
+        let text = format!("{s:?}");
+        assert!(!text.contains("secret-access") && !text.contains("secret-refresh"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn seal_round_trips() {
+        let pw = IronPasswords::new("1", "x".repeat(32)).unwrap();
+        let s = AuthKitSession::new("t", SessionUser::new("u"))
+            .with_refresh_token(RefreshToken::new("r"))
+            .with_impersonator(Impersonator::new("i@x", None));
+        let opened = AuthKitSession::unseal(&s.seal(&pw).unwrap(), &pw).unwrap();
+        assert_eq!(opened.access_token, "t");
+        assert_eq!(opened.refresh_token, Some(RefreshToken::new("r")));
+        assert_eq!(opened.impersonator, s.impersonator);
+        let forever = s.seal_with_ttl(&pw, None).unwrap();
+        assert!(forever.contains("**"), "no expiry part: {forever}");
+    }
+}
