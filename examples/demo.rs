@@ -11,7 +11,7 @@
 //! | `AUTH_ISSUER` | comma-separated accepted issuers |
 //! | `AUTH_AUDIENCE` | comma-separated accepted audiences (optional) |
 //! | `AUTH_COOKIE` | session cookie name, default `session`; Bearer tokens are accepted too |
-//! | `AUTH_JWKS_URL` | verify with keys from this JWKS URL (cached, rotated); pair with `AUTH_ISSUER` |
+//! | `AUTH_JWKS_URL` | verify with keys from this JWKS URL (cached, rotated); requires `AUTH_ISSUER` |
 //! | `AUTH_OIDC_ISSUER` | OIDC discovery from this issuer URL (keys and accepted issuer) |
 //! | `AUTH_WORKOS_CLIENT_ID` | the WorkOS preset: its JWKS and issuers for this client id |
 //! | `AUTH_IRON_PASSWORD` | read WorkOS AuthKit `wos-session` iron-sealed cookies (32+ chars); the cookie name then defaults to `wos-session` |
@@ -101,6 +101,11 @@ async fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssu
         return Ok((builder.provider(provider), None));
     }
     if let Some(url) = env("AUTH_JWKS_URL") {
+        if list("AUTH_ISSUER").is_empty() {
+            return Err("AUTH_JWKS_URL needs AUTH_ISSUER: a key set is often shared by many \
+                        tenants, so the accepted issuer must be pinned"
+                .into());
+        }
         let keys = JwksKeys::new(&url).map_err(|e| format!("AUTH_JWKS_URL {url}: {e}"))?;
         return Ok((builder.jwks(keys), None));
     }

@@ -145,6 +145,10 @@ pub enum BuildError {
     MixedKeySources,
     /// Two static keys share this `kid`.
     DuplicateKid(String),
+    /// A remote key set was configured without any accepted issuer. Key sets are often shared
+    /// by many tenants or realms, so `iss` must be pinned: add [`AuthLayerBuilder::issuer`], or
+    /// use [`AuthLayerBuilder::provider`], which brings the provider's issuer.
+    RemoteKeysWithoutIssuer,
     /// The AuthKit cookie password is unusable (too short, bad id).
     InvalidIronPassword(IronConfigError),
     /// AuthKit sessions are enabled but no source reads a cookie.
@@ -155,6 +159,9 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DuplicateKid(kid) => write!(f, "two keys share the kid {kid:?}"),
+            Self::RemoteKeysWithoutIssuer => {
+                f.write_str("a remote key set needs at least one accepted issuer (.issuer(..))")
+            }
             Self::NoKeys => f.write_str("AuthLayer needs at least one verification key"),
             Self::NoSources => f.write_str("AuthLayer needs at least one token source"),
             Self::MixedKeySources => f.write_str(
@@ -391,6 +398,7 @@ impl AuthLayerBuilder {
         match (keys.is_empty(), self.remote.len()) {
             (true, 0) => Err(BuildError::NoKeys),
             (false, 0) => Ok(KeyStore::Static(Arc::new(keys))),
+            (true, 1) if self.issuers.is_empty() => Err(BuildError::RemoteKeysWithoutIssuer),
             (true, 1) => Ok(KeyStore::Remote(self.remote.remove(0))),
             _ => Err(BuildError::MixedKeySources),
         }

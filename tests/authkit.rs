@@ -37,7 +37,9 @@ fn node(jobs: Value) -> Vec<(String, String)> {
             && dir.join("node_modules/jose").is_dir(),
         "the AuthKit interop tests need the npm peers: run `npm ci --prefix tests/interop`"
     );
-    let mut child = Command::new("node")
+    // Under coreutils' `timeout`: a stuck peer fails the test instead of hanging CI.
+    let mut child = Command::new("timeout")
+        .args(["--kill-after=5", "60", "node"])
         .arg(dir.join("authkit.mjs"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

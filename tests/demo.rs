@@ -258,6 +258,7 @@ fn bad_configuration_fails_at_start_with_a_message() {
         vec![("AUTH_PUBLIC_KEY_PEM", "does/not/exist.pem")],
         vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"), ("AUTH_ALG", "ES256")],
         vec![("AUTH_ALG", "none"), ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem")],
+        vec![("AUTH_JWKS_URL", "http://127.0.0.1:9/jwks")],
     ] {
         let mut cmd = Command::new(demo_binary());
         cmd.env_clear().env("DEMO_ADDR", "127.0.0.1:0").current_dir(env!("CARGO_MANIFEST_DIR"));

@@ -2,9 +2,11 @@
 //! bounded body reads and the `Cache-Control: max-age` directive.
 //!
 //! URL rule: `https://` always; `http://` only when the host is a loopback address
-//! (`127.0.0.0/8`, `::1`, `localhost`). Redirects are followed (at most 3) only to URLs that pass
-//! the same rule. Key URLs come from configuration or from a discovery document fetched from the
-//! configured issuer, never from a token.
+//! (`127.0.0.0/8`, `::1`, `localhost`), and no URL may carry a user name or password (it would
+//! end up in logs). Redirects are followed (at most 3) only to URLs that pass the same rule and
+//! never from `https` down to `http`. Proxy environment variables are ignored: key fetches go
+//! straight to the configured host. Key URLs come from configuration or from a discovery
+//! document fetched from the configured issuer, never from a token.
 
 use std::fmt;
 use std::time::Duration;
@@ -18,7 +20,8 @@ use reqwest::{Client, Url, redirect};
 pub enum UrlError {
     /// The text is not an absolute URL.
     Invalid(String),
-    /// The URL is neither `https://` nor `http://` to a loopback address.
+    /// The URL is neither `https://` nor `http://` to a loopback address, or it carries
+    /// credentials.
     Insecure(String),
 }
 
@@ -39,7 +42,9 @@ impl std::error::Error for UrlError {}
 /// `true` for `localhost` (any case, optional trailing dot), `127.0.0.0/8` and `::1`.
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Domain(d)) => {
+            d.strip_suffix('.').unwrap_or(d).eq_ignore_ascii_case("localhost")
+        }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -53,7 +58,16 @@ pub(crate) fn check_url(url: &Url) -> Result<(), UrlError> {
         "http" => is_loopback(url),
         _ => false,
     };
-    if allowed { Ok(()) } else { Err(UrlError::Insecure(url.to_string())) }
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    if allowed && !credentials {
+        Ok(())
+    } else {
+        // Never echo credentials back into an error message (or a log line).
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        Err(UrlError::Insecure(shown.to_string()))
+    }
 }
 
 /// Parses and checks a URL.
@@ -74,15 +88,19 @@ pub(crate) struct Limits {
 /// A client with the limits applied and redirects restricted by the URL rule.
 pub(crate) fn client(limits: &Limits) -> Result<Client, String> {
     let policy = redirect::Policy::custom(|attempt| {
-        if attempt.previous().len() >= 3 {
+        // `previous()` holds the original URL and every redirect followed so far.
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if attempt.previous().len() > 3 {
             attempt.error("too many redirects")
-        } else if check_url(attempt.url()).is_err() {
-            attempt.error("redirect to a URL that is not https or loopback")
+        } else if check_url(attempt.url()).is_err() || downgrade {
+            attempt.error("redirect to a URL that is not https or loopback, or from https to http")
         } else {
             attempt.follow()
         }
     });
     Client::builder()
+        .no_proxy()
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.timeout)
         .redirect(policy)

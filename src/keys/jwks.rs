@@ -279,6 +279,8 @@ impl JwksKeys {
         alg: Algorithm,
         with: impl FnOnce(&Key) -> R,
     ) -> Result<R, AuthError> {
+        // Read before the snapshot, so a fetch finishing in between is noticed by `refetch`.
+        let seen = self.inner.attempts.load(Ordering::Acquire);
         {
             let current = self.inner.current.load();
             let now = Instant::now();
@@ -288,13 +290,18 @@ impl JwksKeys {
                 }
                 match snap.keys.select_exact(kid, alg) {
                     Ok(key) => return Ok(with(key)),
+                    // Within the interval an unknown kid is refused at once, without queueing
+                    // behind a fetch in flight: a random-kid flood never waits on the IdP.
+                    Err(AuthError::UnknownKey) if kid.is_some() && self.inner.too_soon() => {
+                        return Err(AuthError::UnknownKey);
+                    }
                     // Maybe a rotated key: refetch below.
                     Err(AuthError::UnknownKey) if kid.is_some() => {}
                     Err(e) => return Err(e),
                 }
             }
         }
-        self.inner.refetch().await;
+        self.inner.refetch(seen).await;
         let current = self.inner.current.load();
         let now = Instant::now();
         match current.as_deref().filter(|s| now < s.serve_until) {
@@ -325,8 +332,9 @@ impl JwksKeys {
             }
         }
         let done = Done(inner.clone());
+        let seen = inner.attempts.load(Ordering::Acquire);
         runtime.spawn(async move {
-            done.0.refetch().await;
+            done.0.refetch(seen).await;
             drop(done);
         });
     }
@@ -345,12 +353,11 @@ impl Inner {
 
     /// A fetch under the single-flight and interval rules. Callers that waited while another
     /// fetch ran share its result instead of fetching again.
-    async fn refetch(&self) {
+    async fn refetch(&self, seen: u64) {
         if tokio::runtime::Handle::try_current().is_err() {
             tracing::error!(url = %self.url, "JWKS cannot be fetched outside a Tokio runtime");
             return;
         }
-        let seen = self.attempts.load(Ordering::Acquire);
         let _guard = self.fetch_lock.lock().await;
         if self.attempts.load(Ordering::Acquire) != seen || self.too_soon() {
             return;
@@ -365,12 +372,12 @@ impl Inner {
         match &result {
             Ok((keys, ttl)) => {
                 let now = Instant::now();
-                let expires = now + *ttl;
+                let expires = later(now, *ttl);
                 tracing::debug!(url = %self.url, keys = keys.keys().len(), ttl_secs = ttl.as_secs(), "JWKS fetched");
                 self.current.store(Some(Arc::new(Snapshot {
                     keys: keys.clone(),
-                    refresh_at: now + ttl.mul_f64(0.8),
-                    serve_until: expires + self.options.max_stale,
+                    refresh_at: later(now, ttl.mul_f64(0.8)),
+                    serve_until: later(expires, self.options.max_stale),
                 })));
             }
             Err(reason) => {
@@ -419,4 +426,10 @@ impl Inner {
             tracing::warn!(url = %self.url, kid, reason, "JWKS key skipped");
         }
     }
+}
+
+/// `at + d`, saturating far in the future instead of panicking on overflow (a configured
+/// `Duration::MAX` staleness means "serve stale keys indefinitely").
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 24 * 3600))
 }

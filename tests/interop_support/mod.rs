@@ -25,9 +25,16 @@ pub fn require(package: &str) {
     assert!(installed.exists(), "the npm package `{package}` is missing: {INSTALL}");
 }
 
+/// `node` under coreutils' `timeout`, so a stuck peer fails the test instead of hanging CI.
+pub fn node(limit_secs: u32) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("--kill-after=5").arg(limit_secs.to_string()).arg("node");
+    cmd
+}
+
 /// Runs a script to completion and returns its stdout (panics on failure, with stderr).
 pub fn run(script: &str, args: &[&str]) -> String {
-    let out = Command::new("node")
+    let out = node(60)
         .arg(interop_dir().join(script))
         .args(args)
         .current_dir(interop_dir())
@@ -51,7 +58,7 @@ pub struct Peer {
 
 impl Peer {
     pub fn spawn(script: &str) -> Self {
-        let mut child = Command::new("node")
+        let mut child = node(300)
             .arg(interop_dir().join(script))
             .current_dir(interop_dir())
             .stdin(Stdio::piped())
