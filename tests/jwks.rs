@@ -324,7 +324,8 @@ async fn malformed_or_oversized_bodies_give_503() {
         json!({"keys": []}).to_string(),
         json!({"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]})
             .to_string(),
-        format!("{{\"keys\": [], \"pad\": \"{}\"}}", "x".repeat(300 * 1024)),
+        // A usable key set, but over the 256 KiB limit: only the limit can refuse it.
+        json!({"keys": [rsa_jwk("k1")], "pad": "x".repeat(300 * 1024)}).to_string(),
     ] {
         let server =
             JwksServer::start(Behaviour { raw_body: Some(body), ..Behaviour::default() }).await;
@@ -413,9 +414,10 @@ async fn removed_kid_is_rejected_after_the_next_refresh() {
 
 #[tokio::test]
 async fn max_age_is_honoured_and_clamped() {
-    // max-age 3600 within [200 ms, 24 h]: no refetch while fresh.
+    // max-age 3600 within [200 ms, 24 h]: no refetch while fresh. The default TTL (used when
+    // max-age is missing or ignored) is one interval, so ignoring max-age would refetch here.
     let server = JwksServer::start(serving(vec![rsa_jwk("k1")])).await;
-    let app = app_for(&server.url(), options());
+    let app = app_for(&server.url(), options().default_ttl(INTERVAL));
     for _ in 0..5 {
         assert_eq!(bearer(&app, "/me", &rsa_token("k1")).await.status, StatusCode::OK);
         tokio::time::sleep(Duration::from_millis(60)).await;
