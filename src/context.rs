@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::AuthError;
+use crate::claims::ClaimNames;
 use crate::reject::Rejection;
 use crate::session::authkit::SessionInfo;
 use crate::session::{Impersonator, SessionUser};
@@ -36,6 +37,7 @@ pub struct AuthContext {
 
 struct Inner {
     claims: Map<String, Value>,
+    names: Arc<ClaimNames>,
     exp: u64,
     verified_at: u64,
     /// The user and impersonator of a sealed session cookie (AuthKit); never its tokens.
@@ -44,8 +46,13 @@ struct Inner {
 
 impl AuthContext {
     /// Wraps verified claims. `sub` (string) and `exp` (number) were checked by the verifier.
-    pub(crate) fn from_verified(claims: Map<String, Value>, exp: u64, verified_at: u64) -> Self {
-        Self { inner: Arc::new(Inner { claims, exp, verified_at, session: None }) }
+    pub(crate) fn from_verified(
+        claims: Map<String, Value>,
+        names: Arc<ClaimNames>,
+        exp: u64,
+        verified_at: u64,
+    ) -> Self {
+        Self { inner: Arc::new(Inner { claims, names, exp, verified_at, session: None }) }
     }
 
     /// Attaches the sealed session's user. Called right after verification, while the context
@@ -57,6 +64,7 @@ impl AuthContext {
                 let inner = &self.inner;
                 self.inner = Arc::new(Inner {
                     claims: inner.claims.clone(),
+                    names: inner.names.clone(),
                     exp: inner.exp,
                     verified_at: inner.verified_at,
                     session: Some(info),
@@ -164,7 +172,7 @@ impl AuthContext {
     /// claim or it is malformed: a claim that is not an array of strings (`"mfa"`,
     /// `["pwd", 5]`) proves no method, so it can never grant MFA. Values are case-sensitive.
     pub fn amr(&self) -> Option<Amr<'_>> {
-        match self.inner.claims.get("amr") {
+        match self.inner.claims.get(&self.inner.names.amr) {
             Some(Value::Array(values)) if values.iter().all(Value::is_string) => Some(Amr(values)),
             _ => None,
         }
@@ -172,7 +180,7 @@ impl AuthContext {
 
     /// `true` when the `amr` claim is present but not an array of strings.
     pub fn amr_is_malformed(&self) -> bool {
-        self.inner.claims.contains_key("amr") && self.amr().is_none()
+        self.inner.claims.contains_key(&self.inner.names.amr) && self.amr().is_none()
     }
 
     /// `true` when `amr` contains `method` exactly (case-sensitive: `"MFA"` is not `"mfa"`).
@@ -188,12 +196,12 @@ impl AuthContext {
 
     /// The authentication context class (`acr`), if any.
     pub fn acr(&self) -> Option<&str> {
-        self.str_claim("acr")
+        self.str_claim(&self.inner.names.acr)
     }
 
     /// When the user last actively authenticated (`auth_time`, seconds since the epoch).
     pub fn auth_time(&self) -> Option<u64> {
-        self.time_claim("auth_time")
+        self.time_claim(&self.inner.names.auth_time)
     }
 
     /// When the token was issued (`iat`).

@@ -24,7 +24,7 @@ use crate::session::iron::{IronConfigError, IronPasswords};
 use crate::session::{self, AUTHKIT_COOKIE, CookieFormat};
 use crate::source::{self, DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 use crate::verify::{Clock, DEFAULT_LEEWAY, TypRule, Verifier, system_clock};
-use crate::{AuthError, AuthOutcome, Rejection};
+use crate::{AuthError, AuthOutcome, ClaimNames, Rejection};
 
 /// A Tower layer that verifies the session token of every request.
 ///
@@ -129,6 +129,7 @@ pub struct AuthLayerBuilder {
     required: bool,
     typ: TypRule,
     clock: Option<Clock>,
+    names: ClaimNames,
     authkit: Option<Result<IronPasswords, IronConfigError>>,
 }
 
@@ -338,6 +339,13 @@ impl AuthLayerBuilder {
         self
     }
 
+    /// Where the tokens carry `amr`, `acr` and `auth_time`, when your IdP cannot use the
+    /// standard names (Auth0 access tokens: namespaced claims). See [`ClaimNames`].
+    pub fn claim_names(mut self, names: ClaimNames) -> Self {
+        self.names = names;
+        self
+    }
+
     /// Replaces the clock (seconds since the Unix epoch); for tests and simulations.
     pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -376,6 +384,7 @@ impl AuthLayerBuilder {
             leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY).as_secs(),
             typ: self.typ,
             clock: self.clock.unwrap_or_else(system_clock),
+            names: Arc::new(self.names),
         };
         let config = Config {
             sources,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod claims;
 mod context;
 mod crypto;
 mod error;
@@ -17,6 +18,7 @@ mod source;
 mod stepup;
 mod verify;
 
+pub use claims::ClaimNames;
 pub use context::{Amr, AuthContext, AuthOutcome};
 pub use crypto::install_crypto_provider;
 pub use error::AuthError;

@@ -19,6 +19,7 @@ use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use crate::claims::ClaimNames;
 use crate::keys::KeyStore;
 use crate::{AuthContext, AuthError};
 
@@ -78,6 +79,7 @@ pub(crate) struct Verifier {
     pub(crate) leeway: u64,
     pub(crate) typ: TypRule,
     pub(crate) clock: Clock,
+    pub(crate) names: Arc<ClaimNames>,
 }
 
 /// Marks a header member as present, whatever its value (even `null`).
@@ -200,7 +202,11 @@ impl Verifier {
             return Err(AuthError::NotYetValid);
         }
         time_claim(&claims, "iat")?;
-        time_claim(&claims, "auth_time")?;
+        if let Some(value) = claims.get(&self.names.auth_time)
+            && numeric_date(value).is_none()
+        {
+            return Err(AuthError::InvalidClaim("auth_time"));
+        }
         match claims.get("sub") {
             Some(Value::String(_)) => {}
             Some(_) => return Err(AuthError::InvalidClaim("sub")),
@@ -228,6 +234,6 @@ impl Verifier {
                 None => return Err(AuthError::MissingClaim("aud")),
             }
         }
-        Ok(AuthContext::from_verified(claims, exp, now))
+        Ok(AuthContext::from_verified(claims, self.names.clone(), exp, now))
     }
 }

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use axum::{Json, Router};
 use axum_session_mfa::{AuthLayer, MfaPolicy, RequireMfa};
 use common::*;
 use jsonwebtoken::Algorithm;
@@ -324,4 +324,50 @@ async fn challenge_descriptions_carry_no_quotes_or_backslashes() {
     let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     let challenge = reply.www_authenticate();
     assert!(challenge.contains("acr_values=\"ab c\""), "{challenge}");
+}
+
+#[tokio::test]
+async fn namespaced_claims_can_carry_amr_acr_and_auth_time() {
+    // Auth0 reserves amr/acr/auth_time in access tokens; an Action adds namespaced copies.
+    let at = 1_800_000_000u64;
+    let names = axum_session_mfa::ClaimNames::default()
+        .amr("https://example.com/amr")
+        .acr("https://example.com/acr")
+        .auth_time("https://example.com/auth_time");
+    let layer = builder_for(Algorithm::HS256).claim_names(names).clock(move || at).build().unwrap();
+    let policy = MfaPolicy::new().max_age(Duration::from_secs(300));
+    let app = Router::new()
+        .route("/x", get(|ctx: axum_session_mfa::AuthContext| async move { Json(ctx) }))
+        .route_layer(RequireMfa::with_policy(policy))
+        .layer(layer);
+    let namespaced = |amr: Value, auth_time: u64| {
+        token(move |c| {
+            let obj = c.as_object_mut().unwrap();
+            obj.remove("amr");
+            obj.remove("auth_time");
+            obj.insert("https://example.com/amr".into(), amr);
+            obj.insert("https://example.com/acr".into(), json!("phr"));
+            obj.insert("https://example.com/auth_time".into(), json!(auth_time));
+            c["exp"] = json!(at + 3600);
+        })
+    };
+    let reply = bearer(&app, "/x", &namespaced(json!(["pwd", "mfa"]), at - 10)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["amr"], json!(["pwd", "mfa"]));
+    assert_eq!(reply.json()["acr"], "phr");
+    assert_eq!(reply.json()["auth_time"], at - 10);
+    let reply = bearer(&app, "/x", &namespaced(json!(["pwd"]), at - 10)).await;
+    assert_eq!(reply.json()["rule"], "methods_missing");
+    let reply = bearer(&app, "/x", &namespaced(json!(["mfa"]), at - 301)).await;
+    assert_eq!(reply.json()["rule"], "auth_too_old");
+    // The standard names are then ignored: a plain `amr` proves nothing.
+    let plain = token(|c| c["exp"] = json!(at + 3600));
+    let reply = bearer(&app, "/x", &plain).await;
+    assert_eq!((reply.status.as_u16(), reply.json()["rule"].clone()), (403, json!("amr_absent")));
+    // A mistyped namespaced auth_time refuses the token, like a mistyped standard one.
+    let bad = token(|c| {
+        c["exp"] = json!(at + 3600);
+        c["https://example.com/auth_time"] = json!("yesterday");
+    });
+    assert_invalid(&bearer(&app, "/x", &bad).await, "invalid_claim");
 }
