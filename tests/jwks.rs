@@ -673,3 +673,53 @@ async fn discovery_failures() {
         Err(DiscoveryError::Url(UrlError::Insecure(_)))
     ));
 }
+
+/// A loopback server whose every path answers `307` to `target(n)` (`n` counts requests);
+/// returns its base URL and the request counter.
+async fn redirector(
+    target: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hops = Arc::new(AtomicUsize::new(0));
+    let counter = hops.clone();
+    let target = Arc::new(target);
+    let app = Router::new().fallback(move || {
+        let (hops, target) = (hops.clone(), target.clone());
+        async move {
+            let n = hops.fetch_add(1, Ordering::SeqCst);
+            (StatusCode::TEMPORARY_REDIRECT, [("location", target(n))]).into_response()
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, counter)
+}
+
+#[tokio::test]
+async fn redirects_follow_the_url_rule() {
+    let server = JwksServer::start(serving(vec![rsa_jwk("k1")])).await;
+    // To another loopback URL: followed.
+    let url = server.url();
+    let (hop, _) = redirector(move |_| url.clone()).await;
+    let app = app_for(&format!("{hop}/jwks"), options());
+    assert_eq!(bearer(&app, "/me", &rsa_token("k1")).await.status, StatusCode::OK);
+    assert_eq!(server.fetches(), 1);
+
+    // To plain http on a non-loopback host: refused by the redirect rule itself.
+    let (hop, _) = redirector(|_| "http://keys.example.invalid/jwks".to_owned()).await;
+    let keys = JwksKeys::with_options(&format!("{hop}/jwks"), options()).unwrap();
+    let err = keys.refresh().await.unwrap_err().to_string();
+    assert!(err.contains("redirect"), "{err}");
+    let app = router(AuthLayer::builder().jwks(keys).issuer(ISSUER).build().unwrap());
+    assert_unavailable(&bearer(&app, "/me", &rsa_token("k1")).await);
+
+    // An endless chain: the original request and 3 redirects, then it gives up.
+    let chain = Arc::new(std::sync::OnceLock::<String>::new());
+    let next = chain.clone();
+    let (hop, hops) = redirector(move |n| format!("{}/hop{n}", next.get().unwrap())).await;
+    chain.set(hop.clone()).unwrap();
+    let keys = JwksKeys::with_options(&format!("{hop}/jwks"), options()).unwrap();
+    let err = keys.refresh().await.unwrap_err().to_string();
+    assert!(err.contains("redirect"), "{err}");
+    assert_eq!(hops.load(Ordering::SeqCst), 4);
+}
