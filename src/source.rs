@@ -80,7 +80,11 @@ fn from_cookies(headers: &HeaderMap, name: &str) -> Result<Option<String>, AuthE
         // Invalid UTF-8 belongs to someone else's cookie (a sibling domain can plant one): it
         // must not lock users out. Lossy decoding keeps every other cookie intact, and a session
         // cookie with such bytes fails verification anyway. Unparseable cookies are skipped.
-        let text = String::from_utf8_lossy(header.as_bytes());
+        let bytes = header.as_bytes();
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
         for cookie in cookie::Cookie::split_parse(text.as_ref()).flatten() {
             if cookie.name() != name {
                 continue;
