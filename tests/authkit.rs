@@ -544,3 +544,61 @@ async fn custom_cookie_name_with_authkit() {
     let reply = cookie(&app, "/me", &format!("__Host-wos={value}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
 }
+
+/// Opens `sealed` with the real npm peer `via` (`iron-session` or `iron-webcrypto`): the
+/// unsealed JSON, or the peer's error output.
+fn node_unseal(password: &str, sealed: &str, via: &str) -> Result<Value, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    assert!(
+        dir.join("node_modules/iron-session").is_dir(),
+        "the AuthKit interop tests need the npm peers: run `npm ci --prefix tests/interop`"
+    );
+    let mut child = Command::new("timeout")
+        .args(["--kill-after=5", "60", "node"])
+        .arg(dir.join("unseal.mjs"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run node ({e}): install node, then run `npm ci --prefix tests/interop`")
+        });
+    let input = json!({ "password": password, "sealed": sealed, "via": via });
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &serde_json::to_vec(&input).unwrap(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn seals_written_by_the_crate_open_in_iron_session_and_iron_webcrypto() {
+    use axum_session_mfa::session::authkit::{AuthKitSession, SessionUser};
+
+    let password = "a-cookie-password-of-at-least-32-characters!";
+    let passwords = IronPasswords::new("1", password).unwrap();
+    let mut user = SessionUser::new("user_01HRUST");
+    user.email = Some("ada@example.com".into());
+    let session = AuthKitSession::new("header.payload.signature", user);
+    for sealed in
+        [session.seal(&passwords).unwrap(), session.seal_with_ttl(&passwords, None).unwrap()]
+    {
+        for via in ["iron-session", "iron-webcrypto"] {
+            let opened = node_unseal(password, &sealed, via)
+                .unwrap_or_else(|e| panic!("{via} refused a Rust seal: {e}"));
+            assert_eq!(opened["accessToken"], "header.payload.signature", "{via}: {opened}");
+            assert_eq!(opened["user"]["id"], "user_01HRUST", "{via}");
+            assert_eq!(opened["user"]["email"], "ada@example.com", "{via}");
+        }
+    }
+    // The peer refuses a seal made with another password, so the check above cannot pass blindly.
+    let other = IronPasswords::new("1", "another-password-of-at-least-32-characters").unwrap();
+    let foreign = session.seal(&other).unwrap();
+    assert!(node_unseal(password, &foreign, "iron-webcrypto").is_err());
+}

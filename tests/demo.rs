@@ -1,5 +1,7 @@
 //! End to end: the demo binary (`cargo run --example demo`) started with each documented
-//! environment configuration, driven over real HTTP on loopback.
+//! environment configuration, driven over real HTTP on loopback. The demo needs the default
+//! `jwks` feature, and so do these tests.
+#![cfg(feature = "jwks")]
 
 mod common;
 
@@ -273,7 +275,6 @@ fn bad_configuration_fails_at_start_with_a_message() {
 
 /// Serves `/jwks` (the RSA fixture key as `kid` "demo-key") and an OIDC discovery document on
 /// loopback from a background thread; returns the base URL.
-#[cfg(feature = "jwks")]
 fn key_server() -> String {
     use axum::Json;
     use axum::routing::get;
@@ -306,7 +307,6 @@ fn key_server() -> String {
     base
 }
 
-#[cfg(feature = "jwks")]
 #[test]
 fn remote_key_configurations() {
     let base = key_server();
