@@ -73,6 +73,7 @@ fn http(
 ) -> (u16, http::HeaderMap, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_redirects(0)
+        .proxy(None) // loopback only, whatever proxy the environment names
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(5)))
         .build()
