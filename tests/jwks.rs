@@ -723,3 +723,47 @@ async fn redirects_follow_the_url_rule() {
     assert!(err.contains("redirect"), "{err}");
     assert_eq!(hops.load(Ordering::SeqCst), 4);
 }
+
+/// A `Write` into a shared buffer, for capturing log lines.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_skipped_key_is_logged_once() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = JwksServer::start(serving(vec![
+        json!({"kty": "RSA", "kid": "broken", "n": "***", "e": "AQAB"}),
+        json!({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}),
+        rsa_jwk("good"),
+    ]))
+    .await;
+    let keys = JwksKeys::with_options(&server.url(), options()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(keys.refresh().await.unwrap(), 1);
+    }
+    assert_eq!(server.fetches(), 3);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let skipped: Vec<&str> = text.lines().filter(|l| l.contains("JWKS key skipped")).collect();
+    assert_eq!(skipped.len(), 2, "one line per bad key, not per fetch:\n{text}");
+    assert!(
+        skipped.iter().any(|l| l.contains("broken")) && skipped.iter().any(|l| l.contains("hmac"))
+    );
+}
