@@ -63,7 +63,10 @@ pub enum AuthError {
     /// A sealed session's user (`user.id`) is not the subject (`sub`) of its access token.
     SessionUserMismatch,
     /// The verification keys are not available right now (remote key set down, nothing cached).
-    KeysUnavailable,
+    KeysUnavailable {
+        /// Seconds until the next fetch may be attempted; sent as `Retry-After`.
+        retry_after: u64,
+    },
 }
 
 impl AuthError {
@@ -89,7 +92,7 @@ impl AuthError {
             Self::WrongAudience => "wrong_audience",
             Self::InvalidSession(_) => "invalid_session",
             Self::SessionUserMismatch => "session_user_mismatch",
-            Self::KeysUnavailable => "keys_unavailable",
+            Self::KeysUnavailable { .. } => "keys_unavailable",
         }
     }
 
@@ -101,7 +104,7 @@ impl AuthError {
     /// The HTTP status this failure maps to: 401, or 503 for [`AuthError::KeysUnavailable`].
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -139,7 +142,7 @@ impl fmt::Display for AuthError {
             Self::SessionUserMismatch => {
                 f.write_str("the session's user is not the subject of its access token")
             }
-            Self::KeysUnavailable => {
+            Self::KeysUnavailable { .. } => {
                 f.write_str("verification keys are temporarily unavailable")
             }
         }

@@ -8,7 +8,7 @@
 //! | conflicting or malformed credentials header | 401 | `Bearer error="invalid_request", error_description="…"` |
 //! | valid session, MFA policy not met | 403 | `Bearer error="insufficient_user_authentication", …, acr_values="…", max_age=…` |
 //! | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
-//! | keys unavailable | 503 | none; `Retry-After: 5` |
+//! | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
 //!
 //! The body's `type` is this page's URL with the problem code as fragment (below); the body also
 //! carries the `code` itself and, for 403, `policy`, `rule`, what was missing
@@ -139,7 +139,7 @@ impl Rejection {
     pub fn challenge(&self) -> Option<String> {
         match self {
             Self::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
-            Self::Unauthenticated(AuthError::KeysUnavailable) | Self::LayerMissing => None,
+            Self::Unauthenticated(AuthError::KeysUnavailable { .. }) | Self::LayerMissing => None,
             Self::Unauthenticated(e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader)) => {
                 Some(format!(
                     "Bearer error=\"invalid_request\", error_description=\"{}\"",
@@ -173,8 +173,8 @@ impl Rejection {
             Self::Unauthenticated(AuthError::MissingToken) => {
                 ("Authentication required", AuthError::MissingToken.to_string())
             }
-            Self::Unauthenticated(AuthError::KeysUnavailable) => {
-                ("Service unavailable", AuthError::KeysUnavailable.to_string())
+            Self::Unauthenticated(e @ AuthError::KeysUnavailable { .. }) => {
+                ("Service unavailable", e.to_string())
             }
             Self::Unauthenticated(e) => ("Invalid session", e.to_string()),
             Self::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
@@ -224,8 +224,8 @@ impl IntoResponse for Rejection {
         if let Some(value) = self.challenge().and_then(|c| HeaderValue::try_from(c).ok()) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
-        if matches!(self, Self::Unauthenticated(AuthError::KeysUnavailable)) {
-            headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        if let Self::Unauthenticated(AuthError::KeysUnavailable { retry_after }) = self {
+            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         response
     }

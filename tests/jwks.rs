@@ -767,3 +767,18 @@ async fn a_skipped_key_is_logged_once() {
         skipped.iter().any(|l| l.contains("broken")) && skipped.iter().any(|l| l.contains("hmac"))
     );
 }
+
+#[tokio::test]
+async fn retry_after_says_when_the_next_fetch_may_happen() {
+    let server = JwksServer::start(Behaviour {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        ..serving(vec![rsa_jwk("k1")])
+    })
+    .await;
+    let app = app_for(&server.url(), options().refetch_interval(Duration::from_secs(60)));
+    let reply = bearer(&app, "/me", &rsa_token("k1")).await;
+    assert_unavailable(&reply);
+    let retry: u64 = reply.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((50..=60).contains(&retry), "Retry-After {retry}");
+    assert!(reply.json()["detail"].is_string());
+}

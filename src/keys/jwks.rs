@@ -306,7 +306,7 @@ impl JwksKeys {
         let now = Instant::now();
         match current.as_deref().filter(|s| now < s.serve_until) {
             Some(snap) => snap.keys.select_exact(kid, alg).map(with),
-            None => Err(AuthError::KeysUnavailable),
+            None => Err(AuthError::KeysUnavailable { retry_after: self.inner.retry_after() }),
         }
     }
 
@@ -343,6 +343,14 @@ impl JwksKeys {
 impl Inner {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    /// Whole seconds until the refetch interval allows the next fetch (at least 1).
+    fn retry_after(&self) -> u64 {
+        let last = self.last_attempt.load(Ordering::Acquire);
+        let interval = u64::try_from(self.options.refetch_interval.as_millis()).unwrap_or(u64::MAX);
+        let waited = self.now_ms().saturating_sub(last);
+        interval.saturating_sub(waited).div_ceil(1000).max(1)
     }
 
     fn too_soon(&self) -> bool {
