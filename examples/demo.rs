@@ -182,6 +182,8 @@ impl DevIssuer {
 #[derive(Deserialize)]
 struct LoginForm {
     method: String,
+    #[serde(default)]
+    return_to: String,
 }
 
 #[derive(Deserialize)]
@@ -192,7 +194,8 @@ struct TokenQuery {
 
 async fn login(State(dev): State<Arc<DevIssuer>>, Form(form): Form<LoginForm>) -> Response {
     let token = dev.mint(form.method == "mfa", None);
-    let mut response = Redirect::to("/").into_response();
+    // Back where the browser was sent from, but only ever to a path on this site.
+    let mut response = Redirect::to(safe_return_to(&form.return_to).unwrap_or("/")).into_response();
     response.headers_mut().insert(header::SET_COOKIE, dev.set_cookie(&token, 3600));
     response
 }
@@ -259,7 +262,8 @@ async fn step_up(
     response
 }
 
-async fn home(ctx: Option<AuthContext>) -> Html<String> {
+async fn home(ctx: Option<AuthContext>, Query(q): Query<StepUpQuery>) -> Html<String> {
+    let return_to = html(safe_return_to(&q.return_to).unwrap_or("/"));
     let status = match &ctx {
         None => "You are signed out.".to_owned(),
         Some(ctx) => format!(
@@ -275,11 +279,11 @@ async fn home(ctx: Option<AuthContext>) -> Html<String> {
 <style>body{{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;line-height:1.5}}
 form{{display:inline}}button{{margin:.25rem}}code{{background:#eee;padding:0 .2rem}}</style></head>
 <body><h1>axum-session-mfa demo</h1><p>{status}</p>
-<form method="post" action="/dev/login"><input type="hidden" name="method" value="pwd"><button>Sign in with a password only</button></form>
-<form method="post" action="/dev/login"><input type="hidden" name="method" value="mfa"><button>Sign in with password + MFA</button></form>
+<form method="post" action="/dev/login"><input type="hidden" name="method" value="pwd"><input type="hidden" name="return_to" value="{return_to}"><button>Sign in with a password only</button></form>
+<form method="post" action="/dev/login"><input type="hidden" name="method" value="mfa"><input type="hidden" name="return_to" value="{return_to}"><button>Sign in with password + MFA</button></form>
 <form method="post" action="/dev/logout"><button>Sign out</button></form>
 <ul><li><a href="/me">/me</a>: your AuthContext as JSON (401 when signed out)</li>
-<li><a href="/admin">/admin</a>: behind RequireMfa (401 signed out; password-only browsers are sent to step up, API clients get 403; 200 with MFA)</li>
+<li><a href="/admin">/admin</a>: behind RequireMfa (signed-out browsers are sent here to sign in and password-only ones to step up; API clients get 401/403; 200 with MFA)</li>
 <li><a href="/admin/recent">/admin/recent</a>: MFA within the last 300 seconds</li>
 <li><a href="/health">/health</a></li></ul></body></html>"#
     ))
@@ -312,12 +316,17 @@ async fn admin(ctx: AuthContext) -> Json<serde_json::Value> {
 }
 
 fn app(auth: AuthLayer, dev: Option<Arc<DevIssuer>>, step_up_url: Option<String>) -> Router {
+    let signs_in = dev.is_some();
     let guard = |policy: MfaPolicy| {
-        let guard = RequireMfa::with_policy(policy);
-        match &step_up_url {
-            Some(url) => guard.step_up_redirect(url.clone()),
-            None => guard,
+        let mut guard = RequireMfa::with_policy(policy);
+        if let Some(url) = &step_up_url {
+            guard = guard.step_up_redirect(url.clone());
         }
+        // The development issuer's page signs browsers in and sends them back.
+        if signs_in {
+            guard = guard.login_redirect("/");
+        }
+        guard
     };
     let recent = MfaPolicy::new().named("recent-mfa").max_age(Duration::from_secs(300));
     let mut app = Router::new()

@@ -23,7 +23,7 @@ use crate::audit::{self, RequestInfo};
 use crate::layer::request_info;
 use crate::reject::Denial;
 use crate::stepup::{StepUp, is_browser_navigation};
-use crate::{AuthContext, AuthOutcome, MfaPolicy, Rejection};
+use crate::{AuthContext, AuthError, AuthOutcome, MfaPolicy, Rejection};
 
 /// A replacement for the guard's rejection responses; see [`RequireMfa::on_reject`].
 pub type RejectFn = Arc<dyn Fn(Rejection, &HeaderMap) -> Response + Send + Sync>;
@@ -33,6 +33,7 @@ pub type RejectFn = Arc<dyn Fn(Rejection, &HeaderMap) -> Response + Send + Sync>
 struct Options {
     status: StatusCode,
     step_up: Option<StepUp>,
+    login: Option<StepUp>,
     on_reject: Option<RejectFn>,
     allow_preflight: bool,
 }
@@ -42,6 +43,7 @@ impl Default for Options {
         Self {
             status: StatusCode::FORBIDDEN,
             step_up: None,
+            login: None,
             on_reject: None,
             allow_preflight: false,
         }
@@ -53,6 +55,7 @@ impl fmt::Debug for Options {
         f.debug_struct("Options")
             .field("status", &self.status)
             .field("step_up", &self.step_up)
+            .field("login", &self.login)
             .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
             .field("allow_preflight", &self.allow_preflight)
             .finish()
@@ -120,6 +123,18 @@ impl RequireMfa {
         self
     }
 
+    /// Redirects browser navigations **without a valid session** (no token, or an expired or
+    /// invalid one) to a sign-in page at `url`, with the same `return_to` rule as
+    /// [`step_up_redirect`](Self::step_up_redirect). API requests still get the 401.
+    ///
+    /// ```
+    /// let guard = axum_session_mfa::RequireMfa::new().login_redirect("/login");
+    /// ```
+    pub fn login_redirect(mut self, url: impl Into<String>) -> Self {
+        self.options.login = Some(StepUp::new(url));
+        self
+    }
+
     /// Lets CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) through
     /// without a session, so a CORS layer *inside* the guard can answer them. Off by default;
     /// preflights carry no credentials, so a guard in front of them otherwise answers 401.
@@ -165,6 +180,12 @@ impl RequireAuth {
     /// A guard that requires a valid session.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// See [`RequireMfa::login_redirect`].
+    pub fn login_redirect(mut self, url: impl Into<String>) -> Self {
+        self.options.login = Some(StepUp::new(url));
+        self
     }
 
     /// See [`RequireMfa::allow_cors_preflight`].
@@ -257,15 +278,21 @@ impl<S> Guard<S> {
         let info = request_info(req);
         let outcome = req.extensions().get::<AuthOutcome>();
         let rejection = decide(&info, outcome, self.policy.as_ref(), self.options.status).err()?;
-        if let (Rejection::InsufficientAuthentication(denial), Some(step_up)) =
-            (&rejection, &self.options.step_up)
-            && denial.rule().step_up_helps()
+        let redirect_to = match &rejection {
+            Rejection::InsufficientAuthentication(denial) if denial.rule().step_up_helps() => {
+                self.options.step_up.as_ref()
+            }
+            Rejection::Unauthenticated(AuthError::KeysUnavailable { .. }) => None,
+            Rejection::Unauthenticated(_) => self.options.login.as_ref(),
+            _ => None,
+        };
+        if let Some(target_url) = redirect_to
             && is_browser_navigation(req.method(), req.headers())
         {
             // Under `Router::nest` the URI is stripped of the prefix; the original is not.
             let uri = req.extensions().get::<OriginalUri>().map_or(req.uri(), |o| &o.0);
             let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            if let Some(redirect) = step_up.redirect(target) {
+            if let Some(redirect) = target_url.redirect(target) {
                 return Some(redirect);
             }
         }

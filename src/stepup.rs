@@ -4,7 +4,8 @@
 //! whose `Accept` lists `text/html`, and whose `Sec-Fetch-Mode`, when sent, is `navigate`)
 //! that fails the policy is answered with `303 See Other` to
 //! `<step-up URL>?return_to=<path and query of the request>` instead of a 403. API clients keep
-//! getting the 403 challenge.
+//! getting the 403 challenge. A login URL works the same way for navigations without a valid
+//! session (401 cases, keys-unavailable excepted).
 //!
 //! `return_to` is only ever a same-origin relative path. [`safe_return_to`] is the check, and
 //! the step-up endpoint **must** apply it again to the value it receives before redirecting

@@ -126,6 +126,25 @@ fn dev_issuer_shows_the_whole_flow() {
     assert_eq!(status, 401);
     assert_eq!(headers["www-authenticate"], "Bearer");
 
+    // A signed-out browser is sent to the sign-in page, and back after signing in.
+    let (status, headers, _) = http(&demo, "GET", "/admin", &[("accept", "text/html")], None);
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/?return_to=%2Fadmin");
+    let (status, _, page) = http(&demo, "GET", "/?return_to=%2Fadmin", &[], None);
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"name="return_to" value="/admin""#), "{page}");
+    let (_, headers, _) =
+        http(&demo, "POST", "/dev/login", &[], Some("method=mfa&return_to=%2Fadmin"));
+    assert_eq!(headers["location"], "/admin");
+    let (_, headers, _) = http(
+        &demo,
+        "POST",
+        "/dev/login",
+        &[],
+        Some("method=mfa&return_to=https%3A%2F%2Fevil.example"),
+    );
+    assert_eq!(headers["location"], "/", "never off-site");
+
     // Password-only sign-in.
     let (status, headers, _) = http(&demo, "POST", "/dev/login", &[], Some("method=pwd"));
     assert_eq!(status, 303);

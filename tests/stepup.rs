@@ -281,3 +281,30 @@ async fn custom_rule_failures_are_plain_403s_without_step_up() {
     assert_eq!(reply.www_authenticate(), "", "no RFC 9470 challenge");
     assert!(reply.headers.get("location").is_none());
 }
+
+#[tokio::test]
+async fn browsers_without_a_session_can_be_sent_to_sign_in() {
+    let app = app_with(RequireMfa::new().login_redirect("/login").step_up_redirect("/step-up"));
+    let anonymous =
+        get_req("/admin?x=1").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
+    let reply = send(&app, anonymous).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(location(&reply), "/login?return_to=%2Fadmin%3Fx%3D1");
+    // An expired or garbage cookie is no session either.
+    let reply = send(&app, browser("/admin", "garbage.token.value")).await;
+    assert_eq!(location(&reply), "/login?return_to=%2Fadmin");
+    // A valid password-only session goes to step-up, not to sign-in.
+    let reply = send(&app, browser("/admin", &hs256(&claims()))).await;
+    assert_eq!(location(&reply), "/step-up?return_to=%2Fadmin");
+    // API clients keep the 401 challenge.
+    let reply = send(&app, get_req("/admin").body(Body::empty()).unwrap()).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()));
+    assert_eq!(reply.www_authenticate(), "Bearer");
+
+    let members = Router::new()
+        .route("/m", get(|| async { "ok" }))
+        .route_layer(RequireAuth::new().login_redirect("/login"))
+        .layer(builder_for(Algorithm::HS256).build().unwrap());
+    let anonymous = get_req("/m").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
+    assert_eq!(location(&send(&members, anonymous).await), "/login?return_to=%2Fm");
+}
