@@ -69,6 +69,15 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// The environment variables that each name a key source; at most one may be set.
+const KEY_SOURCES: [&str; 5] = [
+    "AUTH_OIDC_ISSUER",
+    "AUTH_WORKOS_CLIENT_ID",
+    "AUTH_JWKS_URL",
+    "AUTH_HS256_SECRET",
+    "AUTH_PUBLIC_KEY_PEM",
+];
+
 /// Builds the verification side from the environment; returns the dev issuer when no key is set.
 async fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssuer>>), String> {
     let mut builder = AuthLayer::builder().cookie(cookie);
@@ -87,6 +96,17 @@ async fn configure(cookie: &str) -> Result<(AuthLayerBuilder, Option<Arc<DevIssu
     let alg = env("AUTH_ALG")
         .map(|a| a.parse::<Algorithm>().map_err(|_| format!("AUTH_ALG: unknown algorithm {a:?}")))
         .transpose()?;
+    // One key source, said out loud: a second one would otherwise be silently ignored.
+    let sources: Vec<&str> = KEY_SOURCES.iter().copied().filter(|v| env(v).is_some()).collect();
+    if sources.len() > 1 {
+        return Err(format!("set only one key source, not {}", sources.join(" and ")));
+    }
+    if alg.is_some() && env("AUTH_PUBLIC_KEY_PEM").is_none() {
+        return Err("AUTH_ALG applies to AUTH_PUBLIC_KEY_PEM only".into());
+    }
+    if let Some(source) = sources.first() {
+        println!("Verifying tokens with the key source from {source}.");
+    }
 
     // Remote keys: OIDC discovery, the WorkOS preset, or a bare JWKS URL (with AUTH_ISSUER).
     if let Some(issuer) = env("AUTH_OIDC_ISSUER") {

@@ -53,6 +53,8 @@
 //! `aud` is not accepted.
 //! ### invalid_session
 //! A sealed session cookie could not be opened.
+//! ### session_user_mismatch
+//! A sealed session's user is not the subject of its access token.
 //! ### keys_unavailable
 //! Verification keys are temporarily unavailable (503).
 //! ### insufficient_user_authentication

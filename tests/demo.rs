@@ -281,6 +281,12 @@ fn bad_configuration_fails_at_start_with_a_message() {
         vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"), ("AUTH_ALG", "ES256")],
         vec![("AUTH_ALG", "none"), ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem")],
         vec![("AUTH_JWKS_URL", "http://127.0.0.1:9/jwks")],
+        vec![
+            ("AUTH_HS256_SECRET", "demo-shared-secret-of-at-least-32-bytes"),
+            ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"),
+        ],
+        vec![("AUTH_ALG", "RS256")],
+        vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_private.pem")],
     ] {
         let mut cmd = Command::new(demo_binary());
         cmd.env_clear().env("DEMO_ADDR", "127.0.0.1:0").current_dir(env!("CARGO_MANIFEST_DIR"));

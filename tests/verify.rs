@@ -92,6 +92,26 @@ fn keys_refuse_mismatched_algorithms_and_weak_secrets() {
     ));
     assert!(Key::from_public_pem(&pem).unwrap().with_algorithms([Algorithm::ES256]).is_err());
     assert!(Key::from_public_pem(&pem).unwrap().with_algorithms([]).is_err());
+    // A private key where a public key belongs is refused, whatever the constructor.
+    for file in ["rsa_private.pem", "ec256_private.pem", "ed25519_private.pem"] {
+        let private = fixture(file);
+        assert_eq!(
+            Key::from_public_pem(&private).unwrap_err(),
+            axum_session_mfa::KeyError::PrivateKey
+        );
+    }
+    assert_eq!(
+        Key::rsa_pem(Algorithm::RS256, &fixture("rsa_private.pem")).unwrap_err(),
+        axum_session_mfa::KeyError::PrivateKey
+    );
+    assert_eq!(
+        Key::ec_pem(Algorithm::ES256, &fixture("ec256_private.pem")).unwrap_err(),
+        axum_session_mfa::KeyError::PrivateKey
+    );
+    assert_eq!(
+        Key::ed25519_pem(&fixture("ed25519_private.pem")).unwrap_err(),
+        axum_session_mfa::KeyError::PrivateKey
+    );
     assert_eq!(AuthLayer::builder().build().unwrap_err(), axum_session_mfa::BuildError::NoKeys);
 }
 

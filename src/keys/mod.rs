@@ -108,6 +108,9 @@ pub enum KeyError {
     },
     /// A key must be pinned to at least one algorithm.
     NoAlgorithm,
+    /// A private key was given where a public key is expected. It must never be deployed to a
+    /// verifier, and it would not verify anything anyway.
+    PrivateKey,
 }
 
 impl fmt::Display for KeyError {
@@ -121,11 +124,21 @@ impl fmt::Display for KeyError {
                 write!(f, "HMAC secret is {len} bytes; at least {min} are required")
             }
             Self::NoAlgorithm => f.write_str("a key must be pinned to at least one algorithm"),
+            Self::PrivateKey => {
+                f.write_str("this PEM holds a private key: configure the public key instead")
+            }
         }
     }
 }
 
 impl std::error::Error for KeyError {}
+
+/// Refuses PEM text whose label names a private key (`PRIVATE KEY`, `RSA PRIVATE KEY`,
+/// `EC PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`): jsonwebtoken would take its bytes as a public key.
+fn refuse_private(pem: &[u8]) -> Result<(), KeyError> {
+    let private = pem.windows(b"PRIVATE KEY-----".len()).any(|w| w == b"PRIVATE KEY-----");
+    if private { Err(KeyError::PrivateKey) } else { Ok(()) }
+}
 
 fn family_name(family: AlgorithmFamily) -> &'static str {
     match family {
@@ -173,18 +186,21 @@ impl Key {
 
     /// An RSA public key (SPKI or PKCS#1 PEM) for RS256/384/512 or PS256/384/512.
     pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
+        refuse_private(pem)?;
         let key = DecodingKey::from_rsa_pem(pem).map_err(|_| KeyError::InvalidPem("RSA"))?;
         Self::new(key, vec![algorithm])
     }
 
     /// An EC public key (P-256 for ES256, P-384 for ES384) in SPKI PEM.
     pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
+        refuse_private(pem)?;
         let key = DecodingKey::from_ec_pem(pem).map_err(|_| KeyError::InvalidPem("EC"))?;
         Self::new(key, vec![algorithm])
     }
 
     /// An Ed25519 public key in SPKI PEM, for EdDSA.
     pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        refuse_private(pem)?;
         let key = DecodingKey::from_ed_pem(pem).map_err(|_| KeyError::InvalidPem("Ed25519"))?;
         Self::new(key, vec![Algorithm::EdDSA])
     }
@@ -200,6 +216,7 @@ impl Key {
     /// assert_eq!(key.algorithms(), &[Algorithm::PS256]);
     /// ```
     pub fn from_public_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        refuse_private(pem)?;
         if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
             return Self::new(key, vec![Algorithm::RS256]);
         }
