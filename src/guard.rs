@@ -147,8 +147,8 @@ impl RequireMfa {
         self
     }
 
-    /// Replaces every rejection response (401, 403, 503, step-up redirects excepted) with your
-    /// own. The function gets the [`Rejection`] and the request headers.
+    /// Replaces every rejection response (401, 403, 503; the step-up and sign-in redirects
+    /// excepted) with your own. The function gets the [`Rejection`] and the request headers.
     ///
     /// ```
     /// use axum::response::IntoResponse;

@@ -28,8 +28,9 @@ const REFRESH: &str = "refresh_SECRET_must_never_leak_0123";
 // ---------------------------------------------------------------------------------------------
 // The node peer
 
-/// Runs `tests/interop/authkit.mjs` on `jobs`; returns each job's `(cookie, access token)`.
-fn node(jobs: Value) -> Vec<(String, String)> {
+/// Runs a script of `tests/interop` under coreutils' `timeout` (a stuck peer fails the test
+/// instead of hanging CI), with `input` as JSON on stdin. Panics when the peers are missing.
+fn run_peer(script: &str, input: &Value) -> std::process::Output {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
     assert!(
         dir.join("node_modules/iron-session").is_dir()
@@ -37,10 +38,9 @@ fn node(jobs: Value) -> Vec<(String, String)> {
             && dir.join("node_modules/jose").is_dir(),
         "the AuthKit interop tests need the npm peers: run `npm ci --prefix tests/interop`"
     );
-    // Under coreutils' `timeout`: a stuck peer fails the test instead of hanging CI.
     let mut child = Command::new("timeout")
         .args(["--kill-after=5", "60", "node"])
-        .arg(dir.join("authkit.mjs"))
+        .arg(dir.join(script))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -48,9 +48,14 @@ fn node(jobs: Value) -> Vec<(String, String)> {
         .unwrap_or_else(|e| {
             panic!("cannot run node ({e}): install node, then run `npm ci --prefix tests/interop`")
         });
-    let input = serde_json::to_vec(&json!({ "jobs": jobs })).unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let bytes = serde_json::to_vec(input).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &bytes).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `tests/interop/authkit.mjs` on `jobs`; returns each job's `(cookie, access token)`.
+fn node(jobs: Value) -> Vec<(String, String)> {
+    let out = run_peer("authkit.mjs", &json!({ "jobs": jobs }));
     assert!(
         out.status.success(),
         "tests/interop/authkit.mjs failed (did you run `npm ci --prefix tests/interop`?): {}",
@@ -548,28 +553,8 @@ async fn custom_cookie_name_with_authkit() {
 /// Opens `sealed` with the real npm peer `via` (`iron-session` or `iron-webcrypto`): the
 /// unsealed JSON, or the peer's error output.
 fn node_unseal(password: &str, sealed: &str, via: &str) -> Result<Value, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
-    assert!(
-        dir.join("node_modules/iron-session").is_dir(),
-        "the AuthKit interop tests need the npm peers: run `npm ci --prefix tests/interop`"
-    );
-    let mut child = Command::new("timeout")
-        .args(["--kill-after=5", "60", "node"])
-        .arg(dir.join("unseal.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run node ({e}): install node, then run `npm ci --prefix tests/interop`")
-        });
-    let input = json!({ "password": password, "sealed": sealed, "via": via });
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        &serde_json::to_vec(&input).unwrap(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out =
+        run_peer("unseal.mjs", &json!({ "password": password, "sealed": sealed, "via": via }));
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap())
     } else {
