@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::response::Response;
-use axum_session_mfa::session::iron::IronPasswords;
+use axum_session_mfa::authkit::iron::IronPasswords;
 use axum_session_mfa::{
     Algorithm, AuthKitSession, AuthLayer, AuthOutcome, Key, RefreshToken, SessionUser,
 };

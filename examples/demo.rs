@@ -35,8 +35,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_session_mfa::keys::{JwksKeys, Provider};
-use axum_session_mfa::session::authkit::{AuthKitSession, SessionUser};
-use axum_session_mfa::session::iron::IronPasswords;
+use axum_session_mfa::authkit::{AuthKitSession, SessionUser};
+use axum_session_mfa::authkit::iron::IronPasswords;
 use axum_session_mfa::{
     Algorithm, AuthContext, AuthLayer, AuthLayerBuilder, Key, MfaPolicy, RequireMfa, safe_return_to,
 };

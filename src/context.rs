@@ -23,8 +23,7 @@ use serde_json::{Map, Value};
 use crate::AuthError;
 use crate::claims::ClaimNames;
 use crate::reject::Rejection;
-use crate::session::authkit::SessionInfo;
-use crate::session::{Impersonator, SessionUser};
+use crate::authkit::{Impersonator, SessionInfo, SessionUser};
 
 /// A verified session: who, which session, how and when they authenticated.
 ///

@@ -20,7 +20,7 @@ use tower_service::Service;
 
 use crate::audit::{self, RequestInfo};
 use crate::keys::{Key, KeyStore, StaticKeys};
-use crate::session::iron::{IronConfigError, IronPasswords};
+use crate::authkit::iron::{IronConfigError, IronPasswords};
 use crate::session::{self, AUTHKIT_COOKIE, CookieFormat};
 use crate::source::{self, DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 use crate::verify::{Clock, DEFAULT_LEEWAY, TypRule, Verifier, system_clock};
@@ -298,14 +298,14 @@ impl AuthLayerBuilder {
     /// verified like any other token (same keys, issuers, audiences), and its `user.id` must
     /// equal the token's `sub`. Any other cookie value, and every bearer token, is read as a
     /// plain JWT. The default cookie name becomes `wos-session`. See
-    /// [`session::authkit`](crate::session::authkit).
+    /// [`session::authkit`](crate::authkit).
     ///
     /// The size limit ([`max_token_bytes`](Self::max_token_bytes)) applies to the sealed
     /// cookie, before anything is decoded.
     ///
     /// ```
     /// use axum_session_mfa::{AuthLayer, Key};
-    /// use axum_session_mfa::session::iron::IronPasswords;
+    /// use axum_session_mfa::authkit::iron::IronPasswords;
     ///
     /// let pem = std::fs::read("tests/fixtures/keys/rsa_public.pem").unwrap();
     /// let passwords = IronPasswords::new("1", "the-WORKOS_COOKIE_PASSWORD-value!!").unwrap();

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod authkit;
 mod claims;
 mod context;
 mod crypto;
@@ -13,7 +14,7 @@ pub mod keys;
 mod layer;
 mod policy;
 pub mod reject;
-pub mod session;
+mod session;
 mod source;
 mod stepup;
 mod verify;
@@ -31,8 +32,8 @@ pub use keys::{Key, KeyError};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy};
 pub use reject::{Denial, Rejection};
-pub use session::iron::IronPasswords;
-pub use session::{AuthKitSession, Impersonator, RefreshToken, SessionUser};
+pub use authkit::iron::IronPasswords;
+pub use authkit::{AuthKitSession, Impersonator, RefreshToken, SessionUser};
 pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 pub use stepup::safe_return_to;
 pub use verify::{Clock, DEFAULT_LEEWAY};

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum_session_mfa::Algorithm;
-use axum_session_mfa::session::iron::IronPasswords;
+use axum_session_mfa::authkit::iron::IronPasswords;
 use axum_session_mfa::{
     AuthContext, AuthKitSession, AuthLayer, AuthLayerBuilder, AuthOutcome, BuildError, MfaPolicy,
     RefreshToken, RequireMfa, SessionUser, TokenSource,
@@ -564,7 +564,7 @@ fn node_unseal(password: &str, sealed: &str, via: &str) -> Result<Value, String>
 
 #[test]
 fn seals_written_by_the_crate_open_in_iron_session_and_iron_webcrypto() {
-    use axum_session_mfa::session::authkit::{AuthKitSession, SessionUser};
+    use axum_session_mfa::authkit::{AuthKitSession, SessionUser};
 
     let password = "a-cookie-password-of-at-least-32-characters!";
     let passwords = IronPasswords::new("1", password).unwrap();

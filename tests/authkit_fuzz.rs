@@ -4,7 +4,7 @@
 mod common;
 
 use axum::body::Body;
-use axum_session_mfa::session::iron::IronPasswords;
+use axum_session_mfa::authkit::iron::IronPasswords;
 use axum_session_mfa::{Algorithm, AuthKitSession, AuthLayer, RefreshToken, SessionUser};
 use common::*;
 use http::HeaderValue;

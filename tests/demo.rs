@@ -375,8 +375,8 @@ fn remote_key_configurations() {
 
 #[test]
 fn authkit_cookie_configuration() {
-    use axum_session_mfa::session::authkit::{AuthKitSession, SessionUser};
-    use axum_session_mfa::session::iron::IronPasswords;
+    use axum_session_mfa::authkit::{AuthKitSession, SessionUser};
+    use axum_session_mfa::authkit::iron::IronPasswords;
 
     let password = "a-cookie-password-of-at-least-32-characters!";
     // With a verification key from the environment: cookies sealed like AuthKit's.

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use axum_session_mfa::session::iron::{IronPasswords, unseal};
+use axum_session_mfa::authkit::iron::{IronPasswords, unseal};
 use libfuzzer_sys::fuzz_target;
 
 static PASSWORDS: LazyLock<IronPasswords> = LazyLock::new(|| {

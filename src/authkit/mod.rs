@@ -19,8 +19,8 @@
 //! [`AuthKitSession`] opens and writes such cookies directly, for a refresh flow:
 //!
 //! ```
-//! use axum_session_mfa::session::{AuthKitSession, RefreshToken, SessionUser};
-//! use axum_session_mfa::session::iron::IronPasswords;
+//! use axum_session_mfa::authkit::{AuthKitSession, RefreshToken, SessionUser};
+//! use axum_session_mfa::authkit::iron::IronPasswords;
 //!
 //! let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
 //! let session = AuthKitSession::new("eyJ…new access token…", SessionUser::new("user_01H"))
@@ -38,7 +38,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::iron::{self, IronError, IronPasswords};
+pub mod iron;
+
+use self::iron::{IronError, IronPasswords};
 use crate::AuthError;
 
 /// The cookie name AuthKit uses.

@@ -8,10 +8,8 @@
 //!   ([`AuthLayerBuilder::authkit`](crate::AuthLayerBuilder::authkit)) and the value starts
 //!   with `Fe26.`, and a plain JWT otherwise. Nothing else is guessed.
 
-pub mod authkit;
-pub mod iron;
-
-pub use authkit::{AUTHKIT_COOKIE, AuthKitSession, Impersonator, RefreshToken, SessionUser};
+pub(crate) use crate::authkit::{AUTHKIT_COOKIE, AuthKitSession};
+use crate::authkit::{self, iron};
 
 use crate::source::{Found, TokenSource};
 use crate::verify::Verifier;
