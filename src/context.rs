@@ -1,5 +1,5 @@
-//! The verified session: [`AuthContext`], its [`Amr`] view, the per-request [`AuthOutcome`], and
-//! the extractors that hand them to handlers.
+//! The verified session: [`AuthContext`], its [`Amr`] view and the per-request [`AuthOutcome`].
+//! Data only: the extractors that hand them to handlers are in `extract.rs`.
 //!
 //! # Claim types
 //! Time claims (`exp`, `nbf`, `iat`, `auth_time`) and `sub`/`iss`/`aud` are validated when the
@@ -13,17 +13,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::response::{IntoResponse, Response};
-use http::request::Parts;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::AuthError;
-use crate::claims::ClaimNames;
-use crate::reject::Rejection;
+#[cfg(feature = "authkit")]
 use crate::authkit::{Impersonator, SessionInfo, SessionUser};
+use crate::claims::ClaimNames;
 
 /// A verified session: who, which session, how and when they authenticated.
 ///
@@ -40,6 +37,7 @@ struct Inner {
     exp: u64,
     verified_at: u64,
     /// The user and impersonator of a sealed session cookie (AuthKit); never its tokens.
+    #[cfg(feature = "authkit")]
     session: Option<SessionInfo>,
 }
 
@@ -51,11 +49,21 @@ impl AuthContext {
         exp: u64,
         verified_at: u64,
     ) -> Self {
-        Self { inner: Arc::new(Inner { claims, names, exp, verified_at, session: None }) }
+        Self {
+            inner: Arc::new(Inner {
+                claims,
+                names,
+                exp,
+                verified_at,
+                #[cfg(feature = "authkit")]
+                session: None,
+            }),
+        }
     }
 
     /// Attaches the sealed session's user. Called right after verification, while the context
     /// is not shared yet, so no claim is copied.
+    #[cfg(feature = "authkit")]
     pub(crate) fn with_session(mut self, info: SessionInfo) -> Self {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.session = Some(info),
@@ -151,14 +159,23 @@ impl AuthContext {
     }
 
     /// The user stored in a sealed session cookie (WorkOS AuthKit), `None` for a plain JWT.
+    #[cfg(feature = "authkit")]
     /// Its `id` equals [`sub`](Self::sub): the layer refuses the session otherwise.
     pub fn user(&self) -> Option<&SessionUser> {
         self.inner.session.as_ref().map(|s| &s.user)
     }
 
     /// Who is impersonating the user (WorkOS AuthKit), if anyone.
+    #[cfg(feature = "authkit")]
     pub fn impersonator(&self) -> Option<&Impersonator> {
         self.inner.session.as_ref().and_then(|s| s.impersonator.as_ref())
+    }
+
+    fn is_impersonated(&self) -> bool {
+        #[cfg(feature = "authkit")]
+        return self.impersonator().is_some();
+        #[cfg(not(feature = "authkit"))]
+        false
     }
 
     /// The OAuth scopes from `scope` (space separated) or `scp` (array or string).
@@ -260,7 +277,7 @@ impl fmt::Debug for AuthContext {
             .field("acr", &self.acr())
             .field("auth_time", &self.auth_time())
             .field("exp", &self.exp())
-            .field("impersonated", &self.impersonator().is_some())
+            .field("impersonated", &self.is_impersonated())
             .finish_non_exhaustive()
     }
 }
@@ -286,8 +303,16 @@ impl Serialize for AuthContext {
         map.serialize_entry("iat", &self.iat())?;
         map.serialize_entry("exp", &self.exp())?;
         map.serialize_entry("iss", &self.iss())?;
-        map.serialize_entry("user", &self.user())?;
-        map.serialize_entry("impersonator", &self.impersonator())?;
+        #[cfg(feature = "authkit")]
+        {
+            map.serialize_entry("user", &self.user())?;
+            map.serialize_entry("impersonator", &self.impersonator())?;
+        }
+        #[cfg(not(feature = "authkit"))]
+        {
+            map.serialize_entry("user", &())?;
+            map.serialize_entry("impersonator", &())?;
+        }
         map.serialize_entry("claims", self.claims())?;
         map.end()
     }
@@ -339,9 +364,18 @@ impl Serialize for Amr<'_> {
 /// a verified [`AuthContext`], or the [`AuthError`] that explains why there is none
 /// ([`AuthError::MissingToken`] for anonymous requests).
 #[derive(Debug, Clone)]
-pub struct AuthOutcome(pub Result<AuthContext, AuthError>);
+pub struct AuthOutcome(Result<AuthContext, AuthError>);
 
 impl AuthOutcome {
+    pub(crate) fn new(result: Result<AuthContext, AuthError>) -> Self {
+        Self(result)
+    }
+
+    /// The result itself.
+    pub fn result(&self) -> Result<&AuthContext, &AuthError> {
+        self.0.as_ref()
+    }
+
     /// The context, when the request is authenticated.
     pub fn context(&self) -> Option<&AuthContext> {
         self.0.as_ref().ok()
@@ -350,43 +384,5 @@ impl AuthOutcome {
     /// The failure, when it is not.
     pub fn error(&self) -> Option<&AuthError> {
         self.0.as_ref().err()
-    }
-}
-
-pub(crate) fn outcome(parts: &Parts) -> Result<&AuthOutcome, Rejection> {
-    parts.extensions.get::<AuthOutcome>().ok_or(Rejection::LayerMissing)
-}
-
-/// Extracts the outcome itself, for handlers that want the precise reason. Fails (500) only when
-/// [`AuthLayer`](crate::AuthLayer) is not installed in front of the route.
-impl<S: Send + Sync> FromRequestParts<S> for AuthOutcome {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        outcome(parts).cloned().map_err(IntoResponse::into_response)
-    }
-}
-
-/// Requires an authenticated session: 401 (with the recorded reason) when there is none,
-/// 503 when the keys were unavailable.
-impl<S: Send + Sync> FromRequestParts<S> for AuthContext {
-    type Rejection = Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match &outcome(parts)?.0 {
-            Ok(ctx) => Ok(ctx.clone()),
-            Err(e) => Err(Rejection::Unauthenticated(e.clone())),
-        }
-    }
-}
-
-/// `Option<AuthContext>`: `None` for any request without a valid session (anonymous, stale or
-/// invalid token, keys unavailable), so public pages keep working with a stale cookie. Handlers
-/// that need to tell those cases apart take [`AuthOutcome`].
-impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthContext {
-    type Rejection = Rejection;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(outcome(parts)?.context().cloned())
     }
 }

@@ -1,7 +1,9 @@
 //! Why a request carries no [`AuthContext`](crate::AuthContext).
 //!
 //! Every failure has a stable, snake_case [`code`](AuthError::code) that appears in audit events
-//! and in the `code` member of problem+json bodies. Codes never contain token material.
+//! and in the `code` member of problem+json bodies; the variants that carry a detail hold a
+//! small enum with a stable code of its own, so callers `match` instead of comparing strings.
+//! Codes never contain token material.
 
 use std::fmt;
 
@@ -27,8 +29,8 @@ pub enum AuthError {
         /// The configured limit in bytes.
         limit: usize,
     },
-    /// The token is not a JWS in compact serialization (segment count, base64url, JSON object).
-    MalformedToken(&'static str),
+    /// The token is not a JWS in compact serialization.
+    MalformedToken(Malformed),
     /// The header's `alg` is `none`, unknown, or not one the selected key is pinned to.
     AlgorithmNotAllowed,
     /// No configured key matches the token's `kid` (or the token has no `kid` and several keys
@@ -36,7 +38,7 @@ pub enum AuthError {
     UnknownKey,
     /// The header carries a key or a key reference (`jwk`, `jku`, `x5u`, `x5c`); such headers
     /// are never trusted.
-    ForbiddenHeader(&'static str),
+    ForbiddenHeader(ForbiddenHeader),
     /// The header's `crit` lists an extension this crate does not understand (or is malformed).
     UnsupportedCritical,
     /// The header's `typ` is not one of the accepted token types.
@@ -48,19 +50,18 @@ pub enum AuthError {
     /// `nbf` is in the future (beyond the leeway).
     NotYetValid,
     /// A required claim is absent.
-    MissingClaim(&'static str),
+    MissingClaim(Claim),
     /// A claim has the wrong JSON type (for example a string `exp`).
-    InvalidClaim(&'static str),
+    InvalidClaim(Claim),
     /// `iss` is not one of the accepted issuers.
     WrongIssuer,
     /// `aud` does not contain an accepted audience.
     WrongAudience,
-    /// The session cookie could not be opened (sealed-cookie formats). The detail names the
-    /// failure: an iron code (`bad_mac`, `expired`, `unknown_password_id`, `malformed`,
-    /// `bad_base64`, `decrypt_failed`) or a payload problem (`invalid_payload`,
-    /// `missing_access_token`, `missing_user`).
-    InvalidSession(&'static str),
+    /// The sealed session cookie (WorkOS AuthKit) could not be opened.
+    #[cfg(feature = "authkit")]
+    InvalidSession(SessionError),
     /// A sealed session's user (`user.id`) is not the subject (`sub`) of its access token.
+    #[cfg(feature = "authkit")]
     SessionUserMismatch,
     /// The verification keys are not available right now (remote key set down, nothing cached).
     KeysUnavailable {
@@ -90,7 +91,9 @@ impl AuthError {
             Self::InvalidClaim(_) => "invalid_claim",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
+            #[cfg(feature = "authkit")]
             Self::InvalidSession(_) => "invalid_session",
+            #[cfg(feature = "authkit")]
             Self::SessionUserMismatch => "session_user_mismatch",
             Self::KeysUnavailable { .. } => "keys_unavailable",
         }
@@ -99,6 +102,25 @@ impl AuthError {
     /// `true` when no credential was presented at all (anonymous request).
     pub fn is_missing(&self) -> bool {
         matches!(self, Self::MissingToken)
+    }
+
+    /// The code of the detail, for the variants that carry one ([`Malformed`],
+    /// [`ForbiddenHeader`], [`Claim`], [`SessionError`]); `None` for the others.
+    ///
+    /// ```
+    /// use axum_session_mfa::{AuthError, Claim};
+    /// assert_eq!(AuthError::MissingClaim(Claim::Exp).detail_code(), Some("exp"));
+    /// assert_eq!(AuthError::Expired.detail_code(), None);
+    /// ```
+    pub fn detail_code(&self) -> Option<&'static str> {
+        match self {
+            Self::MalformedToken(m) => Some(m.code()),
+            Self::ForbiddenHeader(h) => Some(h.code()),
+            Self::MissingClaim(c) | Self::InvalidClaim(c) => Some(c.code()),
+            #[cfg(feature = "authkit")]
+            Self::InvalidSession(e) => Some(e.code()),
+            _ => None,
+        }
     }
 
     /// The HTTP status this failure maps to: 401, or 503 for [`AuthError::KeysUnavailable`].
@@ -138,7 +160,9 @@ impl fmt::Display for AuthError {
             Self::InvalidClaim(name) => write!(f, "the token's `{name}` claim has the wrong type"),
             Self::WrongIssuer => f.write_str("the token issuer is not accepted"),
             Self::WrongAudience => f.write_str("the token audience is not accepted"),
+            #[cfg(feature = "authkit")]
             Self::InvalidSession(what) => write!(f, "the session cookie is invalid: {what}"),
+            #[cfg(feature = "authkit")]
             Self::SessionUserMismatch => {
                 f.write_str("the session's user is not the subject of its access token")
             }
@@ -150,3 +174,110 @@ impl fmt::Display for AuthError {
 }
 
 impl std::error::Error for AuthError {}
+
+/// Generates a detail enum: variants, a stable `code()`, and a `Display` message.
+macro_rules! detail_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $code:literal, $text:literal;)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// A stable snake_case code for logs and problem bodies.
+            pub fn code(&self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $(Self::$variant => $text,)+
+                })
+            }
+        }
+    };
+}
+
+detail_enum! {
+    /// What is wrong with a token that is not a compact JWS ([`AuthError::MalformedToken`]).
+    Malformed {
+        /// Not three dot-separated segments.
+        SegmentCount => "segment_count", "expected three dot-separated segments";
+        /// A segment is empty.
+        EmptySegment => "empty_segment", "empty segment";
+        /// The header is not base64url.
+        HeaderEncoding => "header_encoding", "header is not base64url";
+        /// The header is not a JSON object with an `alg` string.
+        Header => "header", "header is not a JSON object with an alg";
+        /// The payload is not base64url.
+        PayloadEncoding => "payload_encoding", "payload is not base64url";
+        /// The payload is not a JSON object.
+        Payload => "payload", "payload is not a JSON object";
+    }
+}
+
+detail_enum! {
+    /// A JOSE header member that carries a key or a key reference and is never trusted
+    /// ([`AuthError::ForbiddenHeader`]).
+    ForbiddenHeader {
+        /// An embedded JSON Web Key.
+        Jwk => "jwk", "jwk";
+        /// A JWK Set URL.
+        Jku => "jku", "jku";
+        /// An X.509 certificate URL.
+        X5u => "x5u", "x5u";
+        /// An embedded X.509 certificate chain.
+        X5c => "x5c", "x5c";
+    }
+}
+
+detail_enum! {
+    /// A claim the verifier checks ([`AuthError::MissingClaim`], [`AuthError::InvalidClaim`]).
+    Claim {
+        /// `exp`: expiry.
+        Exp => "exp", "exp";
+        /// `nbf`: not before.
+        Nbf => "nbf", "nbf";
+        /// `iat`: issued at.
+        Iat => "iat", "iat";
+        /// `sub`: subject.
+        Sub => "sub", "sub";
+        /// `iss`: issuer.
+        Iss => "iss", "iss";
+        /// `aud`: audience.
+        Aud => "aud", "aud";
+        /// `auth_time` (or the name configured with [`ClaimNames`](crate::ClaimNames)).
+        AuthTime => "auth_time", "auth_time";
+    }
+}
+
+#[cfg(feature = "authkit")]
+detail_enum! {
+    /// Why a sealed session cookie could not be opened ([`AuthError::InvalidSession`]).
+    SessionError {
+        /// Not a `Fe26.2` seal.
+        Malformed => "malformed", "the seal is malformed";
+        /// A seal part is not unpadded base64url.
+        BadBase64 => "bad_base64", "the seal has invalid base64url";
+        /// No configured password has the seal's password id.
+        UnknownPasswordId => "unknown_password_id", "the seal names an unknown password id";
+        /// The seal's own expiry has passed.
+        Expired => "expired", "the seal has expired";
+        /// The seal's HMAC does not match: another password, or a tampered cookie.
+        BadMac => "bad_mac", "the seal has a bad HMAC";
+        /// Decryption failed after the HMAC matched.
+        DecryptFailed => "decrypt_failed", "the seal could not be decrypted";
+        /// The seal opened but does not hold a JSON object of the session's shape.
+        InvalidPayload => "invalid_payload", "the sealed payload is not a session";
+        /// The sealed session has no `accessToken`.
+        MissingAccessToken => "missing_access_token", "the sealed session has no access token";
+        /// The sealed session has no `user`.
+        MissingUser => "missing_user", "the sealed session has no user";
+    }
+}

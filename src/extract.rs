@@ -1,23 +1,67 @@
-//! [`Mfa<P>`]: the MFA check as a handler argument, so a handler cannot forget it.
+//! Every extractor of the crate: [`AuthOutcome`], [`AuthContext`], `Option<AuthContext>` and
+//! [`Mfa<P>`], the MFA check as a handler argument.
 //!
-//! **Layer or extractor?** Use [`RequireMfa`](crate::RequireMfa) to protect a whole group of
-//! routes in one place, and when you want browser step-up redirects or a custom rejection
-//! response. Use `Mfa<P>` when the requirement belongs to the handler itself: the signature
+//! **Guard or extractor?** Use [`RequireMfa`](crate::RequireMfa) to protect a group of routes in
+//! one place. Use `Mfa<P>` when the requirement belongs to the handler itself: the signature
 //! documents it, and moving the handler to another router cannot drop the check. Both evaluate
-//! the same [`MfaPolicy`] and emit the same audit event.
+//! the same [`MfaPolicy`], emit the same audit event and answer with the same [`Rejection`],
+//! shaped by the layer's settings (redirects, status, `on_reject`).
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::{Arc, LazyLock};
 
-use axum::extract::FromRequestParts;
-use http::StatusCode;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
 use crate::audit::RequestInfo;
 use crate::guard::decide;
+use crate::reject::{RejectionKind, reject_request};
 use crate::{AuthContext, AuthOutcome, MfaPolicy, Rejection};
+
+fn reject(parts: &Parts, kind: RejectionKind) -> Rejection {
+    reject_request(kind, &parts.method, &parts.uri, &parts.headers, &parts.extensions)
+}
+
+fn outcome(parts: &Parts) -> Result<&AuthOutcome, Rejection> {
+    parts.extensions.get::<AuthOutcome>().ok_or_else(|| reject(parts, RejectionKind::LayerMissing))
+}
+
+/// Extracts the outcome itself, for handlers that want the precise reason. Fails (500) only when
+/// [`AuthLayer`](crate::AuthLayer) is not installed in front of the route.
+impl<S: Send + Sync> FromRequestParts<S> for AuthOutcome {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        outcome(parts).cloned()
+    }
+}
+
+/// Requires an authenticated session: 401 (with the recorded reason) when there is none,
+/// 503 when the keys were unavailable; a browser goes to the layer's sign-in page when one is
+/// set.
+impl<S: Send + Sync> FromRequestParts<S> for AuthContext {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match outcome(parts)?.result() {
+            Ok(ctx) => Ok(ctx.clone()),
+            Err(e) => Err(reject(parts, RejectionKind::Unauthenticated(e.clone()))),
+        }
+    }
+}
+
+/// `Option<AuthContext>`: `None` for any request without a valid session (anonymous, stale or
+/// invalid token, keys unavailable), so public pages keep working with a stale cookie. Handlers
+/// that need to tell those cases apart take [`AuthOutcome`].
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthContext {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(outcome(parts)?.context().cloned())
+    }
+}
 
 /// A policy known by its type, for [`Mfa<P>`]. Build it once (a `static` `LazyLock`).
 ///
@@ -30,7 +74,8 @@ use crate::{AuthContext, AuthOutcome, MfaPolicy, Rejection};
 /// impl NamedPolicy for RecentMfa {
 ///     fn policy() -> &'static Arc<MfaPolicy> {
 ///         static POLICY: LazyLock<Arc<MfaPolicy>> = LazyLock::new(|| {
-///             Arc::new(MfaPolicy::new().named("recent-mfa").max_age(Duration::from_secs(300)))
+///             let recent = MfaPolicy::builder().named("recent-mfa").max_age(Duration::from_secs(300));
+///             Arc::new(recent.build())
 ///         });
 ///         &POLICY
 ///     }
@@ -44,12 +89,6 @@ use crate::{AuthContext, AuthOutcome, MfaPolicy, Rejection};
 pub trait NamedPolicy: Send + Sync + 'static {
     /// The policy.
     fn policy() -> &'static Arc<MfaPolicy>;
-
-    /// The status of a step-up denial: 403 by default; override with 401 for strict RFC 9470
-    /// clients (as [`RequireMfa::unauthorized_on_step_up`](crate::RequireMfa::unauthorized_on_step_up)).
-    fn step_up_status() -> StatusCode {
-        StatusCode::FORBIDDEN
-    }
 }
 
 /// The default policy ([`MfaPolicy::new`]: `amr` contains `"mfa"`).
@@ -65,7 +104,7 @@ impl NamedPolicy for DefaultMfa {
 
 /// An [`AuthContext`] that satisfies the policy `P` (by default: `amr` contains `"mfa"`).
 /// Rejects like [`RequireMfa`](crate::RequireMfa): 401 without a valid session, 403 with the
-/// RFC 9470 challenge when the policy is not met.
+/// RFC 9470 challenge when the policy is not met, or the layer's browser redirects.
 ///
 /// ```
 /// use axum_session_mfa::Mfa;
@@ -112,7 +151,9 @@ impl<S: Send + Sync, P: NamedPolicy> FromRequestParts<S> for Mfa<P> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let info = RequestInfo::new(&parts.method, &parts.uri, &parts.extensions);
         let outcome = parts.extensions.get::<AuthOutcome>();
-        let context = decide(&info, outcome, Some(P::policy()), P::step_up_status())?;
-        Ok(Self { context, policy: PhantomData })
+        match decide(&info, outcome, Some(P::policy())) {
+            Ok(context) => Ok(Self { context, policy: PhantomData }),
+            Err(kind) => Err(reject(parts, kind)),
+        }
     }
 }

@@ -1,66 +1,41 @@
 //! Route guards: [`RequireMfa`] (a valid session that meets an [`MfaPolicy`]) and
 //! [`RequireAuth`] (any valid session). Install them with `route_layer` behind an
-//! [`AuthLayer`](crate::AuthLayer).
+//! [`AuthLayer`](crate::AuthLayer); the layer's settings shape their rejections.
 //!
 //! Each decision emits one audit event (see [`audit`](crate::audit)).
+//!
+//! # CORS
+//! Browsers send CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) without
+//! credentials, so a guard answers them 401. Put your CORS layer **outside** the guards and the
+//! auth layer (`.layer(cors)` last), so it answers preflights before they reach a guard:
+//!
+//! ```text
+//! Router::new()
+//!     .route("/admin", post(handler))
+//!     .route_layer(RequireMfa::new())
+//!     .layer(auth)        // AuthLayer
+//!     .layer(cors)        // tower_http::cors::CorsLayer: outermost
+//! ```
+//!
+//! Where that is not possible, [`RequireMfa::allow_cors_preflight`] makes the guard answer
+//! preflights itself with `204 No Content` and no body; the handler never runs without a
+//! session.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use std::fmt;
-
-use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use http::header::ACCESS_CONTROL_REQUEST_METHOD;
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{Method, Request, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::audit::{self, RequestInfo};
-use crate::layer::request_info;
-use crate::reject::Denial;
-use crate::stepup::{StepUp, is_browser_navigation};
-use crate::{AuthContext, AuthError, AuthOutcome, MfaPolicy, Rejection};
-
-/// A replacement for the guard's rejection responses; see [`RequireMfa::on_reject`].
-pub type RejectFn = Arc<dyn Fn(Rejection, &HeaderMap) -> Response + Send + Sync>;
-
-/// Options shared by [`RequireMfa`] and [`RequireAuth`].
-#[derive(Clone)]
-struct Options {
-    status: StatusCode,
-    step_up: Option<StepUp>,
-    login: Option<StepUp>,
-    on_reject: Option<RejectFn>,
-    allow_preflight: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            step_up: None,
-            login: None,
-            on_reject: None,
-            allow_preflight: false,
-        }
-    }
-}
-
-impl fmt::Debug for Options {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
-            .field("status", &self.status)
-            .field("step_up", &self.step_up)
-            .field("login", &self.login)
-            .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
-            .field("allow_preflight", &self.allow_preflight)
-            .finish()
-    }
-}
+use crate::reject::{Denial, RejectionKind, reject_request};
+use crate::{AuthContext, AuthOutcome, MfaPolicy};
 
 /// Requires a valid session that passed MFA: 401 without a valid session, 403 when the
 /// [`MfaPolicy`] is not met (by default: `amr` lacks `"mfa"`).
@@ -70,16 +45,17 @@ impl fmt::Debug for Options {
 /// use axum::{Router, routing::get};
 /// use axum_session_mfa::{MfaPolicy, RequireMfa};
 ///
-/// let recent = MfaPolicy::new().named("recent-mfa").max_age(Duration::from_secs(300));
+/// let recent = MfaPolicy::builder().named("recent-mfa").max_age(Duration::from_secs(300));
 /// let admin: Router = Router::new()
 ///     .route("/admin", get(|| async { "ok" }))
-///     .route_layer(RequireMfa::new().step_up_redirect("/auth/step-up"))
-///     .route("/admin/recent", get(|| async { "ok" }).route_layer(RequireMfa::with_policy(recent)));
+///     .route_layer(RequireMfa::new())
+///     .route("/admin/recent", get(|| async { "ok" }).route_layer(RequireMfa::with_policy(recent.build())));
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct RequireMfa {
     policy: Arc<MfaPolicy>,
-    options: Options,
+    allow_preflight: bool,
 }
 
 impl Default for RequireMfa {
@@ -96,71 +72,18 @@ impl RequireMfa {
 
     /// Guards with `policy`.
     pub fn with_policy(policy: MfaPolicy) -> Self {
-        Self { policy: Arc::new(policy), options: Options::default() }
+        Self { policy: Arc::new(policy), allow_preflight: false }
     }
 
-    /// Answers a policy failure with 401 instead of 403, for strict RFC 9470 clients that
-    /// expect the `insufficient_user_authentication` challenge on a 401.
-    ///
-    /// ```
-    /// let guard = axum_session_mfa::RequireMfa::new().unauthorized_on_step_up();
-    /// ```
-    pub fn unauthorized_on_step_up(mut self) -> Self {
-        self.options.status = StatusCode::UNAUTHORIZED;
-        self
-    }
-
-    /// Redirects browser navigations that fail the policy (403 cases) to `url` with a
-    /// `return_to` query parameter (a same-origin relative path), with `303 See Other`.
-    /// API requests still get the 403 challenge. See [`safe_return_to`](crate::safe_return_to)
-    /// for what the step-up endpoint must check before redirecting back.
-    ///
-    /// ```
-    /// let guard = axum_session_mfa::RequireMfa::new().step_up_redirect("/auth/step-up");
-    /// ```
-    pub fn step_up_redirect(mut self, url: impl Into<String>) -> Self {
-        self.options.step_up = Some(StepUp::new(url));
-        self
-    }
-
-    /// Redirects browser navigations **without a valid session** (no token, or an expired or
-    /// invalid one) to a sign-in page at `url`, with the same `return_to` rule as
-    /// [`step_up_redirect`](Self::step_up_redirect). API requests still get the 401.
-    ///
-    /// ```
-    /// let guard = axum_session_mfa::RequireMfa::new().login_redirect("/login");
-    /// ```
-    pub fn login_redirect(mut self, url: impl Into<String>) -> Self {
-        self.options.login = Some(StepUp::new(url));
-        self
-    }
-
-    /// Lets CORS preflight requests (`OPTIONS` with `Access-Control-Request-Method`) through
-    /// without a session, so a CORS layer *inside* the guard can answer them. Off by default;
-    /// preflights carry no credentials, so a guard in front of them otherwise answers 401.
+    /// Answers CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) with
+    /// `204 No Content` and no body instead of 401; the guarded service is never called for
+    /// them. Prefer a CORS layer outside the guard (see the [module docs](self)).
     ///
     /// ```
     /// let guard = axum_session_mfa::RequireMfa::new().allow_cors_preflight();
     /// ```
     pub fn allow_cors_preflight(mut self) -> Self {
-        self.options.allow_preflight = true;
-        self
-    }
-
-    /// Replaces every rejection response (401, 403, 503; the step-up and sign-in redirects
-    /// excepted) with your own. The function gets the [`Rejection`] and the request headers.
-    ///
-    /// ```
-    /// use axum::response::IntoResponse;
-    /// use axum_session_mfa::RequireMfa;
-    /// let guard = RequireMfa::new()
-    ///     .on_reject(|rejection, _headers| (rejection.status(), "step up, please").into_response());
-    /// ```
-    pub fn on_reject<F>(mut self, f: F) -> Self
-    where
-        F: Fn(Rejection, &HeaderMap) -> Response + Send + Sync + 'static,
-    {
-        self.options.on_reject = Some(Arc::new(f));
+        self.allow_preflight = true;
         self
     }
 
@@ -172,8 +95,9 @@ impl RequireMfa {
 
 /// Requires any valid session: 401 without one. No MFA rule.
 #[derive(Debug, Clone, Default)]
+#[must_use]
 pub struct RequireAuth {
-    options: Options,
+    allow_preflight: bool,
 }
 
 impl RequireAuth {
@@ -182,24 +106,9 @@ impl RequireAuth {
         Self::default()
     }
 
-    /// See [`RequireMfa::login_redirect`].
-    pub fn login_redirect(mut self, url: impl Into<String>) -> Self {
-        self.options.login = Some(StepUp::new(url));
-        self
-    }
-
     /// See [`RequireMfa::allow_cors_preflight`].
     pub fn allow_cors_preflight(mut self) -> Self {
-        self.options.allow_preflight = true;
-        self
-    }
-
-    /// See [`RequireMfa::on_reject`].
-    pub fn on_reject<F>(mut self, f: F) -> Self
-    where
-        F: Fn(Rejection, &HeaderMap) -> Response + Send + Sync + 'static,
-    {
-        self.options.on_reject = Some(Arc::new(f));
+        self.allow_preflight = true;
         self
     }
 }
@@ -208,7 +117,7 @@ impl<S> Layer<S> for RequireMfa {
     type Service = Guard<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Guard { inner, policy: Some(self.policy.clone()), options: self.options.clone() }
+        Guard { inner, policy: Some(self.policy.clone()), allow_preflight: self.allow_preflight }
     }
 }
 
@@ -216,7 +125,7 @@ impl<S> Layer<S> for RequireAuth {
     type Service = Guard<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Guard { inner, policy: None, options: self.options.clone() }
+        Guard { inner, policy: None, allow_preflight: self.allow_preflight }
     }
 }
 
@@ -225,7 +134,24 @@ impl<S> Layer<S> for RequireAuth {
 pub struct Guard<S> {
     inner: S,
     policy: Option<Arc<MfaPolicy>>,
-    options: Options,
+    allow_preflight: bool,
+}
+
+impl<S> Guard<S> {
+    /// The guarded service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The guarded service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the guarded service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 /// Evaluates `policy` (or "any valid session" when `None`) against a request's outcome, with
@@ -234,18 +160,17 @@ pub(crate) fn decide(
     info: &RequestInfo<'_>,
     outcome: Option<&AuthOutcome>,
     policy: Option<&Arc<MfaPolicy>>,
-    status: StatusCode,
-) -> Result<AuthContext, Rejection> {
+) -> Result<AuthContext, RejectionKind> {
     let policy_name = policy.map_or("authenticated", |p| p.name());
     let Some(outcome) = outcome else {
         audit::guard_decision(info, policy_name, None, Some("auth_layer_missing"));
-        return Err(Rejection::LayerMissing);
+        return Err(RejectionKind::LayerMissing);
     };
-    let ctx = match &outcome.0 {
+    let ctx = match outcome.result() {
         Ok(ctx) => ctx,
         Err(e) => {
             audit::guard_decision(info, policy_name, None, Some(e.code()));
-            return Err(Rejection::Unauthenticated(e.clone()));
+            return Err(RejectionKind::Unauthenticated(e.clone()));
         }
     };
     if let Some(policy) = policy
@@ -253,12 +178,11 @@ pub(crate) fn decide(
     {
         audit::guard_decision(info, policy_name, Some(ctx), Some(rule.code()));
         let missing_methods = policy.missing_methods(ctx).into_iter().map(str::to_owned).collect();
-        let status = if rule.step_up_helps() { status } else { StatusCode::FORBIDDEN };
-        return Err(Rejection::InsufficientAuthentication(Denial {
+        return Err(RejectionKind::InsufficientAuthentication(Denial {
             policy: policy.clone(),
             rule,
             missing_methods,
-            status,
+            status: StatusCode::FORBIDDEN,
         }));
     }
     audit::guard_decision(info, policy_name, Some(ctx), None);
@@ -272,34 +196,15 @@ fn is_cors_preflight<B>(req: &Request<B>) -> bool {
 impl<S> Guard<S> {
     /// Decides one request: `None` lets it through, `Some` is the response.
     fn check<B>(&self, req: &Request<B>) -> Option<Response> {
-        if self.options.allow_preflight && is_cors_preflight(req) {
-            return None;
+        if self.allow_preflight && is_cors_preflight(req) {
+            return Some(StatusCode::NO_CONTENT.into_response());
         }
-        let info = request_info(req);
+        let info = RequestInfo::new(req.method(), req.uri(), req.extensions());
         let outcome = req.extensions().get::<AuthOutcome>();
-        let rejection = decide(&info, outcome, self.policy.as_ref(), self.options.status).err()?;
-        let redirect_to = match &rejection {
-            Rejection::InsufficientAuthentication(denial) if denial.rule().step_up_helps() => {
-                self.options.step_up.as_ref()
-            }
-            Rejection::Unauthenticated(AuthError::KeysUnavailable { .. }) => None,
-            Rejection::Unauthenticated(_) => self.options.login.as_ref(),
-            _ => None,
-        };
-        if let Some(target_url) = redirect_to
-            && is_browser_navigation(req.method(), req.headers())
-        {
-            // Under `Router::nest` the URI is stripped of the prefix; the original is not.
-            let uri = req.extensions().get::<OriginalUri>().map_or(req.uri(), |o| &o.0);
-            let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
-            if let Some(redirect) = target_url.redirect(target) {
-                return Some(redirect);
-            }
-        }
-        Some(match &self.options.on_reject {
-            Some(f) => f(rejection, req.headers()),
-            None => rejection.into_response(),
-        })
+        let kind = decide(&info, outcome, self.policy.as_ref()).err()?;
+        let rejection =
+            reject_request(kind, req.method(), req.uri(), req.headers(), req.extensions());
+        Some(rejection.into_response())
     }
 }
 
@@ -349,9 +254,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Inner { future } => future.poll(cx),
-            StateProj::Rejected { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
+            StateProj::Rejected { response } => {
+                Poll::Ready(Ok(response.take().expect("future polled after completion")))
+            }
         }
     }
 }

@@ -3,37 +3,49 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+#[cfg(feature = "authkit")]
 pub mod authkit;
+#[cfg(feature = "jwks")]
+pub mod jwks;
+
 mod claims;
+mod clock;
 mod context;
 mod crypto;
 mod error;
 mod extract;
 mod guard;
-pub mod keys;
+mod keys;
 mod layer;
 mod policy;
-pub mod reject;
+mod reject;
 mod session;
 mod source;
 mod stepup;
 mod verify;
 
 pub use claims::ClaimNames;
+pub use clock::Clock;
 pub use context::{Amr, AuthContext, AuthOutcome};
 pub use crypto::install_crypto_provider;
-pub use error::AuthError;
+#[cfg(feature = "authkit")]
+pub use error::SessionError;
+pub use error::{AuthError, Claim, ForbiddenHeader, Malformed};
 pub use extract::{DefaultMfa, Mfa, NamedPolicy};
-pub use guard::{Guard, GuardFuture, RejectFn, RequireAuth, RequireMfa};
+pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa};
+/// The JWS algorithms, from `jsonwebtoken` (a public dependency: see the crate docs).
 pub use jsonwebtoken::Algorithm;
-#[cfg(feature = "jwks")]
-pub use keys::{JwksKeys, Provider};
-pub use keys::{Key, KeyError};
-pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError};
-pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy};
-pub use reject::{Denial, Rejection};
-pub use authkit::iron::IronPasswords;
-pub use authkit::{AuthKitSession, Impersonator, RefreshToken, SessionUser};
+pub use keys::{Key, KeyError, KeySource};
+pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFuture};
+pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
+pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
 pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 pub use stepup::safe_return_to;
-pub use verify::{Clock, DEFAULT_LEEWAY};
+pub use verify::{DEFAULT_LEEWAY, TokenType};
+
+/// Internals for the fuzz targets in `fuzz/`; not part of the API, no stability promise.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "authkit")]
+    pub use crate::authkit::iron::{seal, unseal};
+}

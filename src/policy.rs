@@ -1,16 +1,16 @@
 //! [`MfaPolicy`]: what a session must have proven to pass a guard.
 //!
-//! A policy is a value: build it once, share it across routes. Evaluation on the pass path
+//! A policy is a value: build it once ([`MfaPolicy::builder`]), share it across routes. Evaluation on the pass path
 //! allocates nothing.
 //!
 //! A session passes when:
 //! 1. its **strength** is proven: `amr` satisfies the accepted methods (any-of, the default
 //!    `["mfa"]`, or all-of), **or** its `acr` is one of the accepted `acr` values (RFC 9470:
 //!    any one suffices); and
-//! 2. when [`max_age`](MfaPolicy::max_age) is set, `auth_time` is present and no older than
+//! 2. when [`max_age`](MfaPolicyBuilder::max_age) is set, `auth_time` is present and no older than
 //!    `max_age` seconds (exactly at the limit passes; an `auth_time` more than
 //!    [`FUTURE_AUTH_TIME_SKEW`] in the future fails); and
-//! 3. every custom rule added with [`require`](MfaPolicy::require) returns `true`.
+//! 3. every custom rule added with [`require`](MfaPolicyBuilder::require) returns `true`.
 //!
 //! An empty method list is never satisfied (`all_of([])` does not mean "anything goes").
 //! A failed custom rule is not something a step-up can fix, so it is answered with a plain 403
@@ -37,18 +37,21 @@ pub enum MethodMatch {
     AllOf,
 }
 
-/// The step-up requirements of a guarded route.
+/// The step-up requirements of a guarded route. Build one with [`MfaPolicy::builder`]; read it
+/// back with the getters of the same names.
 ///
 /// ```
 /// use std::time::Duration;
 /// use axum_session_mfa::MfaPolicy;
 ///
 /// // amr contains "mfa", or the IdP says acr "phr" (phishing-resistant), within 5 minutes.
-/// let policy = MfaPolicy::new()
+/// let policy = MfaPolicy::builder()
 ///     .named("admin-recent")
 ///     .acr_values(["phr"])
-///     .max_age(Duration::from_secs(300));
+///     .max_age(Duration::from_secs(300))
+///     .build();
 /// assert_eq!(policy.name(), "admin-recent");
+/// assert_eq!(policy.max_age(), Some(Duration::from_secs(300)));
 /// ```
 #[derive(Clone)]
 pub struct MfaPolicy {
@@ -59,6 +62,11 @@ pub struct MfaPolicy {
     max_age: Option<u64>,
     rules: Vec<(Cow<'static, str>, Predicate)>,
 }
+
+/// Builds an [`MfaPolicy`]; see [`MfaPolicy::builder`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct MfaPolicyBuilder(MfaPolicy);
 
 impl Default for MfaPolicy {
     fn default() -> Self {
@@ -79,110 +87,39 @@ impl MfaPolicy {
         }
     }
 
-    /// Names the policy (audit events and problem bodies carry the name).
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
-        self
+    /// Starts from the default policy ([`MfaPolicy::new`]) and changes it.
+    pub fn builder() -> MfaPolicyBuilder {
+        MfaPolicyBuilder(Self::new())
     }
 
-    /// Accepts a session whose `amr` lists **any** of `methods` (e.g. `["mfa", "hwk", "swk"]`
-    /// to also accept passkeys). Replaces the default `["mfa"]`.
-    ///
-    /// ```
-    /// use axum_session_mfa::{MethodMatch, MfaPolicy};
-    /// let passkeys_too = MfaPolicy::new().any_of(["mfa", "hwk", "swk"]);
-    /// assert_eq!(passkeys_too.methods().1, MethodMatch::AnyOf);
-    /// ```
-    pub fn any_of<I, M>(mut self, methods: I) -> Self
-    where
-        I: IntoIterator<Item = M>,
-        M: Into<String>,
-    {
-        self.methods = methods.into_iter().map(Into::into).collect();
-        self.matching = MethodMatch::AnyOf;
-        self
-    }
-
-    /// Accepts a session whose `amr` lists **all** of `methods` (e.g. `["pwd", "otp"]`).
-    ///
-    /// ```
-    /// use axum_session_mfa::MfaPolicy;
-    /// let password_and_otp = MfaPolicy::new().named("pwd+otp").all_of(["pwd", "otp"]);
-    /// ```
-    pub fn all_of<I, M>(mut self, methods: I) -> Self
-    where
-        I: IntoIterator<Item = M>,
-        M: Into<String>,
-    {
-        self.methods = methods.into_iter().map(Into::into).collect();
-        self.matching = MethodMatch::AllOf;
-        self
-    }
-
-    /// Also accepts a session whose `acr` is one of `values`, whatever its `amr` (RFC 9470:
-    /// any one suffices). The values are advertised in the 403 challenge's `acr_values`.
-    ///
-    /// ```
-    /// use axum_session_mfa::MfaPolicy;
-    /// let policy = MfaPolicy::new().acr_values(["phr", "urn:okta:loa:2fa:any"]);
-    /// ```
-    pub fn acr_values<I, V>(mut self, values: I) -> Self
-    where
-        I: IntoIterator<Item = V>,
-        V: Into<String>,
-    {
-        self.acr_values = values.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Requires `auth_time` no older than `max_age` (whole seconds). A token without
-    /// `auth_time` then fails. The limit is advertised in the 403 challenge's `max_age`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use axum_session_mfa::MfaPolicy;
-    /// let recent = MfaPolicy::new().max_age(Duration::from_secs(300));
-    /// assert_eq!(recent.max_age_secs(), Some(300));
-    /// ```
-    pub fn max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = Some(max_age.as_secs());
-        self
-    }
-
-    /// Adds a custom rule, named for audit events: the session passes only if it returns `true`.
-    /// Rules accumulate; they run in order after the MFA checks and the first that fails is
-    /// reported. A failing rule is a plain 403 (stepping up cannot fix "not an admin").
-    ///
-    /// ```
-    /// use axum_session_mfa::MfaPolicy;
-    /// let policy = MfaPolicy::new().require("admin_role", |ctx| ctx.has_role("admin"));
-    /// ```
-    pub fn require<F>(mut self, rule: impl Into<Cow<'static, str>>, predicate: F) -> Self
-    where
-        F: Fn(&AuthContext) -> bool + Send + Sync + 'static,
-    {
-        self.rules.push((rule.into(), Arc::new(predicate)));
-        self
-    }
-
-    /// The policy's name.
+    /// The policy's name (audit events and problem bodies carry it).
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The accepted `amr` methods and how they combine.
-    pub fn methods(&self) -> (&[String], MethodMatch) {
-        (&self.methods, self.matching)
+    /// The accepted `amr` methods.
+    pub fn methods(&self) -> &[String] {
+        &self.methods
+    }
+
+    /// Whether any or all of [`methods`](Self::methods) must appear in `amr`.
+    pub fn method_match(&self) -> MethodMatch {
+        self.matching
     }
 
     /// The accepted `acr` values.
-    pub fn acr(&self) -> &[String] {
+    pub fn acr_values(&self) -> &[String] {
         &self.acr_values
     }
 
-    /// The maximum age of `auth_time` in seconds, if set.
-    pub fn max_age_secs(&self) -> Option<u64> {
-        self.max_age
+    /// The maximum age of `auth_time` (whole seconds), if set.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age.map(Duration::from_secs)
+    }
+
+    /// The names of the custom rules, in the order they run.
+    pub fn rules(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|(name, _)| name.as_ref())
     }
 
     /// Decides whether `ctx` satisfies this policy.
@@ -231,6 +168,102 @@ impl MfaPolicy {
             }
         });
         by_acr || by_amr
+    }
+}
+
+impl MfaPolicyBuilder {
+    /// Names the policy (audit events and problem bodies carry the name).
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.0.name = name.into();
+        self
+    }
+
+    /// Accepts a session whose `amr` lists **any** of `methods` (e.g. `["mfa", "hwk", "swk"]`
+    /// to also accept passkeys). Replaces the default `["mfa"]`.
+    ///
+    /// ```
+    /// use axum_session_mfa::{MethodMatch, MfaPolicy};
+    /// let passkeys_too = MfaPolicy::builder().any_of(["mfa", "hwk", "swk"]).build();
+    /// assert_eq!(passkeys_too.method_match(), MethodMatch::AnyOf);
+    /// ```
+    pub fn any_of<I, M>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<String>,
+    {
+        self.0.methods = methods.into_iter().map(Into::into).collect();
+        self.0.matching = MethodMatch::AnyOf;
+        self
+    }
+
+    /// Accepts a session whose `amr` lists **all** of `methods` (e.g. `["pwd", "otp"]`).
+    /// Replaces the default `["mfa"]`.
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let password_and_otp = MfaPolicy::builder().named("pwd+otp").all_of(["pwd", "otp"]).build();
+    /// ```
+    pub fn all_of<I, M>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<String>,
+    {
+        self.0.methods = methods.into_iter().map(Into::into).collect();
+        self.0.matching = MethodMatch::AllOf;
+        self
+    }
+
+    /// Also accepts a session whose `acr` is one of `values`, whatever its `amr` (RFC 9470:
+    /// any one suffices). The values are advertised in the 403 challenge's `acr_values`.
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let policy = MfaPolicy::builder().acr_values(["phr", "urn:okta:loa:2fa:any"]).build();
+    /// assert_eq!(policy.acr_values(), ["phr", "urn:okta:loa:2fa:any"]);
+    /// ```
+    pub fn acr_values<I, V>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: Into<String>,
+    {
+        self.0.acr_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Requires `auth_time` no older than `max_age` (whole seconds). A token without
+    /// `auth_time` then fails. The limit is advertised in the 403 challenge's `max_age`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_session_mfa::MfaPolicy;
+    /// let recent = MfaPolicy::builder().max_age(Duration::from_secs(300)).build();
+    /// assert_eq!(recent.max_age(), Some(Duration::from_secs(300)));
+    /// ```
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.0.max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// Adds a custom rule, named for audit events: the session passes only if it returns `true`.
+    /// Rules accumulate; they run in order after the MFA checks and the first that fails is
+    /// reported. A failing rule is a plain 403 (stepping up cannot fix "not an admin").
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let policy = MfaPolicy::builder().require("admin_role", |ctx| ctx.has_role("admin")).build();
+    /// ```
+    pub fn require<F>(mut self, rule: impl Into<Cow<'static, str>>, predicate: F) -> Self
+    where
+        F: Fn(&AuthContext) -> bool + Send + Sync + 'static,
+    {
+        self.0.rules.push((rule.into(), Arc::new(predicate)));
+        self
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn build(self) -> MfaPolicy {
+        self.0
     }
 }
 

@@ -1,86 +1,227 @@
-//! Rejections and their responses: status, `WWW-Authenticate` challenge (RFC 6750, RFC 9470)
-//! and an `application/problem+json` body (RFC 9457).
-//!
-//! | situation | status | `WWW-Authenticate` |
-//! |---|---|---|
-//! | no token | 401 | `Bearer` |
-//! | bad, expired, forged token | 401 | `Bearer error="invalid_token", error_description="…"` |
-//! | conflicting or malformed credentials header | 401 | `Bearer error="invalid_request", error_description="…"` |
-//! | valid session, MFA policy not met | 403 | `Bearer error="insufficient_user_authentication", …, acr_values="…", max_age=…` |
-//! | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
-//! | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
-//!
-//! The body's `type` is this page's URL with the problem code as fragment (below); the body also
-//! carries the `code` itself and, for 403, `policy`, `rule`, what was missing
-//! (`missing_methods`) and what would pass (`methods`, `methods_match`, `acr_values`,
-//! `max_age`). No body or header ever contains token material.
-//!
-//! # Problem types
-//!
-//! ### missing_token
-//! No credential was presented.
-//! ### ambiguous_token
-//! Conflicting credentials: different duplicate cookies, or several `Authorization` headers.
-//! ### malformed_header
-//! The `Authorization` header is not a well-formed bearer credential.
-//! ### token_too_large
-//! The token exceeds the configured size limit.
-//! ### malformed_token
-//! Not a compact JWS (segments, base64url, JSON objects).
-//! ### algorithm_not_allowed
-//! `alg` is `none`, unknown, or not pinned to the selected key.
-//! ### unknown_key
-//! No trusted key for the token's `kid`.
-//! ### forbidden_header
-//! The header carries `jwk`, `jku`, `x5u` or `x5c`.
-//! ### unsupported_critical_header
-//! The header has a `crit` member.
-//! ### wrong_token_type
-//! `typ` is not accepted.
-//! ### bad_signature
-//! The signature does not verify.
-//! ### token_expired
-//! `exp` has passed.
-//! ### token_not_yet_valid
-//! `nbf` is in the future.
-//! ### missing_claim
-//! A required claim is absent.
-//! ### invalid_claim
-//! A claim has the wrong type.
-//! ### wrong_issuer
-//! `iss` is not accepted.
-//! ### wrong_audience
-//! `aud` is not accepted.
-//! ### invalid_session
-//! A sealed session cookie could not be opened.
-//! ### session_user_mismatch
-//! A sealed session's user is not the subject of its access token.
-//! ### keys_unavailable
-//! Verification keys are temporarily unavailable (503).
-//! ### insufficient_user_authentication
-//! A valid session that must step up (RFC 9470).
-//! ### policy_denied
-//! A valid session refused by a custom rule.
-//! ### auth_layer_missing
-//! `AuthLayer` is not installed in front of the route (a programming error, 500).
+//! [`Rejection`]: why a guard or an extractor refused a request, and the response for it.
 
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, StatusCode};
+use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde_json::{Map, Value};
-use std::fmt::Write as _;
-use std::sync::Arc;
 
 use crate::policy::{DenyRule, MethodMatch};
+use crate::stepup::{is_browser_navigation, redirect_location};
 use crate::{AuthError, MfaPolicy};
 
-const TYPE_BASE: &str =
-    "https://docs.rs/axum-session-mfa/latest/axum_session_mfa/reject/index.html#";
+/// The default base of problem `type` URIs: a `tag:` URI (RFC 4151) that stays the same across
+/// versions of this crate. The `type` is this base followed by the problem code.
+pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "tag:axum-session-mfa,2026:problem:";
 
-/// Why a guard or extractor refused a request.
+/// A replacement for the default rejection response; see
+/// [`AuthLayerBuilder::on_reject`](crate::AuthLayerBuilder::on_reject).
+pub(crate) type RejectFn = Arc<dyn Fn(&Rejection) -> Response + Send + Sync>;
+
+/// How a layer answers rejections: set once on the layer, used by guards and extractors alike.
+#[derive(Clone)]
+pub(crate) struct Responder {
+    pub(crate) login: Option<String>,
+    pub(crate) step_up: Option<String>,
+    pub(crate) step_up_status: StatusCode,
+    pub(crate) problem_type_base: Arc<str>,
+    pub(crate) on_reject: Option<RejectFn>,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Self {
+            login: None,
+            step_up: None,
+            step_up_status: StatusCode::FORBIDDEN,
+            problem_type_base: Arc::from(DEFAULT_PROBLEM_TYPE_BASE),
+            on_reject: None,
+        }
+    }
+}
+
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder")
+            .field("login", &self.login)
+            .field("step_up", &self.step_up)
+            .field("step_up_status", &self.step_up_status)
+            .field("problem_type_base", &self.problem_type_base)
+            .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+/// The request a rejection answers: enough to decide on a browser redirect.
+struct Target<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    /// The path and query the browser asked for (before any `Router::nest` stripping).
+    path_and_query: &'a str,
+}
+
+/// The rejection for `kind`, answered with the settings of the request's layer (the defaults
+/// when there is none).
+pub(crate) fn reject_request(
+    kind: RejectionKind,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Rejection {
+    let responder = extensions.get::<Arc<Responder>>().cloned().unwrap_or_else(Responder::fallback);
+    // Under `Router::nest` the URI is stripped of the prefix; the original is not.
+    let uri = extensions.get::<OriginalUri>().map_or(uri, |o| &o.0);
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    responder.reject(kind, &Target { method, headers, path_and_query })
+}
+
+impl Responder {
+    /// The settings of a route without a layer: the defaults.
+    fn fallback() -> Arc<Self> {
+        static DEFAULT: LazyLock<Arc<Responder>> = LazyLock::new(Arc::default);
+        DEFAULT.clone()
+    }
+
+    /// Turns a refusal into the rejection this layer answers with.
+    fn reject(self: &Arc<Self>, kind: RejectionKind, target: &Target<'_>) -> Rejection {
+        let kind = match kind {
+            RejectionKind::InsufficientAuthentication(mut denial) => {
+                if denial.rule.step_up_helps() {
+                    denial.status = self.step_up_status;
+                }
+                RejectionKind::InsufficientAuthentication(denial)
+            }
+            other => other,
+        };
+        let url = match &kind {
+            RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
+                self.step_up.as_deref().map(|url| (url, Some(&*d.policy)))
+            }
+            RejectionKind::Unauthenticated(AuthError::KeysUnavailable { .. }) => None,
+            RejectionKind::Unauthenticated(_) => self.login.as_deref().map(|url| (url, None)),
+            _ => None,
+        };
+        let location = url
+            .filter(|_| is_browser_navigation(target.method, target.headers))
+            .and_then(|(url, policy)| redirect_location(url, target.path_and_query, policy));
+        Rejection { kind, location, responder: self.clone() }
+    }
+}
+
+/// Why a guard or an extractor refused a request, and its response: status, `WWW-Authenticate` challenge (RFC 6750, RFC 9470)
+/// and an `application/problem+json` body (RFC 9457).
+///
+/// | situation | status | `WWW-Authenticate` |
+/// |---|---|---|
+/// | no token | 401 | `Bearer` |
+/// | bad, expired, forged token | 401 | `Bearer error="invalid_token", error_description="…"` |
+/// | conflicting or malformed credentials header | 401 | `Bearer error="invalid_request", error_description="…"` |
+/// | valid session, MFA policy not met | 403 | `Bearer error="insufficient_user_authentication", …, acr_values="…", max_age=…` |
+/// | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
+/// | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
+///
+/// The body's `type` is a stable URI made of a base and the problem code (below): by default
+/// [`DEFAULT_PROBLEM_TYPE_BASE`] + code, e.g.
+/// `tag:axum-session-mfa,2026:problem:insufficient_user_authentication`: a `tag:` URI
+/// (RFC 4151) that names the problem without pointing at a page, and does not change with the
+/// crate's version or module layout. Point it at your own documentation with
+/// [`AuthLayerBuilder::problem_type_base`](crate::AuthLayerBuilder::problem_type_base). The
+/// body also carries the `code` itself and, for 403, `policy`, `rule`, what was missing
+/// (`missing_methods`) and what would pass (`methods`, `methods_match`, `acr_values`,
+/// `max_age`). No body or header ever contains token material.
+///
+/// # Problem codes
+///
+/// ### missing_token
+/// No credential was presented.
+/// ### ambiguous_token
+/// Conflicting credentials: different duplicate cookies, or several `Authorization` headers.
+/// ### malformed_header
+/// The `Authorization` header is not a well-formed bearer credential.
+/// ### token_too_large
+/// The token exceeds the configured size limit.
+/// ### malformed_token
+/// Not a compact JWS (segments, base64url, JSON objects).
+/// ### algorithm_not_allowed
+/// `alg` is `none`, unknown, or not pinned to the selected key.
+/// ### unknown_key
+/// No trusted key for the token's `kid`.
+/// ### forbidden_header
+/// The header carries `jwk`, `jku`, `x5u` or `x5c`.
+/// ### unsupported_critical_header
+/// The header has a `crit` member.
+/// ### wrong_token_type
+/// `typ` is not accepted.
+/// ### bad_signature
+/// The signature does not verify.
+/// ### token_expired
+/// `exp` has passed.
+/// ### token_not_yet_valid
+/// `nbf` is in the future.
+/// ### missing_claim
+/// A required claim is absent.
+/// ### invalid_claim
+/// A claim has the wrong type.
+/// ### wrong_issuer
+/// `iss` is not accepted.
+/// ### wrong_audience
+/// `aud` is not accepted.
+/// ### invalid_session
+/// A sealed session cookie could not be opened.
+/// ### session_user_mismatch
+/// A sealed session's user is not the subject of its access token.
+/// ### keys_unavailable
+/// Verification keys are temporarily unavailable (503).
+/// ### insufficient_user_authentication
+/// A valid session that must step up (RFC 9470).
+/// ### policy_denied
+/// A valid session refused by a custom rule.
+/// ### auth_layer_missing
+/// `AuthLayer` is not installed in front of the route (a programming error, 500).
+///
+/// # One way to reject
+/// The layer's settings shape every rejection, whoever raises it (a guard, the [`AuthContext`]
+/// or [`Mfa`](crate::Mfa) extractors): the sign-in and step-up redirects for browsers, the
+/// status of a step-up denial, the problem type base and your own
+/// [`on_reject`](crate::AuthLayerBuilder::on_reject) function. A handler that wants the typed
+/// rejection instead wraps the extractor with `axum_extra::extract::WithRejection` or takes
+/// `Result<AuthContext, Rejection>`.
+///
+/// [`AuthContext`]: crate::AuthContext
+///
+/// # Reading and answering it
+/// `status()`, `code()`, `challenge()` and `problem()` describe it; its [`IntoResponse`]
+/// answers with [`on_reject`](crate::AuthLayerBuilder::on_reject) when one is set, else with
+/// [`default_response`](Self::default_response).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_session_mfa::{AuthContext, Rejection};
+///
+/// // A handler that answers a missing session its own way, without `on_reject`.
+/// async fn me(session: Result<AuthContext, Rejection>) -> axum::response::Response {
+///     match session {
+///         Ok(ctx) => ctx.sub().to_owned().into_response(),
+///         Err(rejection) => (rejection.status(), rejection.code()).into_response(),
+///     }
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/me", axum::routing::get(me));
+/// ```
+#[derive(Clone)]
+pub struct Rejection {
+    kind: RejectionKind,
+    location: Option<HeaderValue>,
+    responder: Arc<Responder>,
+}
+
+/// What a [`Rejection`] is about.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub enum Rejection {
+pub enum RejectionKind {
     /// No valid session: 401 (or 503 when keys are unavailable).
     Unauthenticated(AuthError),
     /// A valid session that does not meet the policy: 403 by default.
@@ -116,98 +257,142 @@ impl Denial {
 }
 
 impl Rejection {
-    /// The response status.
+    /// What the rejection is about.
+    pub fn kind(&self) -> &RejectionKind {
+        &self.kind
+    }
+
+    /// The response status: 401, 403 (or the layer's step-up status), 503, or 500 when the
+    /// layer is missing.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Unauthenticated(e) => e.status(),
-            Self::InsufficientAuthentication(d) => d.status,
-            Self::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+        match &self.kind {
+            RejectionKind::Unauthenticated(e) => e.status(),
+            RejectionKind::InsufficientAuthentication(d) => d.status,
+            RejectionKind::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// The stable code naming the problem.
+    /// The stable code naming the problem (the list is in the [type docs](Rejection)).
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Unauthenticated(e) => e.code(),
-            Self::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
+        match &self.kind {
+            RejectionKind::Unauthenticated(e) => e.code(),
+            RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
                 "insufficient_user_authentication"
             }
-            Self::InsufficientAuthentication(_) => "policy_denied",
-            Self::LayerMissing => "auth_layer_missing",
+            RejectionKind::InsufficientAuthentication(_) => "policy_denied",
+            RejectionKind::LayerMissing => "auth_layer_missing",
         }
+    }
+
+    /// Where the default response redirects a browser navigation (the layer's sign-in or
+    /// step-up URL with `return_to`), if anywhere.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_ref().and_then(|l| l.to_str().ok())
     }
 
     /// The `WWW-Authenticate` challenge, if this rejection carries one.
     pub fn challenge(&self) -> Option<String> {
-        match self {
-            Self::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
-            Self::Unauthenticated(AuthError::KeysUnavailable { .. }) | Self::LayerMissing => None,
-            Self::Unauthenticated(e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader)) => {
-                Some(format!(
-                    "Bearer error=\"invalid_request\", error_description=\"{}\"",
-                    quoted(&e.to_string())
-                ))
-            }
-            Self::InsufficientAuthentication(d) if !d.rule.step_up_helps() => None,
-            Self::Unauthenticated(e) => Some(format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                quoted(&e.to_string())
-            )),
-            Self::InsufficientAuthentication(d) => {
+        let invalid = |error: &str, e: &AuthError| {
+            format!("Bearer error=\"{error}\", error_description=\"{}\"", quoted(&e.to_string()))
+        };
+        match &self.kind {
+            RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
+            RejectionKind::Unauthenticated(AuthError::KeysUnavailable { .. })
+            | RejectionKind::LayerMissing => None,
+            RejectionKind::Unauthenticated(
+                e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader),
+            ) => Some(invalid("invalid_request", e)),
+            RejectionKind::Unauthenticated(e) => Some(invalid("invalid_token", e)),
+            RejectionKind::InsufficientAuthentication(d) if !d.rule.step_up_helps() => None,
+            RejectionKind::InsufficientAuthentication(d) => {
                 let mut c = format!(
                     "Bearer error=\"insufficient_user_authentication\", error_description=\"{}\"",
                     quoted(&d.rule.to_string())
                 );
-                if !d.policy.acr().is_empty() {
-                    let _ = write!(c, ", acr_values=\"{}\"", quoted(&d.policy.acr().join(" ")));
+                if !d.policy.acr_values().is_empty() {
+                    let _ = write!(c, ", acr_values=\"{}\"", quoted(&d.policy.acr_values().join(" ")));
                 }
-                if let Some(max_age) = d.policy.max_age_secs() {
-                    let _ = write!(c, ", max_age={max_age}");
+                if let Some(max_age) = d.policy.max_age() {
+                    let _ = write!(c, ", max_age={}", max_age.as_secs());
                 }
                 Some(c)
             }
         }
     }
 
+    /// The problem `type` URI: the layer's base followed by [`code`](Self::code).
+    pub fn problem_type(&self) -> String {
+        format!("{}{}", self.responder.problem_type_base, self.code())
+    }
+
     /// The problem+json body (RFC 9457) as a JSON object.
     pub fn problem(&self) -> Map<String, Value> {
-        let (title, detail) = match self {
-            Self::Unauthenticated(AuthError::MissingToken) => {
-                ("Authentication required", AuthError::MissingToken.to_string())
+        let (title, detail) = match &self.kind {
+            RejectionKind::Unauthenticated(e @ AuthError::MissingToken) => {
+                ("Authentication required", e.to_string())
             }
-            Self::Unauthenticated(e @ AuthError::KeysUnavailable { .. }) => {
+            RejectionKind::Unauthenticated(e @ AuthError::KeysUnavailable { .. }) => {
                 ("Service unavailable", e.to_string())
             }
-            Self::Unauthenticated(e) => ("Invalid session", e.to_string()),
-            Self::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
+            RejectionKind::Unauthenticated(e) => ("Invalid session", e.to_string()),
+            RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
                 ("Step-up authentication required", d.rule.to_string())
             }
-            Self::InsufficientAuthentication(d) => ("Forbidden", d.rule.to_string()),
-            Self::LayerMissing => (
+            RejectionKind::InsufficientAuthentication(d) => ("Forbidden", d.rule.to_string()),
+            RejectionKind::LayerMissing => (
                 "Server misconfiguration",
                 "AuthLayer is not installed in front of this route".to_owned(),
             ),
         };
         let mut body = Map::new();
-        body.insert("type".into(), format!("{TYPE_BASE}{}", self.code()).into());
+        body.insert("type".into(), self.problem_type().into());
         body.insert("title".into(), title.into());
         body.insert("status".into(), self.status().as_u16().into());
         body.insert("detail".into(), detail.into());
         body.insert("code".into(), self.code().into());
-        if let Self::InsufficientAuthentication(d) = self {
-            let (methods, matching) = d.policy.methods();
-            body.insert("policy".into(), d.policy.name().into());
+        if let RejectionKind::Unauthenticated(e) = &self.kind
+            && let Some(reason) = e.detail_code()
+        {
+            body.insert("reason".into(), reason.into());
+        }
+        if let RejectionKind::InsufficientAuthentication(d) = &self.kind {
+            let policy = &d.policy;
+            body.insert("policy".into(), policy.name().into());
             body.insert("rule".into(), d.rule.code().into());
             body.insert("missing_methods".into(), d.missing_methods.clone().into());
-            body.insert("methods".into(), methods.into());
-            let matching = if matching == MethodMatch::AllOf { "all" } else { "any" };
+            body.insert("methods".into(), policy.methods().into());
+            let matching = if policy.method_match() == MethodMatch::AllOf { "all" } else { "any" };
             body.insert("methods_match".into(), matching.into());
-            body.insert("acr_values".into(), d.policy.acr().into());
-            if let Some(max_age) = d.policy.max_age_secs() {
-                body.insert("max_age".into(), max_age.into());
+            body.insert("acr_values".into(), policy.acr_values().into());
+            if let Some(max_age) = policy.max_age() {
+                body.insert("max_age".into(), max_age.as_secs().into());
             }
         }
         body
+    }
+
+    /// The crate's own response, ignoring `on_reject`: `303 See Other` to
+    /// [`location`](Self::location) when there is one, else the status, the challenge,
+    /// `Retry-After` (503) and the problem+json body.
+    pub fn default_response(&self) -> Response {
+        if let Some(location) = &self.location {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(LOCATION, location.clone());
+            return response;
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (self.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(value) = self.challenge().and_then(|c| HeaderValue::try_from(c).ok()) {
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+        if let RejectionKind::Unauthenticated(AuthError::KeysUnavailable { retry_after }) =
+            &self.kind
+        {
+            headers.insert(RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+        }
+        response
     }
 }
 
@@ -217,18 +402,43 @@ fn quoted(s: &str) -> String {
     s.chars().filter(|c| (' '..='~').contains(c) && !matches!(c, '"' | '\\')).collect()
 }
 
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("kind", &self.kind)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            RejectionKind::Unauthenticated(e) => write!(f, "not authenticated: {e}"),
+            RejectionKind::InsufficientAuthentication(d) => {
+                write!(f, "policy `{}` refused the session: {}", d.policy.name(), d.rule)
+            }
+            RejectionKind::LayerMissing => {
+                f.write_str("AuthLayer is not installed in front of this route")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Rejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            RejectionKind::Unauthenticated(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (self.status(), body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Some(value) = self.challenge().and_then(|c| HeaderValue::try_from(c).ok()) {
-            headers.insert(WWW_AUTHENTICATE, value);
+        match &self.responder.on_reject {
+            Some(f) => f(&self),
+            None => self.default_response(),
         }
-        if let Self::Unauthenticated(AuthError::KeysUnavailable { retry_after }) = self {
-            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
-        }
-        response
     }
 }

@@ -1,8 +1,10 @@
 //! Where tokens come from: a named cookie and/or the `Authorization: Bearer` header.
 //!
-//! Sources are tried in the configured order and the **first source that carries a token
-//! decides**: if that token is invalid the request is refused, later sources are not consulted
-//! (a stale cookie never silently falls back to a different credential, and vice versa).
+//! Every configured source is read. When several carry a token, they must carry **the same
+//! one** (for an AuthKit cookie: the access token sealed inside it), else the request is
+//! refused as [`AuthError::AmbiguousToken`]: a cookie planted by a sibling subdomain never
+//! overrides the bearer token a client sent, and a stale cookie never silently falls back to a
+//! different credential, or the reverse. Order does not matter.
 //!
 //! Edge cases, each a deliberate choice:
 //! * **Duplicate cookies** with the same name (cookie tossing from a sibling domain): accepted
@@ -31,7 +33,8 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenSource {
-    /// A cookie with this name (`session` by default; consider a `__Host-` prefixed name).
+    /// A cookie with this name (`session` by default, `wos-session` with AuthKit; consider a
+    /// `__Host-` prefixed name for new deployments).
     Cookie(String),
     /// The `Authorization: Bearer <token>` header (RFC 6750).
     Bearer,
@@ -47,31 +50,50 @@ impl TokenSource {
     }
 }
 
+impl TokenSource {
+    /// A cookie with this name.
+    pub fn cookie(name: impl Into<String>) -> Self {
+        Self::Cookie(name.into())
+    }
+}
+
 /// A token found in a request, with where it came from.
 pub(crate) struct Found<'a> {
     pub(crate) token: String,
     pub(crate) source: &'a TokenSource,
 }
 
-/// Finds the token per the rules in the module docs.
+/// The tokens a request carries: the first source's, and any other source's that differs
+/// textually (the caller decides whether they name the same session).
+pub(crate) struct FoundAll<'a> {
+    pub(crate) first: Found<'a>,
+    pub(crate) others: Vec<Found<'a>>,
+}
+
+/// Finds the tokens per the rules in the module docs.
 pub(crate) fn find<'a>(
     sources: &'a [TokenSource],
     headers: &HeaderMap,
     limit: usize,
-) -> Result<Found<'a>, AuthError> {
+) -> Result<FoundAll<'a>, AuthError> {
+    let mut first: Option<Found<'a>> = None;
+    let mut others = Vec::new();
     for source in sources {
         let token = match source {
             TokenSource::Cookie(name) => from_cookies(headers, name)?,
             TokenSource::Bearer => from_bearer(headers)?,
         };
-        if let Some(token) = token {
-            if token.len() > limit {
-                return Err(AuthError::TokenTooLarge { limit });
-            }
-            return Ok(Found { token, source });
+        let Some(token) = token else { continue };
+        if token.len() > limit {
+            return Err(AuthError::TokenTooLarge { limit });
+        }
+        match &first {
+            None => first = Some(Found { token, source }),
+            Some(f) if f.token == token => {}
+            Some(_) => others.push(Found { token, source }),
         }
     }
-    Err(AuthError::MissingToken)
+    first.map(|first| FoundAll { first, others }).ok_or(AuthError::MissingToken)
 }
 
 fn from_cookies(headers: &HeaderMap, name: &str) -> Result<Option<String>, AuthError> {

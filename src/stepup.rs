@@ -1,9 +1,12 @@
 //! Browser step-up redirects and safe `return_to` values.
 //!
-//! When a guard is configured with a step-up URL, a **browser navigation** (a `GET` or `HEAD`
+//! When the layer is configured with a step-up URL
+//! ([`AuthLayerBuilder::step_up_redirect`](crate::AuthLayerBuilder::step_up_redirect)), a
+//! **browser navigation** (a `GET` or `HEAD`
 //! whose `Accept` lists `text/html`, and whose `Sec-Fetch-Mode`, when sent, is `navigate`)
 //! that fails the policy is answered with `303 See Other` to
-//! `<step-up URL>?return_to=<path and query of the request>` instead of a 403. API clients keep
+//! `<step-up URL>?return_to=<path and query of the request>` (plus the policy's `max_age` and
+//! `acr_values` when it has them) instead of a 403. API clients keep
 //! getting the 403 challenge. A login URL works the same way for navigations without a valid
 //! session (401 cases, keys-unavailable excepted).
 //!
@@ -11,9 +14,11 @@
 //! the step-up endpoint **must** apply it again to the value it receives before redirecting
 //! back: that endpoint is where an open redirect would happen.
 
-use http::header::{ACCEPT, LOCATION};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::header::ACCEPT;
+use http::{HeaderMap, HeaderValue, Method};
 use percent_encoding::percent_decode_str;
+
+use crate::MfaPolicy;
 
 /// Returns `candidate` when it is a safe same-origin relative path to redirect to, else `None`.
 ///
@@ -63,28 +68,27 @@ pub(crate) fn is_browser_navigation(method: &Method, headers: &HeaderMap) -> boo
     })
 }
 
-/// A configured step-up URL.
-#[derive(Debug, Clone)]
-pub(crate) struct StepUp {
-    url: String,
-}
-
-impl StepUp {
-    pub(crate) fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into() }
+/// The `Location` of a redirect to `url` for a request to `path_and_query`: `return_to` (which
+/// falls back to `/` when the request target itself is not a safe local path), and for a
+/// step-up the policy's `max_age` (seconds) and `acr_values` (space separated), so a sign-in
+/// endpoint can ask the provider for exactly what the policy needs. `None` when `url` cannot
+/// form a `Location` header (the caller then answers with the plain rejection).
+pub(crate) fn redirect_location(
+    url: &str,
+    path_and_query: &str,
+    policy: Option<&MfaPolicy>,
+) -> Option<HeaderValue> {
+    let return_to = safe_return_to(path_and_query).unwrap_or("/");
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", return_to);
+    if let Some(policy) = policy {
+        if let Some(max_age) = policy.max_age() {
+            query.append_pair("max_age", &max_age.as_secs().to_string());
+        }
+        if !policy.acr_values().is_empty() {
+            query.append_pair("acr_values", &policy.acr_values().join(" "));
+        }
     }
-
-    /// The redirect for a request to `path_and_query`; `return_to` falls back to `/` when the
-    /// request target itself is not a safe local path. `None` when the configured URL cannot
-    /// form a `Location` header (the caller then answers with the plain rejection).
-    pub(crate) fn redirect(&self, path_and_query: &str) -> Option<axum::response::Response> {
-        let return_to = safe_return_to(path_and_query).unwrap_or("/");
-        let separator = if self.url.contains('?') { '&' } else { '?' };
-        let encoded: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
-        let location = HeaderValue::try_from(format!("{}{separator}return_to={encoded}", self.url));
-        let mut response = axum::response::Response::new(axum::body::Body::empty());
-        *response.status_mut() = StatusCode::SEE_OTHER;
-        response.headers_mut().insert(LOCATION, location.ok()?);
-        Some(response)
-    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    HeaderValue::try_from(format!("{url}{separator}{}", query.finish())).ok()
 }

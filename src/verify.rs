@@ -11,7 +11,7 @@
 //! (default [`DEFAULT_LEEWAY`]) applies to `exp` and `nbf` only.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,53 +20,71 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::claims::ClaimNames;
+use crate::clock::Clock;
+use crate::error::{Claim, ForbiddenHeader, Malformed};
 use crate::keys::KeyStore;
 use crate::{AuthContext, AuthError};
 
 /// Default clock skew allowed on `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
-/// A source of "now", in seconds since the Unix epoch.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-pub(crate) fn system_clock() -> Clock {
-    Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+/// Which token types (the JOSE `typ` header) a layer accepts; see
+/// [`AuthLayerBuilder::token_type`](crate::AuthLayerBuilder::token_type).
+///
+/// Values compare case-insensitively, with or without the `application/` prefix
+/// (RFC 7515 section 4.1.9).
+///
+/// **ID tokens are not access tokens.** An OpenID Connect ID token is a signed JWT from the same
+/// issuer and keys; its `aud` is your client id. If your layer accepts that audience (or checks
+/// none), an ID token, which the browser may hold, passes as a session token. Providers that
+/// issue RFC 9068 access tokens mark them `typ: at+jwt`: [`TokenType::AccessToken`] then refuses
+/// everything else, ID tokens included, in one line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenType {
+    /// The default: `typ` may be absent; when present it must be `at+jwt` or `JWT`.
+    #[default]
+    Lenient,
+    /// RFC 9068 access tokens only: `typ` must be present and be `at+jwt`. Refuses ID tokens
+    /// (`typ: JWT` or none) even where their `aud` is accepted.
+    AccessToken,
+    /// `typ` must be present and one of these values.
+    OneOf(Vec<String>),
+    /// `typ` is not checked at all.
+    Unchecked,
 }
 
-/// Which `typ` header values are accepted.
-#[derive(Debug, Clone)]
-pub(crate) struct TypRule {
-    /// Lower-cased accepted values without an `application/` prefix; empty disables the check.
-    pub(crate) accepted: Vec<String>,
-    /// Refuse tokens without `typ`.
-    pub(crate) required: bool,
-}
-
-impl Default for TypRule {
-    fn default() -> Self {
-        Self { accepted: vec!["at+jwt".into(), "jwt".into()], required: false }
-    }
-}
-
-impl TypRule {
+impl TokenType {
     fn check(&self, typ: Option<&str>) -> Result<(), AuthError> {
-        match typ {
-            None if self.required => Err(AuthError::WrongType),
-            None => Ok(()),
-            Some(_) if self.accepted.is_empty() => Ok(()),
-            Some(typ) => {
-                // RFC 7515 4.1.9: "application/" may be omitted; compare case-insensitively.
-                let bare = typ
-                    .get(..12)
-                    .filter(|p| p.eq_ignore_ascii_case("application/"))
-                    .map_or(typ, |_| &typ[12..]);
-                if self.accepted.iter().any(|a| a.eq_ignore_ascii_case(bare)) {
+        let accepted: &[&str] = match self {
+            Self::Unchecked => return Ok(()),
+            Self::Lenient if typ.is_none() => return Ok(()),
+            Self::Lenient => &["at+jwt", "jwt"],
+            Self::AccessToken => &["at+jwt"],
+            Self::OneOf(values) => {
+                let typ = typ.ok_or(AuthError::WrongType)?;
+                let bare = bare_typ(typ);
+                return if values.iter().any(|v| bare_typ(v).eq_ignore_ascii_case(bare)) {
                     Ok(())
                 } else {
                     Err(AuthError::WrongType)
-                }
+                };
             }
+        };
+        let bare = bare_typ(typ.ok_or(AuthError::WrongType)?);
+        if accepted.iter().any(|a| a.eq_ignore_ascii_case(bare)) {
+            Ok(())
+        } else {
+            Err(AuthError::WrongType)
         }
+    }
+}
+
+/// Drops an `application/` prefix (any case).
+fn bare_typ(typ: &str) -> &str {
+    match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
     }
 }
 
@@ -77,7 +95,7 @@ pub(crate) struct Verifier {
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
     pub(crate) leeway: u64,
-    pub(crate) typ: TypRule,
+    pub(crate) typ: TokenType,
     pub(crate) clock: Clock,
     pub(crate) names: Arc<ClaimNames>,
 }
@@ -113,9 +131,12 @@ struct Header {
 
 impl Header {
     fn hygiene(&self) -> Result<(), AuthError> {
-        for (present, name) in
-            [(&self.jwk, "jwk"), (&self.jku, "jku"), (&self.x5u, "x5u"), (&self.x5c, "x5c")]
-        {
+        for (present, name) in [
+            (&self.jwk, ForbiddenHeader::Jwk),
+            (&self.jku, ForbiddenHeader::Jku),
+            (&self.x5u, ForbiddenHeader::X5u),
+            (&self.x5c, ForbiddenHeader::X5c),
+        ] {
             if present.0 {
                 return Err(AuthError::ForbiddenHeader(name));
             }
@@ -137,17 +158,20 @@ pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
     })
 }
 
-fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, AuthError> {
-    claims.get(name).map(|v| numeric_date(v).ok_or(AuthError::InvalidClaim(name))).transpose()
+fn time_claim(claims: &Map<String, Value>, claim: Claim) -> Result<Option<u64>, AuthError> {
+    claims
+        .get(claim.code())
+        .map(|v| numeric_date(v).ok_or(AuthError::InvalidClaim(claim)))
+        .transpose()
 }
 
-fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, AuthError> {
+fn b64(segment: &str, what: Malformed) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(segment).map_err(|_| AuthError::MalformedToken(what))
 }
 
 impl Verifier {
     pub(crate) fn now(&self) -> u64 {
-        (self.clock)()
+        self.clock.now()
     }
 
     /// Verifies a compact JWS and returns the session it proves.
@@ -156,18 +180,18 @@ impl Verifier {
         let (Some(header_b64), Some(payload_b64), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(AuthError::MalformedToken("expected three dot-separated segments"));
+            return Err(AuthError::MalformedToken(Malformed::SegmentCount));
         };
         if header_b64.is_empty() || payload_b64.is_empty() || signature.is_empty() {
-            return Err(AuthError::MalformedToken("empty segment"));
+            return Err(AuthError::MalformedToken(Malformed::EmptySegment));
         }
 
-        let header_json = b64(header_b64, "header is not base64url")?;
+        let header_json = b64(header_b64, Malformed::HeaderEncoding)?;
         // serde would also read a struct from a JSON array; a JOSE header must be an object.
         let header: Header = Some(&header_json)
             .filter(|h| h.trim_ascii_start().starts_with(b"{"))
             .and_then(|h| serde_json::from_slice(h).ok())
-            .ok_or(AuthError::MalformedToken("header is not a JSON object with an alg"))?;
+            .ok_or(AuthError::MalformedToken(Malformed::Header))?;
         header.hygiene()?;
         // `none`, `None`, `NONE`, unknown and misspelled names all fail here.
         let alg: Algorithm = header.alg.parse().map_err(|_| AuthError::AlgorithmNotAllowed)?;
@@ -184,40 +208,40 @@ impl Verifier {
             return Err(AuthError::BadSignature);
         }
 
-        let payload = b64(payload_b64, "payload is not base64url")?;
+        let payload = b64(payload_b64, Malformed::PayloadEncoding)?;
         let claims: Map<String, Value> = serde_json::from_slice(&payload)
-            .map_err(|_| AuthError::MalformedToken("payload is not a JSON object"))?;
+            .map_err(|_| AuthError::MalformedToken(Malformed::Payload))?;
         self.validate(claims)
     }
 
     fn validate(&self, claims: Map<String, Value>) -> Result<AuthContext, AuthError> {
         let now = self.now();
-        let exp = time_claim(&claims, "exp")?.ok_or(AuthError::MissingClaim("exp"))?;
+        let exp = time_claim(&claims, Claim::Exp)?.ok_or(AuthError::MissingClaim(Claim::Exp))?;
         if now >= exp.saturating_add(self.leeway) {
             return Err(AuthError::Expired);
         }
-        if let Some(nbf) = time_claim(&claims, "nbf")?
+        if let Some(nbf) = time_claim(&claims, Claim::Nbf)?
             && nbf > now.saturating_add(self.leeway)
         {
             return Err(AuthError::NotYetValid);
         }
-        time_claim(&claims, "iat")?;
+        time_claim(&claims, Claim::Iat)?;
         if let Some(value) = claims.get(&self.names.auth_time)
             && numeric_date(value).is_none()
         {
-            return Err(AuthError::InvalidClaim("auth_time"));
+            return Err(AuthError::InvalidClaim(Claim::AuthTime));
         }
         match claims.get("sub") {
             Some(Value::String(_)) => {}
-            Some(_) => return Err(AuthError::InvalidClaim("sub")),
-            None => return Err(AuthError::MissingClaim("sub")),
+            Some(_) => return Err(AuthError::InvalidClaim(Claim::Sub)),
+            None => return Err(AuthError::MissingClaim(Claim::Sub)),
         }
         if !self.issuers.is_empty() {
             match claims.get("iss") {
                 Some(Value::String(iss)) if self.issuers.iter().any(|i| i == iss) => {}
                 Some(Value::String(_)) => return Err(AuthError::WrongIssuer),
-                Some(_) => return Err(AuthError::InvalidClaim("iss")),
-                None => return Err(AuthError::MissingClaim("iss")),
+                Some(_) => return Err(AuthError::InvalidClaim(Claim::Iss)),
+                None => return Err(AuthError::MissingClaim(Claim::Iss)),
             }
         }
         if !self.audiences.is_empty() {
@@ -230,8 +254,8 @@ impl Verifier {
                     }
                 }
                 Some(Value::String(_)) => return Err(AuthError::WrongAudience),
-                Some(_) => return Err(AuthError::InvalidClaim("aud")),
-                None => return Err(AuthError::MissingClaim("aud")),
+                Some(_) => return Err(AuthError::InvalidClaim(Claim::Aud)),
+                None => return Err(AuthError::MissingClaim(Claim::Aud)),
             }
         }
         Ok(AuthContext::from_verified(claims, self.names.clone(), exp, now))

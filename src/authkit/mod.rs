@@ -1,4 +1,4 @@
-//! WorkOS AuthKit sessions: the `wos-session` cookie written by `@workos-inc/authkit-nextjs`
+//! WorkOS AuthKit sessions (feature `authkit`): the `wos-session` cookie written by `@workos-inc/authkit-nextjs`
 //! (and the sealed sessions of `@workos-inc/node`).
 //!
 //! The cookie value is an [iron seal](super::iron) of a JSON object (camelCase):
@@ -19,8 +19,7 @@
 //! [`AuthKitSession`] opens and writes such cookies directly, for a refresh flow:
 //!
 //! ```
-//! use axum_session_mfa::authkit::{AuthKitSession, RefreshToken, SessionUser};
-//! use axum_session_mfa::authkit::iron::IronPasswords;
+//! use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, RefreshToken, SessionUser};
 //!
 //! let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
 //! let session = AuthKitSession::new("eyJ…new access token…", SessionUser::new("user_01H"))
@@ -34,14 +33,16 @@
 //! ```
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub mod iron;
+pub(crate) mod iron;
 
-use self::iron::{IronError, IronPasswords};
+pub use self::iron::{IronConfigError, IronError, IronPasswords};
 use crate::AuthError;
+use crate::clock::Clock;
+use crate::error::SessionError;
 
 /// The cookie name AuthKit uses.
 pub const AUTHKIT_COOKIE: &str = "wos-session";
@@ -201,15 +202,16 @@ struct WireOut<'a> {
     impersonator: Option<&'a Impersonator>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Maps an iron failure to the session error that names it (`bad_mac`, `expired`, …).
-pub(crate) fn iron_error(e: &IronError) -> AuthError {
-    AuthError::InvalidSession(e.code())
+fn iron_error(e: &IronError) -> AuthError {
+    AuthError::InvalidSession(match e {
+        IronError::Malformed | IronError::Rng => SessionError::Malformed,
+        IronError::Base64 => SessionError::BadBase64,
+        IronError::UnknownPasswordId => SessionError::UnknownPasswordId,
+        IronError::Expired => SessionError::Expired,
+        IronError::BadMac => SessionError::BadMac,
+        IronError::Decrypt => SessionError::DecryptFailed,
+    })
 }
 
 impl AuthKitSession {
@@ -234,12 +236,10 @@ impl AuthKitSession {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidSession`] naming the failure: an iron code
-    /// ([`IronError::code`]: `bad_mac`, `expired`, `unknown_password_id`, …), or
-    /// `invalid_payload`, `missing_access_token`, `missing_user` for a seal that opens but
-    /// does not hold an AuthKit session.
+    /// [`AuthError::InvalidSession`] with the [`SessionError`](crate::SessionError) that names
+    /// the failure.
     pub fn unseal(cookie: &str, passwords: &IronPasswords) -> Result<Self, AuthError> {
-        Self::open(cookie, passwords, now_ms())
+        Self::open(cookie, passwords, Clock::system().now_millis())
     }
 
     pub(crate) fn open(
@@ -254,13 +254,13 @@ impl AuthKitSession {
     fn from_json(json: &[u8]) -> Result<Self, AuthError> {
         // serde would also read a struct from a JSON array; the payload must be an object.
         if !json.trim_ascii_start().starts_with(b"{") {
-            return Err(AuthError::InvalidSession("invalid_payload"));
+            return Err(AuthError::InvalidSession(SessionError::InvalidPayload));
         }
         let wire: WireIn = serde_json::from_slice(json)
-            .map_err(|_| AuthError::InvalidSession("invalid_payload"))?;
+            .map_err(|_| AuthError::InvalidSession(SessionError::InvalidPayload))?;
         let access_token =
-            wire.access_token.ok_or(AuthError::InvalidSession("missing_access_token"))?;
-        let user = wire.user.ok_or(AuthError::InvalidSession("missing_user"))?;
+            wire.access_token.ok_or(AuthError::InvalidSession(SessionError::MissingAccessToken))?;
+        let user = wire.user.ok_or(AuthError::InvalidSession(SessionError::MissingUser))?;
         Ok(Self {
             access_token,
             refresh_token: wire.refresh_token,
@@ -298,7 +298,7 @@ impl AuthKitSession {
         };
         // Serializing these plain structs to a Vec cannot fail.
         let json = serde_json::to_vec(&wire).unwrap_or_default();
-        iron::seal(&json, passwords, ttl, now_ms())
+        iron::seal(&json, passwords, ttl, Clock::system().now_millis())
     }
 
     /// Drops the tokens, keeping what the context exposes.
@@ -346,7 +346,7 @@ mod tests {
             (r#"{"accessToken":"t","user":{"id":"u"},"impersonator":"x"}"#, "invalid_payload"),
         ];
         for (json, detail) in cases {
-            assert_eq!(parse(json).unwrap_err(), AuthError::InvalidSession(detail), "{json}");
+            assert_eq!(parse(json).unwrap_err().detail_code(), Some(detail), "{json}");
         }
     }
 

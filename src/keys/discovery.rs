@@ -4,7 +4,7 @@
 //! `<issuer>/.well-known/openid-configuration`; if that fails it tries the RFC 8414 location
 //! `https://host/.well-known/oauth-authorization-server<path>`. The document's `issuer` must
 //! equal the configured issuer exactly (byte for byte: a trailing slash matters), and its
-//! `jwks_uri` must pass the URL rule of [`crate::keys`]. The issuer is then the only accepted
+//! `jwks_uri` must pass the URL rule of [`KeySource`](crate::KeySource). The issuer is then the only accepted
 //! `iss`.
 
 use std::fmt;
@@ -32,6 +32,9 @@ pub enum DiscoveryError {
     },
     /// The key set could not be set up.
     Jwks(JwksError),
+    /// An `https` issuer published a `jwks_uri` that is not `https`: keys fetched over plain
+    /// HTTP could be swapped in transit, so discovery refuses the downgrade.
+    InsecureJwksUri(String),
 }
 
 impl fmt::Display for DiscoveryError {
@@ -44,6 +47,9 @@ impl fmt::Display for DiscoveryError {
                 "discovery document names issuer `{found}`, expected exactly `{expected}`"
             ),
             Self::Jwks(e) => write!(f, "discovery: {e}"),
+            Self::InsecureJwksUri(uri) => {
+                write!(f, "discovery: the https issuer's jwks_uri `{uri}` is not https")
+            }
         }
     }
 }
@@ -105,6 +111,10 @@ pub(crate) async fn discover(
             });
         }
         let jwks_uri = http::parse_url(&document.jwks_uri)?;
+        // The loopback exception is for local issuers, not a way down from https.
+        if issuer_url.scheme() == "https" && jwks_uri.scheme() != "https" {
+            return Err(DiscoveryError::InsecureJwksUri(jwks_uri.to_string()));
+        }
         return Ok((document.issuer, jwks_uri));
     }
     Err(DiscoveryError::Fetch(failures.join("; ")))

@@ -1,36 +1,5 @@
-//! A remote JSON Web Key Set, cached, refreshed in the background, refetched on unknown `kid`s.
-//!
-//! # Behaviour
-//! * **Which keys**: each JWK is converted by the rule in [`crate::keys`] ("Keys from a JWKS"):
-//!   signing keys only, one pinned algorithm each, no symmetric keys; a key that fails the rule
-//!   is skipped and logged once (`tracing` warn), the good ones are kept. A response with no
-//!   usable key at all counts as a failed fetch.
-//! * **Freshness**: a fetched set is fresh for `Cache-Control: max-age`, clamped to
-//!   [`JwksOptions::min_ttl`]..=[`JwksOptions::max_ttl`] ([`JwksOptions::default_ttl`] when the
-//!   header is absent; `no-cache`/`no-store` count as 0, so the floor applies). After 80% of that
-//!   time, the next request starts a refresh in a background task and is itself served from the
-//!   current set, without waiting.
-//! * **Bounded staleness**: when refreshes fail, the last good set keeps being served until
-//!   [`JwksOptions::max_stale`] past its expiry; after that, requests that need a key get
-//!   [`AuthError::KeysUnavailable`] (503 with `Retry-After`) until a fetch succeeds.
-//! * **Unknown `kid`**: a token naming a `kid` that is not in the set triggers an immediate
-//!   refetch (the request waits for it). Fetches are single-flight: concurrent requests share
-//!   one. On-demand fetches (and retries after failures) are at least
-//!   [`JwksOptions::refetch_interval`] apart, so a flood of tokens with random `kid`s costs at
-//!   most one fetch per interval; within the interval an unknown `kid` is refused at once
-//!   ([`AuthError::UnknownKey`]).
-//! * **Nothing cached yet** (first fetch failed or not yet made): the request fetches (within the
-//!   interval rule); if no set is available it gets [`AuthError::KeysUnavailable`], never a pass.
-//!   Recovery is automatic: the first request after the interval fetches again.
-//! * **Hot path**: a request whose `kid` is in a fresh set reads an [`arc_swap`] snapshot; it
-//!   takes no lock that a fetch holds and makes no network call.
-//! * **Network**: see [`crate::keys`] for the URL rule (https, or http to loopback only).
-//!   Connect and total timeouts and a body size limit apply; the key URL comes from
-//!   configuration (or a discovery document fetched from the configured issuer), never from a
-//!   token.
-//! * **Key selection**: a token's `kid` must name a key of the set exactly (keys published
-//!   without a `kid` are not wildcards here); a token without `kid` is accepted only when exactly
-//!   one key of the set is pinned to its `alg`.
+//! The remote key set cache behind [`JwksKeys`]; its behaviour is documented on the public
+//! `jwks` module.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -53,7 +22,7 @@ use crate::AuthError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use axum_session_mfa::keys::JwksOptions;
+/// use axum_session_mfa::jwks::JwksOptions;
 /// let options = JwksOptions::default()
 ///     .refetch_interval(Duration::from_secs(10))
 ///     .max_stale(Duration::from_secs(15 * 60));
@@ -153,7 +122,7 @@ impl JwksOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JwksError {
-    /// The key set URL is invalid or not allowed (see [`crate::keys`]).
+    /// The key set URL is invalid or not allowed (see [`crate::jwks`]).
     Url(UrlError),
     /// The HTTP client could not be built.
     Client(String),
@@ -179,16 +148,18 @@ impl From<UrlError> for JwksError {
     }
 }
 
-/// A remote JWKS as a key source for [`AuthLayerBuilder::jwks`](crate::AuthLayerBuilder::jwks).
+/// A remote JWKS. A layer uses it through a [`Provider`](crate::jwks::Provider), which pins the
+/// issuers its tokens must carry (key sets are often shared by many tenants or realms).
 ///
-/// Cheap to clone (clones share one cache). See the [module docs](self) for the caching,
+/// Cheap to clone (clones share one cache). See the [`jwks` module docs](crate::jwks) for the caching,
 /// refresh and failure behaviour. Needs a Tokio runtime when keys are fetched.
 ///
 /// ```no_run
-/// use axum_session_mfa::{AuthLayer, keys::JwksKeys};
+/// use axum_session_mfa::AuthLayer;
+/// use axum_session_mfa::jwks::{JwksKeys, Provider};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let keys = JwksKeys::new("https://idp.example/.well-known/jwks.json")?;
-/// let auth = AuthLayer::builder().jwks(keys).issuer("https://idp.example").build()?;
+/// let auth = AuthLayer::builder(Provider::new(keys, "https://idp.example")).build()?;
 /// # let _ = auth; Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -220,7 +191,7 @@ struct Inner {
 
 impl fmt::Debug for JwksKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys = self.inner.current.load().as_ref().map(|s| s.keys.keys().len());
+        let keys = self.inner.current.load().as_ref().map(|s| s.keys.len());
         f.debug_struct("JwksKeys")
             .field("url", &self.inner.url.as_str())
             .field("cached_keys", &keys)
@@ -381,7 +352,7 @@ impl Inner {
             Ok((keys, ttl)) => {
                 let now = Instant::now();
                 let expires = later(now, *ttl);
-                tracing::debug!(url = %self.url, keys = keys.keys().len(), ttl_secs = ttl.as_secs(), "JWKS fetched");
+                tracing::debug!(url = %self.url, keys = keys.len(), ttl_secs = ttl.as_secs(), "JWKS fetched");
                 self.current.store(Some(Arc::new(Snapshot {
                     keys: keys.clone(),
                     refresh_at: later(now, ttl.mul_f64(0.8)),
@@ -394,7 +365,7 @@ impl Inner {
             }
         }
         self.attempts.fetch_add(1, Ordering::AcqRel);
-        result.map(|(keys, _)| keys.keys().len())
+        result.map(|(keys, _)| keys.len())
     }
 
     async fn fetch(&self) -> Result<(StaticKeys, Duration), String> {
@@ -406,13 +377,12 @@ impl Inner {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| "body is not a JWK Set (no `keys` array)".to_owned())?;
-        let mut keys = StaticKeys::new();
-        for member in members {
-            match key_from_jwk(member) {
-                Ok(key) => keys.push(key),
-                Err(reason) => self.warn_skip(member, reason),
-            }
-        }
+        let keys: StaticKeys = members
+            .iter()
+            .filter_map(|member| {
+                key_from_jwk(member).map_err(|reason| self.warn_skip(member, reason)).ok()
+            })
+            .collect();
         if keys.is_empty() {
             return Err(format!("none of the {} keys is usable", members.len()));
         }

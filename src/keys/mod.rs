@@ -1,41 +1,5 @@
-//! Verification keys, each pinned to the algorithms it may verify.
-//!
-//! A [`Key`] couples a [`jsonwebtoken::DecodingKey`] with an optional key id (`kid`) and the
-//! exact list of algorithms it accepts. A token whose header names any other algorithm is
-//! refused *before* any signature check, so an HS256 token "signed" with an RSA public key's
-//! bytes never reaches the HMAC code, and `alg: none` is refused in every spelling.
-//!
-//! # Key selection
-//! * A token with a `kid` uses the key with exactly that `kid`; when keys are named
-//!   ([`Key::with_kid`]) an unknown `kid` never verifies ([`AuthError::UnknownKey`]).
-//! * When no configured key is named (a single PEM pasted from an IdP, say), the token's `kid`
-//!   is not used: the token is verified by the one key whose algorithms include its `alg`.
-//! * A token without a `kid` uses the one key (with or without a `kid`) whose algorithms include
-//!   the token's `alg`; if several keys qualify the token is refused as
-//!   [`AuthError::UnknownKey`]: an ambiguous choice is never guessed.
-//! * Two static keys with the same `kid` are a build error.
-//! * Remote key sets ([`JwksKeys`]) are stricter: a token's `kid` must name a published key
-//!   exactly (an unknown `kid` triggers a rate-limited refetch, then [`AuthError::UnknownKey`]);
-//!   a token without `kid` is accepted only when exactly one key is pinned to its `alg`.
-//!
-//! # Keys from a JWKS
-//! Each published JWK becomes one [`Key`] pinned to exactly one algorithm:
-//! 1. `use` must be absent or `sig`; `key_ops`, when present, must contain `verify`.
-//! 2. Symmetric keys (`kty: oct`) are never accepted from a JWKS.
-//! 3. The algorithm is the JWK's `alg` when present, else derived from the key type:
-//!    `RSA` → RS256, `EC` `P-256` → ES256, `EC` `P-384` → ES384, `OKP` `Ed25519` → EdDSA.
-//!    A declared `alg` must fit the key (RS*/PS* for RSA, ES256 for P-256, ES384 for P-384,
-//!    EdDSA for Ed25519); HS*, `none`, encryption algorithms and other curves skip the key.
-//! 4. RSA moduli must have at least 2048 bits; EC and Ed25519 keys the curve's length.
-//!
-//! A key that fails is skipped and logged once (`tracing` warn); the others are kept. Caching,
-//! refresh and failure behaviour: [`jwks`] (feature `jwks`, on by default).
-//!
-//! # URLs
-//! Key set and discovery URLs must be `https://`, except `http://` to a loopback address
-//! (`127.0.0.0/8`, `::1`, `localhost`) for local IdPs and tests. Redirects are followed (at
-//! most 3) only to URLs that pass the same rule. No URL is ever taken from a token (`jku`,
-//! `x5u` and friends are refused outright by the verifier).
+//! Verification keys ([`Key`]), pinned to their algorithms, and where a layer finds them
+//! ([`KeySource`]).
 
 mod static_keys;
 
@@ -46,7 +10,7 @@ mod http;
 #[cfg(feature = "jwks")]
 mod jwk;
 #[cfg(feature = "jwks")]
-pub mod jwks;
+mod jwks;
 #[cfg(feature = "jwks")]
 mod presets;
 
@@ -58,7 +22,7 @@ pub use http::UrlError;
 pub use jwks::{JwksError, JwksKeys, JwksOptions};
 #[cfg(feature = "jwks")]
 pub use presets::Provider;
-pub use static_keys::StaticKeys;
+pub(crate) use static_keys::StaticKeys;
 
 use std::fmt;
 
@@ -111,6 +75,10 @@ pub enum KeyError {
     /// A private key was given where a public key is expected. It must never be deployed to a
     /// verifier, and it would not verify anything anyway.
     PrivateKey,
+    /// A key set was built from an empty list.
+    NoKeys,
+    /// Two keys of a set share this `kid`.
+    DuplicateKid(String),
 }
 
 impl fmt::Display for KeyError {
@@ -127,6 +95,8 @@ impl fmt::Display for KeyError {
             Self::PrivateKey => {
                 f.write_str("this PEM holds a private key: configure the public key instead")
             }
+            Self::NoKeys => f.write_str("a key set needs at least one key"),
+            Self::DuplicateKid(kid) => write!(f, "two keys share the kid {kid:?}"),
         }
     }
 }
@@ -280,6 +250,97 @@ impl fmt::Debug for Key {
             .field("algorithms", &self.algorithms)
             .field("family", &family_name(self.decoding.family()))
             .finish_non_exhaustive()
+    }
+}
+
+/// Where a layer's verification keys come from, chosen when the layer is created
+/// ([`AuthLayer::builder`](crate::AuthLayer::builder)): one [`Key`], a set of keys, or an
+/// identity provider's remote key set ([`Provider`](crate::jwks::Provider), feature `jwks`),
+/// which also brings the issuers its tokens carry.
+///
+/// ```
+/// use axum_session_mfa::{Algorithm, Key, KeySource};
+///
+/// let one = Key::hmac(Algorithm::HS256, b"a-32-byte-or-longer-shared-secret!").unwrap();
+/// let _single: KeySource = one.clone().into();
+/// // Several keys, selected by `kid`: an empty list or a repeated kid is refused here.
+/// let two = Key::hmac(Algorithm::HS256, b"another-32-byte-long-shared-secret").unwrap();
+/// let set = KeySource::try_from(vec![one.with_kid("a"), two.with_kid("b")]).unwrap();
+/// # let _ = set;
+/// ```
+///
+///
+/// A [`Key`] couples a [`jsonwebtoken::DecodingKey`] with an optional key id (`kid`) and the
+/// exact list of algorithms it accepts. A token whose header names any other algorithm is
+/// refused *before* any signature check, so an HS256 token "signed" with an RSA public key's
+/// bytes never reaches the HMAC code, and `alg: none` is refused in every spelling.
+///
+/// # Key selection
+/// * A token with a `kid` uses the key with exactly that `kid`; when keys are named
+///   ([`Key::with_kid`]) an unknown `kid` never verifies ([`AuthError::UnknownKey`]).
+/// * When no configured key is named (a single PEM pasted from an IdP, say), the token's `kid`
+///   is not used: the token is verified by the one key whose algorithms include its `alg`.
+/// * A token without a `kid` uses the one key (with or without a `kid`) whose algorithms include
+///   the token's `alg`; if several keys qualify the token is refused as
+///   [`AuthError::UnknownKey`]: an ambiguous choice is never guessed.
+/// * Two static keys with the same `kid` are a build error.
+/// * Remote key sets ([`JwksKeys`]) are stricter: a token's `kid` must name a published key
+///   exactly (an unknown `kid` triggers a rate-limited refetch, then [`AuthError::UnknownKey`]);
+///   a token without `kid` is accepted only when exactly one key is pinned to its `alg`.
+///
+/// # Keys from a JWKS
+/// Each published JWK becomes one [`Key`] pinned to exactly one algorithm:
+/// 1. `use` must be absent or `sig`; `key_ops`, when present, must contain `verify`.
+/// 2. Symmetric keys (`kty: oct`) are never accepted from a JWKS.
+/// 3. The algorithm is the JWK's `alg` when present, else derived from the key type:
+///    `RSA` → RS256, `EC` `P-256` → ES256, `EC` `P-384` → ES384, `OKP` `Ed25519` → EdDSA.
+///    A declared `alg` must fit the key (RS*/PS* for RSA, ES256 for P-256, ES384 for P-384,
+///    EdDSA for Ed25519); HS*, `none`, encryption algorithms and other curves skip the key.
+/// 4. RSA moduli must have at least 2048 bits; EC and Ed25519 keys the curve's length.
+///
+/// A key that fails is skipped and logged once (`tracing` warn); the others are kept. Caching,
+/// refresh and failure behaviour: [`jwks`] (feature `jwks`, on by default).
+///
+/// # URLs
+/// Key set and discovery URLs must be `https://`, except `http://` to a loopback address
+/// (`127.0.0.0/8`, `::1`, `localhost`) for local IdPs and tests. Redirects are followed (at
+/// most 3) only to URLs that pass the same rule. No URL is ever taken from a token (`jku`,
+/// `x5u` and friends are refused outright by the verifier).
+#[derive(Debug, Clone)]
+pub struct KeySource {
+    pub(crate) store: KeyStore,
+    /// The issuers a provider's tokens carry (empty for static keys).
+    pub(crate) issuers: Vec<String>,
+}
+
+impl From<Key> for KeySource {
+    fn from(key: Key) -> Self {
+        Self { store: KeyStore::Static(std::sync::Arc::new([key].into_iter().collect())), issuers: Vec::new() }
+    }
+}
+
+/// Several keys, selected by `kid`: refuses an empty list ([`KeyError::NoKeys`]) and a `kid`
+/// used twice ([`KeyError::DuplicateKid`]).
+impl TryFrom<Vec<Key>> for KeySource {
+    type Error = KeyError;
+
+    fn try_from(keys: Vec<Key>) -> Result<Self, KeyError> {
+        let keys: StaticKeys = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(KeyError::NoKeys);
+        }
+        if let Some(kid) = keys.duplicate_kid() {
+            return Err(KeyError::DuplicateKid(kid.to_owned()));
+        }
+        Ok(Self { store: KeyStore::Static(std::sync::Arc::new(keys)), issuers: Vec::new() })
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl From<Provider> for KeySource {
+    fn from(provider: Provider) -> Self {
+        let (keys, issuers) = provider.into_parts();
+        Self { store: KeyStore::Remote(keys), issuers }
     }
 }
 

@@ -4,8 +4,8 @@ use super::discovery::{self, DiscoveryError};
 use super::jwks::{JwksError, JwksKeys, JwksOptions};
 
 /// An identity provider: its key set and the `iss` values its tokens carry. Pass it to
-/// [`AuthLayerBuilder::provider`](crate::AuthLayerBuilder::provider), which uses the key set
-/// and accepts the issuers.
+/// [`AuthLayer::builder`](crate::AuthLayer::builder), which uses the key set and accepts the
+/// issuers (more with [`AuthLayerBuilder::issuer`](crate::AuthLayerBuilder::issuer)).
 #[derive(Debug, Clone)]
 pub struct Provider {
     keys: JwksKeys,
@@ -19,9 +19,10 @@ impl Provider {
     /// often carry no `aud`; add [`audience`](crate::AuthLayerBuilder::audience) only if yours do.
     ///
     /// ```no_run
-    /// use axum_session_mfa::{AuthLayer, Provider};
+    /// use axum_session_mfa::AuthLayer;
+    /// use axum_session_mfa::jwks::Provider;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let auth = AuthLayer::builder().provider(Provider::workos("client_01H...")?).build()?;
+    /// let auth = AuthLayer::builder(Provider::workos("client_01H...")?).build()?;
     /// # let _ = auth; Ok(()) }
     /// ```
     pub fn workos(client_id: &str) -> Result<Self, JwksError> {
@@ -51,14 +52,15 @@ impl Provider {
     }
 
     /// Any OpenID Provider, by discovery from its issuer URL (see
-    /// [`crate::keys`] "OIDC discovery"): the document's `issuer` must equal `issuer` exactly,
+    /// [`KeySource`](crate::KeySource) "OIDC discovery"): the document's `issuer` must equal `issuer` exactly,
     /// its `jwks_uri` becomes the key set, and `issuer` becomes the accepted `iss`.
     ///
     /// ```no_run
-    /// use axum_session_mfa::{AuthLayer, Provider};
+    /// use axum_session_mfa::AuthLayer;
+    /// use axum_session_mfa::jwks::Provider;
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let idp = Provider::discover("https://login.example.com/realms/acme").await?;
-    /// let auth = AuthLayer::builder().provider(idp).audience("my-api").build()?;
+    /// let auth = AuthLayer::builder(idp).audience("my-api").build()?;
     /// # let _ = auth; Ok(()) }
     /// ```
     pub async fn discover(issuer: &str) -> Result<Self, DiscoveryError> {
@@ -75,7 +77,7 @@ impl Provider {
     /// A provider from an explicit key set and issuer (no discovery).
     ///
     /// ```no_run
-    /// use axum_session_mfa::{Provider, keys::JwksKeys};
+    /// use axum_session_mfa::jwks::{JwksKeys, Provider};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let keys = JwksKeys::new("https://idp.example/jwks.json")?;
     /// let idp = Provider::new(keys, "https://idp.example");

@@ -5,35 +5,26 @@ use jsonwebtoken::Algorithm;
 use super::Key;
 use crate::AuthError;
 
-/// A fixed set of [`Key`]s, looked up by `kid` (see the [module docs](crate::keys) for the rules).
-#[derive(Debug, Clone, Default)]
-pub struct StaticKeys {
+/// A fixed set of [`Key`]s, looked up by `kid` (see the [`KeySource`](crate::KeySource) docs for the rules).
+#[derive(Debug, Clone)]
+pub(crate) struct StaticKeys {
     keys: Vec<Key>,
 }
 
 impl StaticKeys {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a key.
-    pub fn push(&mut self, key: Key) {
-        self.keys.push(key);
-    }
-
     /// `true` when no key is configured.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
-    /// The configured keys.
-    pub fn keys(&self) -> &[Key] {
-        &self.keys
+    /// How many keys the set holds.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
     }
 
     /// The key that verifies a token with this `kid` and `alg`.
-    pub fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Key, AuthError> {
+    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Key, AuthError> {
         if let Some(kid) = kid {
             if let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid)) {
                 return if key.allows(alg) { Ok(key) } else { Err(AuthError::AlgorithmNotAllowed) };

@@ -1,0 +1,122 @@
+//! [`AuthLayer`]: the Tower layer that turns a request's token into an [`AuthOutcome`] request
+//! extension. `builder.rs` configures it, `service.rs` runs it.
+//!
+//! The layer rejects nothing: anonymous requests and requests with a stale or bad token reach
+//! the inner service with the reason recorded, so public routes keep working. Guards
+//! ([`RequireMfa`](crate::RequireMfa), [`RequireAuth`](crate::RequireAuth)) and extractors
+//! answer with a precise 401/403, shaped by the layer's settings.
+
+mod builder;
+mod service;
+
+use std::fmt;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+pub use builder::{AuthLayerBuilder, BuildError};
+pub use service::{AuthService, ResponseFuture};
+
+use http::Request;
+
+use crate::audit::{self, RequestInfo};
+use crate::reject::Responder;
+use crate::session::{self, CookieFormat};
+use crate::source::{self, TokenSource};
+use crate::verify::Verifier;
+use crate::{AuthContext, AuthError, AuthOutcome, KeySource};
+
+/// A Tower layer that verifies the session token of every request.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use axum_session_mfa::{Algorithm, AuthContext, AuthLayer, Key, RequireMfa};
+///
+/// async fn me(ctx: AuthContext) -> String { ctx.sub().to_owned() }
+///
+/// let key = Key::hmac(Algorithm::HS256, b"0123456789abcdef0123456789abcdef").unwrap();
+/// let auth = AuthLayer::builder(key)
+///     .issuer("https://issuer.example")
+///     .audience("my-api")
+///     .build()
+///     .unwrap();
+/// let app: Router = Router::new()
+///     .route("/admin", get(|| async { "secret" }))
+///     .route_layer(RequireMfa::new())
+///     .route("/me", get(me))
+///     .layer(auth);
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct AuthLayer {
+    config: Arc<Config>,
+}
+
+pub(crate) struct Config {
+    sources: Vec<TokenSource>,
+    max_token_bytes: usize,
+    format: CookieFormat,
+    verifier: Verifier,
+    responder: Arc<Responder>,
+}
+
+impl fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        f.debug_struct("AuthLayer")
+            .field("sources", &c.sources)
+            .field("max_token_bytes", &c.max_token_bytes)
+            .field("cookie_format", &c.format)
+            .field("keys", &c.verifier.keys)
+            .field("issuers", &c.verifier.issuers)
+            .field("audiences", &c.verifier.audiences)
+            .field("leeway", &c.verifier.leeway)
+            .field("responses", &c.responder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthLayer {
+    /// Starts configuring a layer that verifies tokens with `keys`: a [`Key`](crate::Key), a
+    /// set of keys ([`KeySource::try_from`] a `Vec<Key>`), or a
+    /// [`Provider`](crate::jwks::Provider) (feature `jwks`).
+    pub fn builder(keys: impl Into<KeySource>) -> AuthLayerBuilder {
+        AuthLayerBuilder::new(keys.into())
+    }
+
+    /// Verifies a token directly, outside any request (WebSocket handshakes, background jobs,
+    /// tests). Sources, cookie formats and size limits do not apply.
+    pub async fn verify_token(&self, token: &str) -> Result<AuthContext, AuthError> {
+        self.config.verifier.verify(token).await
+    }
+}
+
+impl Config {
+    /// Finds and verifies the token. The request is only borrowed mutably, so the future stays
+    /// `Send` for bodies that are not `Sync`.
+    async fn authenticate<B>(&self, req: &mut Request<B>) -> AuthOutcome {
+        let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
+        let (result, label) = match found {
+            Ok(found) => (
+                session::authenticate(&self.format, &self.verifier, &found).await,
+                found.first.source.label(),
+            ),
+            Err(e) => (Err(e), "request"),
+        };
+        if let Err(e) = &result
+            && !e.is_missing()
+        {
+            let info = RequestInfo::new(req.method(), req.uri(), req.extensions());
+            audit::token_rejected(&info, label, e.code());
+        }
+        AuthOutcome::new(result)
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService::new(inner, self.config.clone())
+    }
+}
