@@ -1,12 +1,11 @@
 //! Property tests for the AuthKit cookie path: arbitrary `Fe26.2*` cookie values, and single-byte
 //! mutations of a real seal, never panic, never produce a 5xx, and never authenticate.
 
-mod common;
 
 use axum::body::Body;
 use axum_session_mfa::authkit::iron::IronPasswords;
 use axum_session_mfa::{Algorithm, AuthKitSession, AuthLayer, RefreshToken, SessionUser};
-use common::*;
+use crate::common::*;
 use http::HeaderValue;
 use proptest::prelude::*;
 

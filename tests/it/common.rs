@@ -1,5 +1,5 @@
 //! Shared test helpers: real keys from `tests/fixtures/keys`, token signing, and a router.
-#![allow(dead_code)]
+
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,10 +1,9 @@
 //! Token verification through a real Router: every algorithm family, key selection, attack
 //! tokens, malformed tokens and claim validation.
 
-mod common;
 
 use axum_session_mfa::{AuthLayer, Key};
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 

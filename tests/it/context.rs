@@ -1,8 +1,7 @@
 //! AuthContext accessors, serialization and extractors.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 

@@ -1,10 +1,8 @@
 //! Interop with a real JOSE library: tokens minted by the `jose` npm package with RS256, PS256,
 //! ES256, ES384 and EdDSA keys, published as a JWKS by an in-process server. All verify;
 //! attacker variants do not, and the attacker's `jku` URL is never fetched.
-#![cfg(feature = "jwks")]
 
-mod common;
-mod interop_support;
+
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::routing::get;
 use axum_session_mfa::{AuthLayer, JwksKeys};
-use common::*;
+use crate::common::*;
 use http::StatusCode;
-use interop_support::{require, run};
+use crate::interop_support::{require, run};
 use serde_json::{Value, json};
 
 #[tokio::test]

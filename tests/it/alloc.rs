@@ -1,6 +1,5 @@
 //! Policy evaluation allocates nothing on the pass path (a counting global allocator).
 
-mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -8,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum_session_mfa::MfaPolicy;
-use common::*;
+use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 

@@ -1,10 +1,9 @@
 //! Property tests: arbitrary bearer tokens and cookie headers never panic, never produce a 5xx,
 //! and never authenticate.
 
-mod common;
 
 use axum::body::Body;
-use common::*;
+use crate::common::*;
 use http::HeaderValue;
 use proptest::prelude::*;
 

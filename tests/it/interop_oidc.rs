@@ -1,15 +1,13 @@
 //! Interop with a real OpenID Provider: the `oidc-provider` npm package (OpenID Certified),
 //! started on loopback. The layer is built by discovery from its issuer URL; tokens are JWT
 //! access tokens from the client credentials grant with a resource indicator.
-#![cfg(feature = "jwks")]
 
-mod common;
-mod interop_support;
+
 
 use axum_session_mfa::{AuthLayer, Provider};
-use common::*;
+use crate::common::*;
 use http::StatusCode;
-use interop_support::{Peer, require};
+use crate::interop_support::{Peer, require};
 use serde_json::Value;
 
 struct Op {

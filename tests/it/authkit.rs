@@ -4,7 +4,6 @@
 //!
 //! Needs node and `npm ci --prefix tests/interop`; without them these tests fail, loudly.
 
-mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,7 +15,7 @@ use axum_session_mfa::{
     AuthContext, AuthKitSession, AuthLayer, AuthLayerBuilder, AuthOutcome, BuildError, MfaPolicy,
     RefreshToken, RequireMfa, SessionUser, TokenSource,
 };
-use common::*;
+use crate::common::*;
 use http::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,7 +1,6 @@
 //! Step-up behaviour: browser redirects and their safety, custom responses, CORS preflight,
 //! and the `Mfa<P>` extractor.
 
-mod common;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum_session_mfa::{Mfa, MfaPolicy, NamedPolicy, RequireAuth, RequireMfa, safe_return_to};
-use common::*;
+use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 

@@ -1,7 +1,6 @@
 //! RequireMfa / RequireAuth through a real Router: status codes, challenges, problem bodies,
 //! policy rules.
 
-mod common;
 
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::{AuthLayer, MfaPolicy, RequireMfa};
-use common::*;
+use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 

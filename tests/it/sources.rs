@@ -1,10 +1,9 @@
 //! Where tokens come from: cookie and bearer, order, duplicates, quoting, encoding, size.
 
-mod common;
 
 use axum::body::Body;
 use axum_session_mfa::TokenSource;
-use common::*;
+use crate::common::*;
 use http::HeaderValue;
 use jsonwebtoken::Algorithm;
 use serde_json::json;

@@ -1,16 +1,15 @@
 //! End to end: the demo binary (`cargo run --example demo`) started with each documented
 //! environment configuration, driven over real HTTP on loopback. The demo needs the default
 //! `jwks` feature, and so do these tests.
-#![cfg(feature = "jwks")]
 
-mod common;
+
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 

@@ -1,7 +1,6 @@
 //! Remote key sets against an in-process JWKS server that the tests break on purpose.
-#![cfg(feature = "jwks")]
 
-mod common;
+
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_session_mfa::keys::{DiscoveryError, JwksError, JwksKeys, JwksOptions, UrlError};
 use axum_session_mfa::{AuthLayer, BuildError, Provider};
-use common::*;
+use crate::common::*;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};

@@ -1,13 +1,12 @@
 //! The audit trail: one event per token failure and per guard decision, with the documented
 //! fields, and never any token material.
 
-mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
 

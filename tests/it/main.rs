@@ -1,0 +1,33 @@
+//! The integration tests: one binary (one link step), a module per area.
+//!
+//! Plain `cargo test` runs every Rust-only test. The tests that drive the npm peers in
+//! `tests/interop` (`oidc-provider`, `jose`, `iron-session`, `@workos-inc/node`) need the
+//! `interop` feature (the README's test command enables it) and fail, with the install command,
+//! when Node.js or the packages are missing.
+#![allow(dead_code)]
+
+mod common;
+
+mod alloc;
+mod audit;
+#[cfg(feature = "authkit")]
+mod authkit;
+#[cfg(feature = "authkit")]
+mod authkit_fuzz;
+mod context;
+#[cfg(feature = "jwks")]
+mod demo;
+mod fuzz_parsing;
+mod guard;
+#[cfg(feature = "jwks")]
+mod jwks;
+mod sources;
+mod stepup;
+mod verify;
+
+#[cfg(feature = "interop")]
+mod interop_support;
+#[cfg(all(feature = "interop", feature = "jwks"))]
+mod interop_jose;
+#[cfg(all(feature = "interop", feature = "jwks"))]
+mod interop_oidc;
