@@ -50,11 +50,11 @@ async fn policy_evaluation_allocates_nothing_on_pass() {
     let ctx = layer.verify_token(&hs256(&c)).await.unwrap();
     let policies = [
         MfaPolicy::new(),
-        MfaPolicy::new().any_of(["hwk", "swk"]),
-        MfaPolicy::new().all_of(["pwd", "otp"]),
-        MfaPolicy::new().any_of(["face"]).acr_values(["urn:x", "phr"]),
-        MfaPolicy::new().max_age(Duration::from_secs(300)),
-        MfaPolicy::new().require("admin", |ctx| ctx.has_role("admin") && ctx.has_amr("mfa")),
+        MfaPolicy::builder().any_of(["hwk", "swk"]).build(),
+        MfaPolicy::builder().all_of(["pwd", "otp"]).build(),
+        MfaPolicy::builder().any_of(["face"]).acr_values(["urn:x", "phr"]).build(),
+        MfaPolicy::builder().max_age(Duration::from_secs(300)).build(),
+        MfaPolicy::builder().require("admin", |ctx| ctx.has_role("admin") && ctx.has_amr("mfa")).build(),
     ];
     for policy in &policies {
         let n = allocations_during(|| {
@@ -65,7 +65,7 @@ async fn policy_evaluation_allocates_nothing_on_pass() {
         assert_eq!(n, 0, "{policy:?} allocated {n} times");
     }
     // The counter works: a Vec allocates, and a denial clones its owned rule name.
-    let deny = MfaPolicy::new().require(String::from("owned-rule"), |_| false);
+    let deny = MfaPolicy::builder().require(String::from("owned-rule"), |_| false).build();
     assert!(allocations_during(|| drop(std::hint::black_box(vec![1u8; 16]))) > 0);
     assert!(allocations_during(|| assert!(deny.evaluate(&ctx).is_err())) > 0);
 }

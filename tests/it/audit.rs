@@ -118,7 +118,7 @@ async fn named_policies_are_audited_with_the_failed_rule() {
     use jsonwebtoken::Algorithm;
 
     let (capture, _guard) = capture();
-    let policy = MfaPolicy::new().named("recent-mfa").max_age(std::time::Duration::from_secs(300));
+    let policy = MfaPolicy::builder().named("recent-mfa").max_age(std::time::Duration::from_secs(300)).build();
     let app = axum::Router::new()
         .route("/admin/recent", get(|| async { "ok" }))
         .route_layer(RequireMfa::with_policy(policy))

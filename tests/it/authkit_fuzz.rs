@@ -3,8 +3,8 @@
 
 
 use axum::body::Body;
-use axum_session_mfa::authkit::iron::IronPasswords;
-use axum_session_mfa::{Algorithm, AuthKitSession, AuthLayer, RefreshToken, SessionUser};
+use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, RefreshToken, SessionUser};
+use axum_session_mfa::{Algorithm, AuthLayer};
 use crate::common::*;
 use http::HeaderValue;
 use proptest::prelude::*;
@@ -17,10 +17,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn app() -> axum::Router {
     router(
-        AuthLayer::builder()
-            .key(key_pair(Algorithm::RS256).1)
+        AuthLayer::builder(key_pair(Algorithm::RS256).1)
             .issuer(ISSUER)
-            .authkit_password(PASSWORD)
+            .authkit(IronPasswords::new("1", PASSWORD).unwrap())
             .build()
             .unwrap(),
     )

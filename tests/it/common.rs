@@ -122,7 +122,7 @@ pub fn hmac_token(header: &Value, claims: &Value, secret: &[u8]) -> String {
 }
 
 pub fn builder_for(alg: Algorithm) -> AuthLayerBuilder {
-    AuthLayer::builder().key(key_pair(alg).1).issuer(ISSUER)
+    AuthLayer::builder(key_pair(alg).1).issuer(ISSUER)
 }
 
 async fn me(ctx: AuthContext) -> axum::Json<AuthContext> {
@@ -230,4 +230,38 @@ pub fn assert_invalid(reply: &Reply, code: &str) {
         reply.www_authenticate()
     );
     assert_eq!(reply.headers["content-type"], "application/problem+json");
+}
+
+/// The outcome `layer` records for a request carrying `token` as a bearer token.
+pub async fn outcome_of(layer: AuthLayer, token: &str) -> axum_session_mfa::AuthOutcome {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let store = seen.clone();
+    let app = Router::new()
+        .route(
+            "/",
+            get(move |outcome: axum_session_mfa::AuthOutcome| async move {
+                *store.lock().unwrap() = Some(outcome);
+            }),
+        )
+        .layer(layer);
+    bearer(&app, "/", token).await;
+    let outcome = seen.lock().unwrap().take();
+    outcome.expect("the handler ran")
+}
+
+/// The rejection an extractor behind `layer` gets for a request carrying `token`.
+pub async fn rejection_of(layer: AuthLayer, token: &str) -> axum_session_mfa::Rejection {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let store = seen.clone();
+    let app = Router::new()
+        .route(
+            "/",
+            get(move |ctx: Result<AuthContext, axum_session_mfa::Rejection>| async move {
+                *store.lock().unwrap() = ctx.err();
+            }),
+        )
+        .layer(layer);
+    bearer(&app, "/", token).await;
+    let rejection = seen.lock().unwrap().take();
+    rejection.expect("the extractor rejected")
 }

@@ -98,8 +98,8 @@ async fn debug_output_never_contains_token_or_key_material() {
     let secret_b64 = base64::engine::general_purpose::STANDARD.encode(HMAC_SECRET);
     let secret_bytes = format!("{:?}", HMAC_SECRET);
     let failure = layer.verify_token(&format!("{token}x")).await.unwrap_err();
-    let outcome = axum_session_mfa::AuthOutcome(Ok(ctx.clone()));
-    let rejection = axum_session_mfa::Rejection::Unauthenticated(failure.clone());
+    let outcome = outcome_of(layer.clone(), &token).await;
+    let rejection = rejection_of(layer.clone(), &format!("{token}x")).await;
     for text in [
         format!("{ctx:?}"),
         format!("{layer:?}"),

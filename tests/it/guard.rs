@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Json, Router};
-use axum_session_mfa::{AuthLayer, MfaPolicy, RequireMfa};
+use axum_session_mfa::{AuthLayer, Clock, MfaPolicy, RequireMfa};
 use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -36,7 +36,11 @@ async fn require_mfa_answers_401_403_or_passes() {
     assert_eq!(body["policy"], "mfa");
     assert_eq!(body["methods"], json!(["mfa"]));
     assert_eq!(body["status"], 403);
-    assert!(body["type"].as_str().unwrap().ends_with("#insufficient_user_authentication"));
+    assert_eq!(
+        body["type"],
+        "tag:axum-session-mfa,2026:problem:insufficient_user_authentication",
+        "stable by default"
+    );
     assert!(body["title"].is_string() && body["detail"].is_string());
     // MFA: passes.
     let reply = bearer(&app, "/admin", &hs256(&mfa_claims())).await;
@@ -93,7 +97,7 @@ async fn amr_is_exact_and_absence_or_malformation_never_grants() {
 fn guarded(policy: MfaPolicy, at: Option<u64>) -> Router {
     let mut builder = builder_for(Algorithm::HS256);
     if let Some(at) = at {
-        builder = builder.clock(move || at);
+        builder = builder.clock(Clock::from_fn(move || at));
     }
     Router::new()
         .route("/x", get(|| async { "ok" }))
@@ -109,11 +113,11 @@ fn token(f: impl FnOnce(&mut Value)) -> String {
 
 #[tokio::test]
 async fn accepted_methods_any_of_and_all_of() {
-    let passkeys = guarded(MfaPolicy::new().any_of(["mfa", "hwk", "swk"]), None);
+    let passkeys = guarded(MfaPolicy::builder().any_of(["mfa", "hwk", "swk"]).build(), None);
     assert_eq!(bearer(&passkeys, "/x", &token(|c| c["amr"] = json!(["hwk"]))).await.status, 200);
     assert_eq!(bearer(&passkeys, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await.status, 403);
 
-    let both = guarded(MfaPolicy::new().all_of(["pwd", "otp"]), None);
+    let both = guarded(MfaPolicy::builder().all_of(["pwd", "otp"]).build(), None);
     assert_eq!(bearer(&both, "/x", &token(|c| c["amr"] = json!(["otp", "pwd"]))).await.status, 200);
     let reply = bearer(&both, "/x", &token(|c| c["amr"] = json!(["pwd", "mfa"]))).await;
     assert_eq!(reply.status, 403);
@@ -123,7 +127,7 @@ async fn accepted_methods_any_of_and_all_of() {
 
 #[tokio::test]
 async fn acr_values_are_an_alternative_proof() {
-    let app = guarded(MfaPolicy::new().acr_values(["phr", "urn:example:loa:3"]), None);
+    let app = guarded(MfaPolicy::builder().acr_values(["phr", "urn:example:loa:3"]).build(), None);
     let reply = bearer(
         &app,
         "/x",
@@ -146,7 +150,7 @@ async fn acr_values_are_an_alternative_proof() {
 #[tokio::test]
 async fn max_age_boundaries() {
     let at = 1_800_000_000u64;
-    let app = guarded(MfaPolicy::new().max_age(Duration::from_secs(300)), Some(at));
+    let app = guarded(MfaPolicy::builder().max_age(Duration::from_secs(300)).build(), Some(at));
     let with_auth_time = |t: Option<u64>| {
         token(move |c| {
             c["exp"] = json!(at + 3600);
@@ -177,7 +181,7 @@ async fn max_age_boundaries() {
 #[tokio::test]
 async fn custom_rules_and_401_mode() {
     let policy =
-        MfaPolicy::new().named("admins").require("admin_role", |ctx| ctx.has_role("admin"));
+        MfaPolicy::builder().named("admins").require("admin_role", |ctx| ctx.has_role("admin")).build();
     let app = guarded(policy.clone(), None);
     assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
     let reply = bearer(&app, "/x", &token(|c| c["role"] = json!("member"))).await;
@@ -187,8 +191,8 @@ async fn custom_rules_and_401_mode() {
 
     let strict = Router::new()
         .route("/x", get(|| async { "ok" }))
-        .route_layer(RequireMfa::with_policy(policy).unauthorized_on_step_up())
-        .layer(AuthLayer::builder().key(key_pair(Algorithm::HS256).1).build().unwrap());
+        .route_layer(RequireMfa::with_policy(policy))
+        .layer(AuthLayer::builder(key_pair(Algorithm::HS256).1).unauthorized_on_step_up().build().unwrap());
     let reply = bearer(&strict, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     assert_eq!(reply.status, 401);
     assert!(reply.www_authenticate().contains("insufficient_user_authentication"));
@@ -196,7 +200,7 @@ async fn custom_rules_and_401_mode() {
 
 #[tokio::test]
 async fn challenge_header_parses_as_rfc_9470() {
-    let app = guarded(MfaPolicy::new().acr_values(["phr"]).max_age(Duration::from_secs(60)), None);
+    let app = guarded(MfaPolicy::builder().acr_values(["phr"]).max_age(Duration::from_secs(60)).build(), None);
     let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     let challenge = reply.www_authenticate();
     let (scheme, params) = challenge.split_once(' ').unwrap();
@@ -243,11 +247,11 @@ fn parse_auth_params(s: &str) -> std::collections::HashMap<String, String> {
 #[tokio::test]
 async fn rules_combine() {
     let at = 1_800_000_000u64;
-    let policy = MfaPolicy::new()
+    let policy = MfaPolicy::builder()
         .any_of(["hwk"])
         .acr_values(["phr"])
         .max_age(Duration::from_secs(300))
-        .require("org", |ctx| ctx.org_id() == Some("org_42"));
+        .require("org", |ctx| ctx.org_id() == Some("org_42")).build();
     let app = guarded(policy, Some(at));
     let send_with = |amr: Value, acr: &str, age: u64, org: &str| {
         let token = token(|c| {
@@ -279,9 +283,9 @@ async fn rules_combine() {
 
 #[tokio::test]
 async fn custom_rules_accumulate() {
-    let policy = MfaPolicy::new()
+    let policy = MfaPolicy::builder()
         .require("admin_role", |ctx| ctx.has_role("admin"))
-        .require("org", |ctx| ctx.org_id() == Some("org_42"));
+        .require("org", |ctx| ctx.org_id() == Some("org_42")).build();
     let app = guarded(policy, None);
     assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
     let reply = bearer(&app, "/x", &token(|c| c["org_id"] = json!("org_1"))).await;
@@ -294,8 +298,8 @@ async fn custom_rules_accumulate() {
 #[tokio::test]
 async fn empty_method_lists_are_never_satisfied() {
     for policy in [
-        MfaPolicy::new().all_of(Vec::<String>::new()),
-        MfaPolicy::new().any_of(Vec::<String>::new()),
+        MfaPolicy::builder().all_of(Vec::<String>::new()).build(),
+        MfaPolicy::builder().any_of(Vec::<String>::new()).build(),
     ] {
         let app = guarded(policy, None);
         let reply = bearer(&app, "/x", &token(|_| {})).await;
@@ -308,7 +312,7 @@ async fn empty_method_lists_are_never_satisfied() {
 
 #[tokio::test]
 async fn denials_name_the_missing_methods() {
-    let app = guarded(MfaPolicy::new().all_of(["pwd", "otp", "hwk"]), None);
+    let app = guarded(MfaPolicy::builder().all_of(["pwd", "otp", "hwk"]).build(), None);
     let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     assert_eq!(reply.json()["missing_methods"], json!(["otp", "hwk"]));
     let reply =
@@ -319,7 +323,7 @@ async fn denials_name_the_missing_methods() {
 
 #[tokio::test]
 async fn challenge_descriptions_carry_no_quotes_or_backslashes() {
-    let app = guarded(MfaPolicy::new().acr_values(["a\"b", "c"]), None);
+    let app = guarded(MfaPolicy::builder().acr_values(["a\"b", "c"]).build(), None);
     let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     let challenge = reply.www_authenticate();
     assert!(challenge.contains("acr_values=\"ab c\""), "{challenge}");
@@ -333,8 +337,8 @@ async fn namespaced_claims_can_carry_amr_acr_and_auth_time() {
         .amr("https://example.com/amr")
         .acr("https://example.com/acr")
         .auth_time("https://example.com/auth_time");
-    let layer = builder_for(Algorithm::HS256).claim_names(names).clock(move || at).build().unwrap();
-    let policy = MfaPolicy::new().max_age(Duration::from_secs(300));
+    let layer = builder_for(Algorithm::HS256).claim_names(names).clock(Clock::from_fn(move || at)).build().unwrap();
+    let policy = MfaPolicy::builder().max_age(Duration::from_secs(300)).build();
     let app = Router::new()
         .route("/x", get(|ctx: axum_session_mfa::AuthContext| async move { Json(ctx) }))
         .route_layer(RequireMfa::with_policy(policy))
@@ -369,4 +373,23 @@ async fn namespaced_claims_can_carry_amr_acr_and_auth_time() {
         c["https://example.com/auth_time"] = json!("yesterday");
     });
     assert_invalid(&bearer(&app, "/x", &bad).await, "invalid_claim");
+}
+
+#[tokio::test]
+async fn problem_type_uris_are_configurable_and_stable_by_default() {
+    assert_eq!(axum_session_mfa::DEFAULT_PROBLEM_TYPE_BASE, "tag:axum-session-mfa,2026:problem:");
+    let app = router(
+        builder_for(Algorithm::HS256)
+            .problem_type_base("https://docs.example.com/errors/auth#")
+            .build()
+            .unwrap(),
+    );
+    let reply = bearer(&app, "/admin", &hs256(&claims())).await;
+    assert_eq!(
+        reply.json()["type"],
+        "https://docs.example.com/errors/auth#insufficient_user_authentication"
+    );
+    let reply = bearer(&app, "/me", "a.b.c").await;
+    assert_eq!(reply.json()["type"], "https://docs.example.com/errors/auth#malformed_token");
+    assert_eq!(reply.json()["reason"], "header_encoding");
 }

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::routing::get;
-use axum_session_mfa::{AuthLayer, JwksKeys};
+use axum_session_mfa::AuthLayer;
+use axum_session_mfa::jwks::{JwksKeys, Provider};
 use crate::common::*;
 use http::StatusCode;
 use crate::interop_support::{require, run};
@@ -51,7 +52,7 @@ async fn jose_tokens_verify_and_attacks_fail() {
     tokio::spawn(async move { axum::serve(listener, app_server).await.unwrap() });
 
     let keys = JwksKeys::new(&format!("{base}/jwks")).unwrap();
-    let app = router(AuthLayer::builder().jwks(keys).issuer(ISSUER).build().unwrap());
+    let app = router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap());
 
     for alg in ["RS256", "PS256", "ES256", "ES384", "EdDSA"] {
         let token = minted["tokens"][alg].as_str().unwrap();

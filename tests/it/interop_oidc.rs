@@ -4,7 +4,8 @@
 
 
 
-use axum_session_mfa::{AuthLayer, Provider};
+use axum_session_mfa::AuthLayer;
+use axum_session_mfa::jwks::Provider;
 use crate::common::*;
 use http::StatusCode;
 use crate::interop_support::{Peer, require};
@@ -53,7 +54,7 @@ async fn discovery_and_mfa_with_oidc_provider() {
     let idp = Provider::discover(&issuer).await.expect("discovery");
     assert_eq!(idp.issuers(), std::slice::from_ref(&issuer));
     assert_eq!(idp.keys().url(), format!("{issuer}/jwks"));
-    let layer = AuthLayer::builder().provider(idp).audience(op.get("resource")).build().unwrap();
+    let layer = AuthLayer::builder(idp).audience(op.get("resource")).build().unwrap();
     let app = router(layer);
 
     let mfa = op.token("read mfa").await;
@@ -77,8 +78,7 @@ async fn discovery_and_mfa_with_oidc_provider() {
     assert!(admin.www_authenticate().contains("insufficient_user_authentication"));
 
     // A token for another audience is refused.
-    let other = AuthLayer::builder()
-        .provider(Provider::discover(&issuer).await.unwrap())
+    let other = AuthLayer::builder(Provider::discover(&issuer).await.unwrap())
         .audience("https://another-api.test")
         .build()
         .unwrap();

@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum_session_mfa::keys::{DiscoveryError, JwksError, JwksKeys, JwksOptions, UrlError};
-use axum_session_mfa::{AuthLayer, BuildError, Provider};
+use axum_session_mfa::AuthLayer;
+use axum_session_mfa::jwks::{DiscoveryError, JwksError, JwksKeys, JwksOptions, Provider, UrlError};
 use crate::common::*;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, Header};
@@ -113,7 +113,7 @@ async fn oauth(State(state): State<Arc<ServerState>>) -> Response {
 
 /// Installs the crate's crypto backend (building any layer does) before the tests sign.
 fn init() {
-    let _ = AuthLayer::builder().key(key_pair(Algorithm::HS256).1).build();
+    let _ = AuthLayer::builder(key_pair(Algorithm::HS256).1).build();
 }
 
 /// The public JWK of a fixture key, with a `kid` (and the JWK `alg` unless `with_alg` is false).
@@ -177,7 +177,7 @@ fn options() -> JwksOptions {
 
 fn app_for(url: &str, options: JwksOptions) -> Router {
     let keys = JwksKeys::with_options(url, options).unwrap();
-    router(AuthLayer::builder().jwks(keys).issuer(ISSUER).build().unwrap())
+    router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap())
 }
 
 fn serving(keys: Vec<Value>) -> Behaviour {
@@ -536,7 +536,7 @@ async fn refresh_fails_fast_and_warms_the_cache() {
     assert!(matches!(keys.refresh().await, Err(JwksError::Fetch(_))));
     server.set(|b| b.status = StatusCode::OK);
     assert_eq!(keys.refresh().await, Ok(2));
-    let app = router(AuthLayer::builder().jwks(keys).issuer(ISSUER).build().unwrap());
+    let app = router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap());
     assert_eq!(bearer(&app, "/me", &rsa_token("k1")).await.status, StatusCode::OK);
     assert_eq!(server.fetches(), 2);
 }
@@ -567,14 +567,15 @@ fn urls_must_be_https_or_loopback() {
 }
 
 #[test]
-fn one_key_source_per_layer() {
+fn a_remote_key_set_comes_with_its_issuer() {
+    // The key source is chosen up front: a JWKS enters a layer only through a Provider, which
+    // pins the issuer; mixing sources or forgetting the issuer cannot be written.
     let keys = JwksKeys::new("https://idp.example/jwks").unwrap();
-    let mixed = AuthLayer::builder().jwks(keys.clone()).key(key_pair(Algorithm::RS256).1).build();
-    assert_eq!(mixed.unwrap_err(), BuildError::MixedKeySources);
-    let no_issuer = AuthLayer::builder().jwks(keys.clone()).build();
-    assert_eq!(no_issuer.unwrap_err(), BuildError::RemoteKeysWithoutIssuer);
-    let two = AuthLayer::builder().jwks(keys.clone()).jwks(keys).build();
-    assert_eq!(two.unwrap_err(), BuildError::MixedKeySources);
+    let idp = Provider::new(keys, "https://idp.example");
+    assert_eq!(idp.issuers(), ["https://idp.example"]);
+    let layer = AuthLayer::builder(idp).issuer("https://second.idp.example").build().unwrap();
+    let debug = format!("{layer:?}");
+    assert!(debug.contains("https://idp.example") && debug.contains("second.idp"), "{debug}");
 }
 
 #[test]
@@ -588,7 +589,7 @@ fn workos_preset() {
     for bad in ["", "../evil", "a/b", "x?y"] {
         assert!(Provider::workos(bad).is_err(), "{bad:?}");
     }
-    assert!(AuthLayer::builder().provider(workos).build().is_ok());
+    assert!(AuthLayer::builder(workos).build().is_ok());
 }
 
 // ---- OIDC discovery ----
@@ -611,7 +612,7 @@ async fn discovery_builds_keys_and_issuer() {
     let idp = Provider::discover_with(&issuer, options()).await.unwrap();
     assert_eq!(idp.issuers(), std::slice::from_ref(&issuer));
     assert_eq!(idp.keys().url(), server.url());
-    let app = router(AuthLayer::builder().provider(idp).build().unwrap());
+    let app = router(AuthLayer::builder(idp).build().unwrap());
 
     let ok = token(Algorithm::RS256, "rsa_private.pem", Some("k1"), &claims_from(&issuer));
     assert_eq!(bearer(&app, "/admin", &ok).await.status, StatusCode::OK);
@@ -709,7 +710,7 @@ async fn redirects_follow_the_url_rule() {
     let keys = JwksKeys::with_options(&format!("{hop}/jwks"), options()).unwrap();
     let err = keys.refresh().await.unwrap_err().to_string();
     assert!(err.contains("redirect"), "{err}");
-    let app = router(AuthLayer::builder().jwks(keys).issuer(ISSUER).build().unwrap());
+    let app = router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap());
     assert_unavailable(&bearer(&app, "/me", &rsa_token("k1")).await);
 
     // An endless chain: the original request and 3 redirects, then it gives up.

@@ -2,6 +2,8 @@
 
 
 use axum::body::Body;
+use axum::Router;
+use axum::routing::get;
 use axum_session_mfa::TokenSource;
 use crate::common::*;
 use http::HeaderValue;
@@ -32,35 +34,37 @@ async fn cookie_and_bearer_are_both_read() {
 }
 
 #[tokio::test]
-async fn the_first_configured_source_with_a_token_decides() {
-    let token = hs256(&claims());
+async fn a_cookie_never_overrides_a_different_bearer_token() {
+    // A sibling subdomain can plant `session=<attacker>` next to the victim's bearer token.
+    let victim = hs256(&mfa_claims());
+    let attacker = other_user();
     let req = |cookie_token: &str, bearer_token: &str| {
-        get_req("/me")
+        get_req("/admin")
             .header("cookie", format!("session={cookie_token}"))
             .header("authorization", format!("Bearer {bearer_token}"))
             .body(Body::empty())
             .unwrap()
     };
-    // Default order: cookie first.
-    let app = default_app();
-    assert_eq!(send(&app, req(&token, &other_user())).await.json()["sub"], "user_123");
-    // An invalid cookie does not fall back to a valid bearer.
-    assert_invalid(&send(&app, req("stale.cookie.value", &token)).await, "malformed_token");
-
-    // Bearer first.
-    let layer = builder_for(Algorithm::HS256)
-        .sources([TokenSource::Bearer, TokenSource::Cookie("session".into())])
-        .build()
-        .unwrap();
-    let app = router(layer);
-    assert_eq!(send(&app, req(&token, &other_user())).await.json()["sub"], "user_other");
-    // Without a bearer header the cookie is used.
-    assert_eq!(cookie(&app, "/me", &format!("session={token}")).await.json()["sub"], "user_123");
+    for sources in [
+        vec![TokenSource::cookie("session"), TokenSource::Bearer],
+        vec![TokenSource::Bearer, TokenSource::cookie("session")],
+    ] {
+        let app = router(builder_for(Algorithm::HS256).sources(sources).build().unwrap());
+        assert_invalid_request(&send(&app, req(&attacker, &victim)).await, "ambiguous_token");
+        assert_invalid_request(&send(&app, req(&victim, &attacker)).await, "ambiguous_token");
+        // A stale or junk cookie next to a valid bearer is no fallback either.
+        assert_invalid_request(&send(&app, req("stale.cookie.value", &victim)).await, "ambiguous_token");
+        // The same token in both places is one credential.
+        assert_eq!(send(&app, req(&victim, &victim)).await.text(), "admin ok");
+        // Either source alone works.
+        assert_eq!(bearer(&app, "/admin", &victim).await.text(), "admin ok");
+        assert_eq!(cookie(&app, "/admin", &format!("session={victim}")).await.text(), "admin ok");
+    }
 }
 
 #[tokio::test]
 async fn cookie_name_is_configurable_and_other_cookies_are_ignored() {
-    let app = router(builder_for(Algorithm::HS256).cookie("__Host-sess").build().unwrap());
+    let app = router(builder_for(Algorithm::HS256).sources([TokenSource::cookie("__Host-sess"), TokenSource::Bearer]).build().unwrap());
     let token = hs256(&claims());
     let reply =
         cookie(&app, "/me", &format!("theme=dark; session=junk; __Host-sess={token}; x=1")).await;
@@ -213,8 +217,13 @@ async fn by_default_the_layer_rejects_nothing() {
 }
 
 #[tokio::test]
-async fn required_mode_rejects_at_the_layer() {
-    let app = router(builder_for(Algorithm::HS256).required(true).build().unwrap());
+async fn require_auth_on_every_route_rejects_before_any_handler() {
+    // What a "required" layer used to do: one guard for the whole router.
+    let layer = builder_for(Algorithm::HS256).build().unwrap();
+    let app = Router::new()
+        .route("/public", get(|| async { "public ok" }))
+        .route_layer(axum_session_mfa::RequireAuth::new())
+        .layer(layer);
     let reply = send(&app, get_req("/public").body(Body::empty()).unwrap()).await;
     assert_eq!(reply.status, 401);
     assert_eq!(reply.code(), "missing_token");

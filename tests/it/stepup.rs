@@ -9,19 +9,26 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum_session_mfa::{Mfa, MfaPolicy, NamedPolicy, RequireAuth, RequireMfa, safe_return_to};
+use axum_session_mfa::{
+    AuthContext, AuthLayerBuilder, Mfa, MfaPolicy, NamedPolicy, RequireAuth, RequireMfa, safe_return_to,
+};
 use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-fn app_with(guard: RequireMfa) -> Router {
+/// `/admin` behind `guard`, behind a layer configured by `configure`.
+fn app_guarded(guard: RequireMfa, configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> Router {
     Router::new()
         .route("/admin", get(|| async { "ok" }).post(|| async { "posted" }))
         .route("/{*rest}", get(|| async { "ok" }))
         .route_layer(guard)
-        .layer(builder_for(Algorithm::HS256).build().unwrap())
+        .layer(configure(builder_for(Algorithm::HS256)).build().unwrap())
+}
+
+fn app_with(configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> Router {
+    app_guarded(RequireMfa::new(), configure)
 }
 
 fn browser(path: &str, token: &str) -> http::Request<Body> {
@@ -38,15 +45,14 @@ fn location(reply: &Reply) -> String {
 
 #[tokio::test]
 async fn browser_navigations_are_redirected_to_step_up() {
-    let app = app_with(RequireMfa::new().step_up_redirect("/auth/step-up"));
+    let app = app_with(|b| b.step_up_redirect("/auth/step-up"));
     let token = hs256(&claims());
     let reply = send(&app, browser("/admin?tab=keys&x=1", &token)).await;
     assert_eq!(reply.status, 303);
     assert_eq!(location(&reply), "/auth/step-up?return_to=%2Fadmin%3Ftab%3Dkeys%26x%3D1");
 
     // A step-up URL with its own query gets `&`.
-    let app2 =
-        app_with(RequireMfa::new().step_up_redirect("https://idp.example/step?prompt=login"));
+    let app2 = app_with(|b| b.step_up_redirect("https://idp.example/step?prompt=login"));
     let reply = send(&app2, browser("/admin", &token)).await;
     assert_eq!(location(&reply), "https://idp.example/step?prompt=login&return_to=%2Fadmin");
 
@@ -83,7 +89,7 @@ async fn browser_navigations_are_redirected_to_step_up() {
 
 #[tokio::test]
 async fn return_to_is_never_an_open_redirect() {
-    let app = app_with(RequireMfa::new().step_up_redirect("/step-up"));
+    let app = app_with(|b| b.step_up_redirect("/step-up"));
     let token = hs256(&claims());
     // Request targets an attacker could craft: the redirect falls back to `/`.
     for target in ["//evil.example/admin", "/%2F%2Fevil.example", "/%5Cevil.example", "/%2f/x"] {
@@ -135,91 +141,131 @@ async fn return_to_is_never_an_open_redirect() {
 async fn max_age_failures_redirect_too() {
     let app = Router::new()
         .route("/recent", get(|| async { "ok" }))
-        .route_layer(
-            RequireMfa::with_policy(MfaPolicy::new().max_age(Duration::from_secs(300)))
-                .step_up_redirect("/step-up"),
-        )
-        .layer(builder_for(Algorithm::HS256).build().unwrap());
+        .route_layer(RequireMfa::with_policy(
+            MfaPolicy::builder().max_age(Duration::from_secs(300)).acr_values(["phr", "x"]).build(),
+        ))
+        .layer(builder_for(Algorithm::HS256).step_up_redirect("/step-up").build().unwrap());
     let mut c = mfa_claims();
     c["auth_time"] = json!(now() - 3600);
     let reply = send(&app, browser("/recent", &hs256(&c))).await;
     assert_eq!(reply.status, 303);
-    assert_eq!(location(&reply), "/step-up?return_to=%2Frecent");
+    // The sign-in endpoint learns what the policy needs: max_age and acr_values (RFC 9470).
+    assert_eq!(location(&reply), "/step-up?return_to=%2Frecent&max_age=300&acr_values=phr+x");
 }
 
 #[tokio::test]
-async fn rejections_can_be_replaced() {
-    let guard = RequireMfa::new().on_reject(|rejection, headers| {
-        let lang = headers.get("accept-language").map_or("en", |v| v.to_str().unwrap_or("en"));
-        (
-            rejection.status(),
-            format!("custom {} {} {lang}", rejection.status().as_u16(), rejection.code()),
-        )
-            .into_response()
-    });
-    let app = app_with(guard);
-    let reply = bearer(&app, "/admin", &hs256(&claims())).await;
-    assert_eq!(reply.status, 403);
-    assert_eq!(reply.text(), "custom 403 insufficient_user_authentication en");
-    let reply =
-        send(&app, get_req("/admin").header("accept-language", "fr").body(Body::empty()).unwrap())
-            .await;
-    assert_eq!(reply.status, 401);
-    assert_eq!(reply.text(), "custom 401 missing_token fr");
+async fn one_on_reject_answers_for_guards_and_extractors_alike() {
+    let app = Router::new()
+        .route("/admin", get(|| async { "ok" }))
+        .route_layer(RequireMfa::new())
+        .route("/me", get(|ctx: AuthContext| async move { ctx.sub().to_owned() }))
+        .route("/mfa", get(|s: Mfa| async move { s.sub().to_owned() }))
+        .layer(
+            builder_for(Algorithm::HS256)
+                .on_reject(|rejection| match rejection.status().as_u16() {
+                    401 | 403 => (
+                        rejection.status(),
+                        format!("custom {} {}", rejection.status().as_u16(), rejection.code()),
+                    )
+                        .into_response(),
+                    _ => rejection.default_response(),
+                })
+                .build()
+                .unwrap(),
+        );
+    let password_only = hs256(&claims());
+    for path in ["/admin", "/mfa"] {
+        let reply = bearer(&app, path, &password_only).await;
+        assert_eq!(reply.status, 403, "{path}");
+        assert_eq!(reply.text(), "custom 403 insufficient_user_authentication", "{path}");
+    }
+    for path in ["/admin", "/me", "/mfa"] {
+        let reply = send(&app, get_req(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.status, 401, "{path}");
+        assert_eq!(reply.text(), "custom 401 missing_token", "{path}");
+    }
 }
 
 #[tokio::test]
-async fn cors_preflight_passes_only_when_enabled() {
-    let preflight = || {
-        get_req("/admin")
+async fn extractors_redirect_browsers_like_guards() {
+    let app = Router::new()
+        .route("/me", get(|ctx: AuthContext| async move { ctx.sub().to_owned() }))
+        .route("/mfa", get(|s: Mfa| async move { s.sub().to_owned() }))
+        .layer(
+            builder_for(Algorithm::HS256)
+                .login_redirect("/login")
+                .step_up_redirect("/step-up")
+                .build()
+                .unwrap(),
+        );
+    let anonymous = get_req("/me").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
+    let reply = send(&app, anonymous).await;
+    assert_eq!((reply.status.as_u16(), location(&reply)), (303, "/login?return_to=%2Fme".into()));
+    let reply = send(&app, browser("/mfa", &hs256(&claims()))).await;
+    assert_eq!((reply.status.as_u16(), location(&reply)), (303, "/step-up?return_to=%2Fmfa".into()));
+    // The typed rejection says where the default response would go.
+    let rejection = rejection_of(builder_for(Algorithm::HS256).build().unwrap(), "x").await;
+    assert_eq!(rejection.code(), "malformed_token");
+    assert_eq!(rejection.status(), 401);
+    assert_eq!(rejection.location(), None, "no redirect for an API client");
+    assert!(rejection.to_string().contains("malformed"), "{rejection}");
+    assert!(std::error::Error::source(&rejection).is_some());
+}
+
+#[tokio::test]
+async fn cors_preflight_never_runs_the_guarded_handler() {
+    let preflight = |path: &str| {
+        get_req(path)
             .method("OPTIONS")
             .header("origin", "https://app.example")
-            .header("access-control-request-method", "GET")
+            .header("access-control-request-method", "POST")
             .body(Body::empty())
             .unwrap()
     };
-    let app = Router::new()
-        .route("/admin", get(|| async { "ok" }).options(|| async { "preflight ok" }))
-        .route_layer(RequireMfa::new());
-    let app = app.layer(builder_for(Algorithm::HS256).build().unwrap());
-    let reply = send(&app, preflight()).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.code()),
-        (401, "missing_token".into()),
-        "off by default"
-    );
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = runs.clone();
+    // An `any()` handler would run for OPTIONS too: the guard must answer the preflight itself.
+    let handler = axum::routing::any(move || {
+        let count = count.clone();
+        async move {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            "handler ran"
+        }
+    });
+    let app = |guard_mfa: RequireMfa, guard_auth: RequireAuth| {
+        Router::new()
+            .route("/admin", handler.clone())
+            .route_layer(guard_mfa)
+            .merge(Router::new().route("/m", handler.clone()).route_layer(guard_auth))
+            .layer(builder_for(Algorithm::HS256).build().unwrap())
+    };
 
-    let open = Router::new()
-        .route("/admin", get(|| async { "ok" }).options(|| async { "preflight ok" }))
-        .route_layer(RequireMfa::new().allow_cors_preflight())
-        .layer(builder_for(Algorithm::HS256).build().unwrap());
-    let reply = send(&open, preflight()).await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.text(), "preflight ok");
+    let closed = app(RequireMfa::new(), RequireAuth::new());
+    let reply = send(&closed, preflight("/admin")).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()), "default");
+
+    let open = app(RequireMfa::new().allow_cors_preflight(), RequireAuth::new().allow_cors_preflight());
+    for path in ["/admin", "/m"] {
+        let reply = send(&open, preflight(path)).await;
+        assert_eq!(reply.status, 204, "{path}");
+        assert!(reply.body.is_empty(), "{path}: {}", reply.text());
+    }
     // A plain OPTIONS (no Access-Control-Request-Method) is not a preflight.
     let plain = get_req("/admin").method("OPTIONS").body(Body::empty()).unwrap();
     assert_eq!(send(&open, plain).await.code(), "missing_token");
-    // GET is still guarded.
-    let reply = send(&open, get_req("/admin").body(Body::empty()).unwrap()).await;
+    // Other methods are still guarded.
+    let reply = send(&open, get_req("/admin").method("POST").body(Body::empty()).unwrap()).await;
     assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()));
-
-    let members = Router::new()
-        .route("/m", get(|| async { "ok" }).options(|| async { "preflight ok" }))
-        .route_layer(RequireAuth::new().allow_cors_preflight())
-        .layer(builder_for(Algorithm::HS256).build().unwrap());
-    let pre = get_req("/m")
-        .method("OPTIONS")
-        .header("access-control-request-method", "POST")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(send(&members, pre).await.status, 200);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0, "no handler ran without a session");
+    // With a session the handler runs as usual.
+    assert_eq!(bearer(&open, "/admin", &hs256(&mfa_claims())).await.text(), "handler ran");
 }
 
 struct RecentMfa;
 impl NamedPolicy for RecentMfa {
     fn policy() -> &'static Arc<MfaPolicy> {
         static P: LazyLock<Arc<MfaPolicy>> = LazyLock::new(|| {
-            Arc::new(MfaPolicy::new().named("recent").max_age(Duration::from_secs(60)))
+            Arc::new(MfaPolicy::builder().named("recent").max_age(Duration::from_secs(60)).build())
         });
         &P
     }
@@ -259,9 +305,10 @@ async fn the_mfa_extractor_enforces_its_policy() {
 async fn nested_routers_return_to_the_original_path() {
     let inner = Router::new()
         .route("/admin", get(|| async { "ok" }))
-        .route_layer(RequireMfa::new().step_up_redirect("/step-up"));
-    let app =
-        Router::new().nest("/api", inner).layer(builder_for(Algorithm::HS256).build().unwrap());
+        .route_layer(RequireMfa::new());
+    let app = Router::new()
+        .nest("/api", inner)
+        .layer(builder_for(Algorithm::HS256).step_up_redirect("/step-up").build().unwrap());
     let reply = send(&app, browser("/api/admin?x=1", &hs256(&claims()))).await;
     assert_eq!(reply.status, 303);
     assert_eq!(location(&reply), "/step-up?return_to=%2Fapi%2Fadmin%3Fx%3D1");
@@ -269,10 +316,10 @@ async fn nested_routers_return_to_the_original_path() {
 
 #[tokio::test]
 async fn custom_rule_failures_are_plain_403s_without_step_up() {
-    let policy = MfaPolicy::new().require("admin_role", |ctx| ctx.has_role("owner"));
-    let app = app_with(
-        RequireMfa::with_policy(policy).step_up_redirect("/step-up").unauthorized_on_step_up(),
-    );
+    let policy = MfaPolicy::builder().require("admin_role", |ctx| ctx.has_role("owner")).build();
+    let app = app_guarded(RequireMfa::with_policy(policy), |b| {
+        b.step_up_redirect("/step-up").unauthorized_on_step_up()
+    });
     let reply = send(&app, browser("/admin", &hs256(&mfa_claims()))).await;
     assert_eq!(reply.status, 403, "stepping up cannot fix a custom rule");
     assert_eq!(reply.code(), "policy_denied");
@@ -283,7 +330,7 @@ async fn custom_rule_failures_are_plain_403s_without_step_up() {
 
 #[tokio::test]
 async fn browsers_without_a_session_can_be_sent_to_sign_in() {
-    let app = app_with(RequireMfa::new().login_redirect("/login").step_up_redirect("/step-up"));
+    let app = app_with(|b| b.login_redirect("/login").step_up_redirect("/step-up"));
     let anonymous =
         get_req("/admin?x=1").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
     let reply = send(&app, anonymous).await;
@@ -302,8 +349,8 @@ async fn browsers_without_a_session_can_be_sent_to_sign_in() {
 
     let members = Router::new()
         .route("/m", get(|| async { "ok" }))
-        .route_layer(RequireAuth::new().login_redirect("/login"))
-        .layer(builder_for(Algorithm::HS256).build().unwrap());
+        .route_layer(RequireAuth::new())
+        .layer(builder_for(Algorithm::HS256).login_redirect("/login").build().unwrap());
     let anonymous = get_req("/m").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
     assert_eq!(location(&send(&members, anonymous).await), "/login?return_to=%2Fm");
 }

@@ -2,7 +2,7 @@
 //! tokens, malformed tokens and claim validation.
 
 
-use axum_session_mfa::{AuthLayer, Key};
+use axum_session_mfa::{AuthLayer, Clock, Key, KeySource, TokenType};
 use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
@@ -45,7 +45,7 @@ async fn a_key_only_verifies_its_pinned_algorithms() {
         .unwrap()
         .with_algorithms([Algorithm::RS256, Algorithm::PS256])
         .unwrap();
-    let app = router(AuthLayer::builder().key(key).build().unwrap());
+    let app = router(AuthLayer::builder(key).build().unwrap());
     assert_eq!(bearer(&app, "/me", &sign(Algorithm::PS256, &claims())).await.status, 200);
 }
 
@@ -58,7 +58,7 @@ async fn public_pem_autodetects_key_type() {
         ("ed25519_public.pem", Algorithm::EdDSA),
     ] {
         let key = Key::from_public_pem(&fixture(file)).unwrap();
-        let app = router(AuthLayer::builder().key(key).build().unwrap());
+        let app = router(AuthLayer::builder(key).build().unwrap());
         assert_eq!(bearer(&app, "/me", &sign(alg, &claims())).await.status, 200, "{file}");
     }
     assert!(
@@ -111,7 +111,11 @@ fn keys_refuse_mismatched_algorithms_and_weak_secrets() {
         Key::ed25519_pem(&fixture("ed25519_private.pem")).unwrap_err(),
         axum_session_mfa::KeyError::PrivateKey
     );
-    assert_eq!(AuthLayer::builder().build().unwrap_err(), axum_session_mfa::BuildError::NoKeys);
+    use axum_session_mfa::{KeyError, KeySource};
+    assert_eq!(KeySource::try_from(Vec::new()).unwrap_err(), KeyError::NoKeys);
+    let (_, key) = key_pair(Algorithm::HS256);
+    let twice = vec![key.clone().with_kid("k"), key.with_kid("k")];
+    assert_eq!(KeySource::try_from(twice).unwrap_err(), KeyError::DuplicateKid("k".into()));
 }
 
 #[tokio::test]
@@ -187,11 +191,8 @@ async fn kid_selects_the_key() {
     let (rsa_priv, rsa_pub) = key_pair(Algorithm::RS256);
     let rsa2_priv = EncodingKey::from_rsa_pem(&fixture("rsa2_private.pem")).unwrap();
     let rsa2_pub = Key::rsa_pem(Algorithm::RS256, &fixture("rsa2_public.pem")).unwrap();
-    let layer = AuthLayer::builder()
-        .key(rsa_pub.with_kid("k1"))
-        .key(rsa2_pub.with_kid("k2"))
-        .build()
-        .unwrap();
+    let keys = KeySource::try_from(vec![rsa_pub.with_kid("k1"), rsa2_pub.with_kid("k2")]).unwrap();
+    let layer = AuthLayer::builder(keys).build().unwrap();
     let app = router(layer);
     let mut header = Header::new(Algorithm::RS256);
 
@@ -229,11 +230,9 @@ async fn kid_selects_the_key() {
 async fn an_unknown_kid_never_verifies_once_keys_are_named() {
     // One named key and one unnamed key: the unnamed one is no wildcard for unknown kids.
     let (private, public) = key_pair(Algorithm::RS256);
-    let layer = AuthLayer::builder()
-        .key(public)
-        .key(key_pair(Algorithm::ES256).1.with_kid("ec"))
-        .build()
-        .unwrap();
+    let keys =
+        KeySource::try_from(vec![public, key_pair(Algorithm::ES256).1.with_kid("ec")]).unwrap();
+    let layer = AuthLayer::builder(keys).build().unwrap();
     let app = router(layer);
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("not-configured".into());
@@ -246,19 +245,20 @@ async fn an_unknown_kid_never_verifies_once_keys_are_named() {
 }
 
 #[test]
-fn duplicate_kids_are_a_build_error() {
-    let err = AuthLayer::builder()
-        .key(key_pair(Algorithm::RS256).1.with_kid("same"))
-        .key(key_pair(Algorithm::ES256).1.with_kid("same"))
-        .build()
-        .unwrap_err();
-    assert_eq!(err, axum_session_mfa::BuildError::DuplicateKid("same".into()));
+fn duplicate_kids_are_refused_when_the_key_set_is_made() {
+    let err = KeySource::try_from(vec![
+        key_pair(Algorithm::RS256).1.with_kid("same"),
+        key_pair(Algorithm::ES256).1.with_kid("same"),
+    ])
+    .unwrap_err();
+    assert_eq!(err, axum_session_mfa::KeyError::DuplicateKid("same".into()));
+    assert!(err.to_string().contains("same"), "{err}");
 }
 
 #[tokio::test]
 async fn without_named_keys_the_token_kid_is_not_used() {
     let (private, public) = key_pair(Algorithm::ES256);
-    let app = router(AuthLayer::builder().key(public).build().unwrap());
+    let app = router(AuthLayer::builder(public).build().unwrap());
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("whatever-the-idp-calls-it".into());
     assert_eq!(bearer(&app, "/me", &sign_with(&header, &claims(), &private)).await.status, 200);
@@ -367,7 +367,7 @@ async fn leeway_and_clock_are_configurable() {
     let at = 1_800_000_000;
     let layer = builder_for(Algorithm::HS256)
         .leeway(std::time::Duration::ZERO)
-        .clock(move || at)
+        .clock(Clock::from_fn(move || at))
         .build()
         .unwrap();
     let app = router(layer);
@@ -443,7 +443,7 @@ async fn typ_is_checked() {
     header.typ = None;
     assert_eq!(bearer(&app, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
 
-    let strict = app_with_typ(|b| b.accepted_types(["application/AT+JWT"]).require_type(true));
+    let strict = app_with_typ(|b| b.token_type(TokenType::AccessToken));
     assert_invalid(
         &bearer(&strict, "/me", &sign_with(&header, &claims(), &key)).await,
         "wrong_token_type",
@@ -456,9 +456,36 @@ async fn typ_is_checked() {
     header.typ = Some("at+jwt".into());
     assert_eq!(bearer(&strict, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
 
-    let off = app_with_typ(|b| b.accepted_types(Vec::<String>::new()));
+    header.typ = Some("application/AT+JWT".into());
+    assert_eq!(bearer(&strict, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
+
+    let custom = app_with_typ(|b| b.token_type(TokenType::OneOf(vec!["application/secevent+jwt".into()])));
+    header.typ = Some("secevent+jwt".into());
+    assert_eq!(bearer(&custom, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
+    header.typ = None;
+    assert_invalid(&bearer(&custom, "/me", &sign_with(&header, &claims(), &key)).await, "wrong_token_type");
+
+    let off = app_with_typ(|b| b.token_type(TokenType::Unchecked));
     header.typ = Some("anything".into());
     assert_eq!(bearer(&off, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
+}
+
+#[tokio::test]
+async fn id_tokens_pass_where_their_audience_is_accepted_unless_only_access_tokens_are() {
+    // An OIDC ID token: same issuer and keys, `aud` = the client id, `typ` JWT (or none).
+    let (key, _) = key_pair(Algorithm::HS256);
+    let mut id_claims = claims();
+    id_claims["aud"] = json!("client-123");
+    id_claims["nonce"] = json!("n-0S6_WzA2Mj");
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("JWT".into());
+    let id_token = sign_with(&header, &id_claims, &key);
+    let lenient = app_with_typ(|b| b.audience("client-123"));
+    assert_eq!(bearer(&lenient, "/me", &id_token).await.status, 200, "the documented risk");
+    let strict = app_with_typ(|b| b.audience("client-123").token_type(TokenType::AccessToken));
+    assert_invalid(&bearer(&strict, "/me", &id_token).await, "wrong_token_type");
+    header.typ = Some("at+jwt".into());
+    assert_eq!(bearer(&strict, "/me", &sign_with(&header, &id_claims, &key)).await.status, 200);
 }
 
 fn app_with_typ(
