@@ -4,7 +4,8 @@
 //! `<issuer>/.well-known/openid-configuration`; if that fails it tries the RFC 8414 location
 //! `https://host/.well-known/oauth-authorization-server<path>`. The document's `issuer` must
 //! equal the configured issuer exactly (byte for byte: a trailing slash matters), and its
-//! `jwks_uri` must pass the URL rule of [`KeySource`](crate::KeySource). The issuer is then the only accepted
+//! `jwks_uri` must be `https` when the issuer is (no downgrade through the loopback exception)
+//! and pass the URL rule of [`KeySource`](crate::KeySource). The issuer is then the only accepted
 //! `iss`.
 
 use std::fmt;
@@ -80,6 +81,16 @@ fn well_known(issuer: &Url) -> [Url; 2] {
     [oidc, oauth]
 }
 
+/// The document's `jwks_uri`, checked by the URL rule and never a step down from an `https`
+/// issuer: the loopback exception is for local issuers, not a way from `https` to `http`.
+fn jwks_uri_for(issuer: &Url, jwks_uri: &str) -> Result<Url, DiscoveryError> {
+    let jwks_uri = http::parse_url(jwks_uri)?;
+    if issuer.scheme() == "https" && jwks_uri.scheme() != "https" {
+        return Err(DiscoveryError::InsecureJwksUri(jwks_uri.to_string()));
+    }
+    Ok(jwks_uri)
+}
+
 /// Fetches the discovery document and returns the verified `(issuer, jwks_uri)`.
 pub(crate) async fn discover(
     issuer: &str,
@@ -110,11 +121,7 @@ pub(crate) async fn discover(
                 found: document.issuer,
             });
         }
-        let jwks_uri = http::parse_url(&document.jwks_uri)?;
-        // The loopback exception is for local issuers, not a way down from https.
-        if issuer_url.scheme() == "https" && jwks_uri.scheme() != "https" {
-            return Err(DiscoveryError::InsecureJwksUri(jwks_uri.to_string()));
-        }
+        let jwks_uri = jwks_uri_for(&issuer_url, &document.jwks_uri)?;
         return Ok((document.issuer, jwks_uri));
     }
     Err(DiscoveryError::Fetch(failures.join("; ")))
@@ -123,6 +130,23 @@ pub(crate) async fn discover(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_https_issuer_never_downgrades_its_key_set_to_http() {
+        let https = Url::parse("https://idp.example").unwrap();
+        for downgrade in ["http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]/k"] {
+            let err = jwks_uri_for(&https, downgrade).unwrap_err();
+            assert!(matches!(err, DiscoveryError::InsecureJwksUri(_)), "{downgrade}: {err:?}");
+        }
+        assert!(jwks_uri_for(&https, "https://keys.idp.example/jwks").is_ok());
+        // A loopback issuer (local development, tests) may publish loopback http keys.
+        let local = Url::parse("http://127.0.0.1:9000").unwrap();
+        assert!(jwks_uri_for(&local, "http://127.0.0.1:9000/jwks").is_ok());
+        assert!(matches!(
+            jwks_uri_for(&local, "http://idp.example/jwks"),
+            Err(DiscoveryError::Url(UrlError::Insecure(_)))
+        ));
+    }
 
     #[test]
     fn well_known_locations() {

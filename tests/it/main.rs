@@ -27,6 +27,8 @@ mod verify;
 
 #[cfg(feature = "interop")]
 mod interop_support;
+#[cfg(all(feature = "interop", feature = "authkit"))]
+mod interop_authkit;
 #[cfg(all(feature = "interop", feature = "jwks"))]
 mod interop_jose;
 #[cfg(all(feature = "interop", feature = "jwks"))]
