@@ -1,7 +1,7 @@
 //! WorkOS AuthKit sessions: the `wos-session` cookie written by `@workos-inc/authkit-nextjs`
 //! (and the sealed sessions of `@workos-inc/node`).
 //!
-//! The cookie value is an [iron seal](super::iron) of a JSON object (camelCase):
+//! The cookie value is an [iron seal](iron) of a JSON object (camelCase):
 //!
 //! ```json
 //! { "accessToken": "<JWT>", "refreshToken": "<opaque>",
@@ -38,6 +38,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+mod crypto;
 pub mod iron;
 
 use self::iron::{IronError, IronPasswords};
