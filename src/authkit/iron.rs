@@ -22,19 +22,18 @@
 //! * A seal with an empty password id is opened with the password whose id is `default`.
 //!
 //! A plain string password given to iron-session or AuthKit has the password id `1`.
+//!
+//! The primitives come from the crate's one crypto backend: aws-lc-rs with the `aws_lc_rs`
+//! feature (the default, and the choice when both are enabled), the RustCrypto crates with only
+//! `rust_crypto`.
 
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use aes::cipher::block_padding::Pkcs7;
-use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
-use sha2::Sha256;
 
-type HmacSha256 = Hmac<Sha256>;
+use super::crypto::{self, KEY_LEN, MAC_LEN};
 
 /// The fixed first part of every seal.
 const PREFIX: &str = "Fe26.2";
@@ -47,11 +46,7 @@ const MIN_PASSWORD_LEN: usize = 32;
 /// Random salt length (256 bits, written as 64 hex characters).
 const SALT_LEN: usize = 32;
 /// AES block and IV length.
-const BLOCK_LEN: usize = 16;
-/// AES-256 and HMAC key length.
-const KEY_LEN: usize = 32;
-/// HMAC-SHA256 output length.
-const MAC_LEN: usize = 32;
+const BLOCK_LEN: usize = crypto::IV_LEN;
 /// Iron's `timestampSkewSec`, in milliseconds.
 const SKEW_MS: u64 = 60_000;
 
@@ -184,7 +179,7 @@ pub enum IronError {
     BadMac,
     /// Decryption failed after the HMAC matched (bad padding).
     Decrypt,
-    /// The operating system's random number generator failed.
+    /// The crypto backend's random number generator (seeded by the operating system) failed.
     Rng,
 }
 
@@ -262,28 +257,30 @@ pub fn unseal(sealed: &str, passwords: &IronPasswords, now_ms: u64) -> Result<Ve
     if mac.len() != MAC_LEN {
         return Err(IronError::BadMac);
     }
-    if iv.len() != BLOCK_LEN || ciphertext.is_empty() || ciphertext.len() % BLOCK_LEN != 0 {
+    let Ok(iv) = <[u8; BLOCK_LEN]>::try_from(iv.as_slice()) else {
+        return Err(IronError::Malformed);
+    };
+    if ciphertext.is_empty() || ciphertext.len() % BLOCK_LEN != 0 {
         return Err(IronError::Malformed);
     }
 
-    let mut hmac = hmac_sha256(password, mac_salt);
+    let mut signed: Vec<&[u8]> = Vec::with_capacity(11);
     for (i, part) in parts[..6].iter().enumerate() {
         if i > 0 {
-            hmac.update(b"*");
+            signed.push(b"*");
         }
-        hmac.update(part.as_bytes());
+        signed.push(part.as_bytes());
     }
-    hmac.verify_slice(&mac).map_err(|_| IronError::BadMac)?;
+    crypto::verify_hmac_sha256(&derive_key(password, mac_salt), &signed, &mac)
+        .map_err(|_| IronError::BadMac)?;
 
-    let key = derive_key(password, enc_salt);
-    cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, &iv)
-        .map_err(|_| IronError::Malformed)?
-        .decrypt_padded_vec_mut::<Pkcs7>(&ciphertext)
+    crypto::aes256_cbc_decrypt(&derive_key(password, enc_salt), &iv, &ciphertext)
         .map_err(|_| IronError::Decrypt)
 }
 
 /// Seals `plaintext` with the first password of `passwords`, in the form iron-session
-/// writes (with the `~2` suffix), using fresh random salts and IV from the OS.
+/// writes (with the `~2` suffix), using fresh random salts and IV from the crypto backend's
+/// random number generator.
 ///
 /// The seal expires `ttl` after `now_ms` (milliseconds since the Unix epoch); `None` or a
 /// zero `ttl` gives a seal that never expires, like iron's `ttl: 0`. For iron-session and
@@ -291,7 +288,7 @@ pub fn unseal(sealed: &str, passwords: &IronPasswords, now_ms: u64) -> Result<Ve
 ///
 /// # Errors
 ///
-/// [`IronError::Rng`] if the operating system's random number generator fails.
+/// [`IronError::Rng`] if the random number generator fails.
 pub fn seal(
     plaintext: &[u8],
     passwords: &IronPasswords,
@@ -303,9 +300,7 @@ pub fn seal(
     let mac_salt = hex(&random::<SALT_LEN>()?);
     let iv = random::<BLOCK_LEN>()?;
 
-    let key = derive_key(password, &enc_salt);
-    let ciphertext = cbc::Encryptor::<aes::Aes256>::new(&key.into(), &iv.into())
-        .encrypt_padded_vec_mut::<Pkcs7>(plaintext);
+    let ciphertext = crypto::aes256_cbc_encrypt(&derive_key(password, &enc_salt), &iv, plaintext);
 
     let expiration = match ttl {
         Some(ttl) if !ttl.is_zero() => {
@@ -320,17 +315,14 @@ pub fn seal(
         URL_SAFE_NO_PAD.encode(iv),
         URL_SAFE_NO_PAD.encode(ciphertext),
     );
-    let mut hmac = hmac_sha256(password, &mac_salt);
-    hmac.update(base.as_bytes());
-    let mac = URL_SAFE_NO_PAD.encode(hmac.finalize().into_bytes());
+    let mac = crypto::hmac_sha256(&derive_key(password, &mac_salt), &[base.as_bytes()]);
+    let mac = URL_SAFE_NO_PAD.encode(mac);
     Ok(format!("{base}*{mac_salt}*{mac}{VERSION_SUFFIX}"))
 }
 
-/// `N` bytes from the operating system's random number generator.
+/// `N` bytes from the crypto backend's random number generator.
 fn random<const N: usize>() -> Result<[u8; N], IronError> {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).map_err(|_| IronError::Rng)?;
-    Ok(bytes)
+    crypto::random().map_err(|_| IronError::Rng)
 }
 
 /// Iron's expiration rule (`/^[1-9]\d*$/`), as milliseconds; `None` if it is not one.
@@ -349,14 +341,7 @@ fn decode(part: &str) -> Result<Vec<u8>, IronError> {
 
 /// Iron's key derivation: PBKDF2-HMAC-SHA1, 1 iteration, over the salt's text.
 fn derive_key(password: &str, salt: &str) -> [u8; KEY_LEN] {
-    let mut key = [0u8; KEY_LEN];
-    pbkdf2::pbkdf2_hmac::<Sha1>(password.as_bytes(), salt.as_bytes(), 1, &mut key);
-    key
-}
-
-/// An HMAC-SHA256 keyed with iron's derived integrity key.
-fn hmac_sha256(password: &str, salt: &str) -> HmacSha256 {
-    HmacSha256::new_from_slice(&derive_key(password, salt)).expect("HMAC takes keys of any length")
+    crypto::derive_key(password.as_bytes(), salt.as_bytes())
 }
 
 /// Lowercase hex, as iron writes its salts.
@@ -426,9 +411,9 @@ mod tests {
     fn remac(sealed: &str, password: &str) -> String {
         let body = sealed.strip_suffix(VERSION_SUFFIX).unwrap();
         let parts: Vec<&str> = body.split('*').collect();
-        let mut hmac = hmac_sha256(password, parts[6]);
-        hmac.update(parts[..6].join("*").as_bytes());
-        let mac = URL_SAFE_NO_PAD.encode(hmac.finalize().into_bytes());
+        let key = derive_key(password, parts[6]);
+        let mac =
+            URL_SAFE_NO_PAD.encode(crypto::hmac_sha256(&key, &[parts[..6].join("*").as_bytes()]));
         with_part(sealed, 7, &mac)
     }
 
@@ -586,9 +571,9 @@ mod tests {
         // One block that decrypts to zeros: its last byte is not valid PKCS#7.
         let key = derive_key(PASSWORD, "00");
         let iv = [0u8; BLOCK_LEN];
-        let block =
-            cbc::Encryptor::<aes::Aes256>::new(&key.into(), &iv.into())
-                .encrypt_padded_vec_mut::<aes::cipher::block_padding::NoPadding>(&[0; BLOCK_LEN]);
+        // CBC's first block does not depend on the padding: it is the zero block encrypted
+        // alone (the second block holds the padding).
+        let block = &crypto::aes256_cbc_encrypt(&key, &iv, &[0; BLOCK_LEN])[..BLOCK_LEN];
         let sealed = with_part(IRON_SESSION, 2, "00");
         let sealed = with_part(&sealed, 3, &URL_SAFE_NO_PAD.encode(iv));
         let sealed = with_part(&sealed, 4, &URL_SAFE_NO_PAD.encode(block));

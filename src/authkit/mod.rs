@@ -1,7 +1,7 @@
 //! WorkOS AuthKit sessions (feature `authkit`): the `wos-session` cookie written by `@workos-inc/authkit-nextjs`
 //! (and the sealed sessions of `@workos-inc/node`).
 //!
-//! The cookie value is an [iron seal](super::iron) of a JSON object (camelCase):
+//! The cookie value is an [iron seal](iron) of a JSON object (camelCase):
 //!
 //! ```json
 //! { "accessToken": "<JWT>", "refreshToken": "<opaque>",
@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod crypto;
 pub(crate) mod iron;
 
 pub use self::iron::{IronConfigError, IronError, IronPasswords};
