@@ -17,7 +17,7 @@
 ///     .amr("https://example.com/amr")
 ///     .auth_time("https://example.com/auth_time");
 /// # let key = Key::hmac(axum_session_mfa::Algorithm::HS256, &[7; 32]).unwrap();
-/// let auth = AuthLayer::builder().key(key).claim_names(names).build().unwrap();
+/// let auth = AuthLayer::builder(key).claim_names(names).build().unwrap();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimNames {
