@@ -310,7 +310,8 @@ impl Rejection {
                     quoted(&d.rule.to_string())
                 );
                 if !d.policy.acr_values().is_empty() {
-                    let _ = write!(c, ", acr_values=\"{}\"", quoted(&d.policy.acr_values().join(" ")));
+                    let _ =
+                        write!(c, ", acr_values=\"{}\"", quoted(&d.policy.acr_values().join(" ")));
                 }
                 if let Some(max_age) = d.policy.max_age() {
                     let _ = write!(c, ", max_age={}", max_age.as_secs());

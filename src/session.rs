@@ -14,9 +14,9 @@ use std::borrow::Cow;
 
 #[cfg(feature = "authkit")]
 use crate::authkit::{self, AuthKitSession, IronPasswords, SessionInfo};
-use crate::source::{Found, FoundAll};
 #[cfg(feature = "authkit")]
 use crate::source::TokenSource;
+use crate::source::{Found, FoundAll};
 use crate::verify::Verifier;
 use crate::{AuthContext, AuthError};
 
@@ -49,17 +49,16 @@ fn decode<'a>(
         (CookieFormat::AuthKit(passwords), TokenSource::Cookie(_))
             if found.token.starts_with(authkit::SEAL_PREFIX) =>
         {
-            let session = AuthKitSession::open(&found.token, passwords, verifier.clock.now_millis())?;
+            let session =
+                AuthKitSession::open(&found.token, passwords, verifier.clock.now_millis())?;
             let (access_token, info) = session.into_info();
             Ok(Decoded { jwt: Cow::Owned(access_token), info: Some(info) })
         }
-        _ => {
-            Ok(Decoded {
-                jwt: Cow::Borrowed(&found.token),
-                #[cfg(feature = "authkit")]
-                info: None,
-            })
-        }
+        _ => Ok(Decoded {
+            jwt: Cow::Borrowed(&found.token),
+            #[cfg(feature = "authkit")]
+            info: None,
+        }),
     }
 }
 

@@ -315,7 +315,10 @@ pub struct KeySource {
 
 impl From<Key> for KeySource {
     fn from(key: Key) -> Self {
-        Self { store: KeyStore::Static(std::sync::Arc::new([key].into_iter().collect())), issuers: Vec::new() }
+        Self {
+            store: KeyStore::Static(std::sync::Arc::new([key].into_iter().collect())),
+            issuers: Vec::new(),
+        }
     }
 }
 

@@ -1,13 +1,12 @@
 //! Policy evaluation allocates nothing on the pass path (a counting global allocator).
 
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum_session_mfa::MfaPolicy;
 use crate::common::*;
+use axum_session_mfa::MfaPolicy;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
@@ -54,7 +53,9 @@ async fn policy_evaluation_allocates_nothing_on_pass() {
         MfaPolicy::builder().all_of(["pwd", "otp"]).build(),
         MfaPolicy::builder().any_of(["face"]).acr_values(["urn:x", "phr"]).build(),
         MfaPolicy::builder().max_age(Duration::from_secs(300)).build(),
-        MfaPolicy::builder().require("admin", |ctx| ctx.has_role("admin") && ctx.has_amr("mfa")).build(),
+        MfaPolicy::builder()
+            .require("admin", |ctx| ctx.has_role("admin") && ctx.has_amr("mfa"))
+            .build(),
     ];
     for policy in &policies {
         let n = allocations_during(|| {

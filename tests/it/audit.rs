@@ -1,12 +1,11 @@
 //! The audit trail: one event per token failure and per guard decision, with the documented
 //! fields, and never any token material.
 
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
 use crate::common::*;
+use axum::body::Body;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -118,7 +117,10 @@ async fn named_policies_are_audited_with_the_failed_rule() {
     use jsonwebtoken::Algorithm;
 
     let (capture, _guard) = capture();
-    let policy = MfaPolicy::builder().named("recent-mfa").max_age(std::time::Duration::from_secs(300)).build();
+    let policy = MfaPolicy::builder()
+        .named("recent-mfa")
+        .max_age(std::time::Duration::from_secs(300))
+        .build();
     let app = axum::Router::new()
         .route("/admin/recent", get(|| async { "ok" }))
         .route_layer(RequireMfa::with_policy(policy))

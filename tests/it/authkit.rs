@@ -2,7 +2,6 @@
 //! from committed golden cookies. The cookies made by the real npm peers are in
 //! `interop_authkit.rs` (feature `interop`).
 
-
 use axum_session_mfa::Algorithm;
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};
 use axum_session_mfa::{AuthContext, AuthLayer, AuthLayerBuilder, BuildError, TokenSource};
@@ -19,10 +18,6 @@ pub(crate) const PASSWORD: &str = "test-only-iron-password-000000000001";
 pub(crate) const OTHER_PASSWORD: &str = "another-test-only-iron-password-0002";
 pub(crate) const WORKOS_ISS: &str = "https://api.workos.com/user_management/client_interop";
 pub(crate) const REFRESH: &str = "refresh_SECRET_must_never_leak_0123";
-
-
-
-
 
 /// Claims shaped like a WorkOS AuthKit access token (no `amr`, no `auth_time`, no `aud`).
 pub(crate) fn workos_claims(sub: &str) -> Value {
@@ -98,8 +93,6 @@ pub(crate) fn tamper(cookie: &str, index: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 // Sessions made by the real peers authenticate
 
-
-
 /// The context a handler behind `layer` receives for a request with this cookie.
 pub(crate) async fn context_of(layer: AuthLayer, value: &str) -> AuthContext {
     use std::sync::{Arc, Mutex};
@@ -122,10 +115,7 @@ pub(crate) async fn context_of(layer: AuthLayer, value: &str) -> AuthContext {
 #[tokio::test]
 async fn committed_golden_cookies_open_but_their_unsigned_tokens_are_refused() {
     let app = router(
-        AuthLayer::builder(key_pair(Algorithm::RS256).1)
-            .authkit(pw(PASSWORD))
-            .build()
-            .unwrap(),
+        AuthLayer::builder(key_pair(Algorithm::RS256).1).authkit(pw(PASSWORD)).build().unwrap(),
     );
     // An `alg: none` token has an empty signature segment: refused as malformed before its
     // header is even read.
@@ -154,21 +144,11 @@ async fn committed_golden_cookies_open_but_their_unsigned_tokens_are_refused() {
 // ---------------------------------------------------------------------------------------------
 // MFA: WorkOS tokens carry no amr today
 
-
-
 // ---------------------------------------------------------------------------------------------
 // Rejections
 
-
-
-
-
-
-
 // ---------------------------------------------------------------------------------------------
 // Sealing, rotation, configuration
-
-
 
 #[test]
 fn bad_configuration_fails_at_build_time() {
@@ -182,9 +162,6 @@ fn bad_configuration_fails_at_build_time() {
     let debug = format!("{layer:?}");
     assert!(!debug.contains(PASSWORD) && debug.contains("wos-session"), "{debug}");
 }
-
-
-
 
 #[tokio::test]
 async fn a_sealed_cookie_and_a_bearer_token_must_carry_the_same_access_token() {

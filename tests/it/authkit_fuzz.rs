@@ -1,11 +1,10 @@
 //! Property tests for the AuthKit cookie path: arbitrary `Fe26.2*` cookie values, and single-byte
 //! mutations of a real seal, never panic, never produce a 5xx, and never authenticate.
 
-
+use crate::common::*;
 use axum::body::Body;
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, RefreshToken, SessionUser};
 use axum_session_mfa::{Algorithm, AuthLayer};
-use crate::common::*;
 use http::HeaderValue;
 use proptest::prelude::*;
 

@@ -1,6 +1,5 @@
 //! Shared test helpers: real keys from `tests/fixtures/keys`, token signing, and a router.
 
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;

@@ -1,6 +1,5 @@
 //! AuthContext accessors, serialization and extractors.
 
-
 use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;

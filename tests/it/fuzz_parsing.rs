@@ -1,9 +1,8 @@
 //! Property tests: arbitrary bearer tokens and cookie headers never panic, never produce a 5xx,
 //! and never authenticate.
 
-
-use axum::body::Body;
 use crate::common::*;
+use axum::body::Body;
 use http::HeaderValue;
 use proptest::prelude::*;
 

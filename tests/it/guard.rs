@@ -1,14 +1,13 @@
 //! RequireMfa / RequireAuth through a real Router: status codes, challenges, problem bodies,
 //! policy rules.
 
-
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::{AuthLayer, Clock, MfaPolicy, RequireMfa};
-use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
@@ -37,8 +36,7 @@ async fn require_mfa_answers_401_403_or_passes() {
     assert_eq!(body["methods"], json!(["mfa"]));
     assert_eq!(body["status"], 403);
     assert_eq!(
-        body["type"],
-        "tag:axum-session-mfa,2026:problem:insufficient_user_authentication",
+        body["type"], "tag:axum-session-mfa,2026:problem:insufficient_user_authentication",
         "stable by default"
     );
     assert!(body["title"].is_string() && body["detail"].is_string());
@@ -180,8 +178,10 @@ async fn max_age_boundaries() {
 
 #[tokio::test]
 async fn custom_rules_and_401_mode() {
-    let policy =
-        MfaPolicy::builder().named("admins").require("admin_role", |ctx| ctx.has_role("admin")).build();
+    let policy = MfaPolicy::builder()
+        .named("admins")
+        .require("admin_role", |ctx| ctx.has_role("admin"))
+        .build();
     let app = guarded(policy.clone(), None);
     assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
     let reply = bearer(&app, "/x", &token(|c| c["role"] = json!("member"))).await;
@@ -192,7 +192,12 @@ async fn custom_rules_and_401_mode() {
     let strict = Router::new()
         .route("/x", get(|| async { "ok" }))
         .route_layer(RequireMfa::with_policy(policy))
-        .layer(AuthLayer::builder(key_pair(Algorithm::HS256).1).unauthorized_on_step_up().build().unwrap());
+        .layer(
+            AuthLayer::builder(key_pair(Algorithm::HS256).1)
+                .unauthorized_on_step_up()
+                .build()
+                .unwrap(),
+        );
     let reply = bearer(&strict, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     assert_eq!(reply.status, 401);
     assert!(reply.www_authenticate().contains("insufficient_user_authentication"));
@@ -200,7 +205,10 @@ async fn custom_rules_and_401_mode() {
 
 #[tokio::test]
 async fn challenge_header_parses_as_rfc_9470() {
-    let app = guarded(MfaPolicy::builder().acr_values(["phr"]).max_age(Duration::from_secs(60)).build(), None);
+    let app = guarded(
+        MfaPolicy::builder().acr_values(["phr"]).max_age(Duration::from_secs(60)).build(),
+        None,
+    );
     let reply = bearer(&app, "/x", &token(|c| c["amr"] = json!(["pwd"]))).await;
     let challenge = reply.www_authenticate();
     let (scheme, params) = challenge.split_once(' ').unwrap();
@@ -251,7 +259,8 @@ async fn rules_combine() {
         .any_of(["hwk"])
         .acr_values(["phr"])
         .max_age(Duration::from_secs(300))
-        .require("org", |ctx| ctx.org_id() == Some("org_42")).build();
+        .require("org", |ctx| ctx.org_id() == Some("org_42"))
+        .build();
     let app = guarded(policy, Some(at));
     let send_with = |amr: Value, acr: &str, age: u64, org: &str| {
         let token = token(|c| {
@@ -285,7 +294,8 @@ async fn rules_combine() {
 async fn custom_rules_accumulate() {
     let policy = MfaPolicy::builder()
         .require("admin_role", |ctx| ctx.has_role("admin"))
-        .require("org", |ctx| ctx.org_id() == Some("org_42")).build();
+        .require("org", |ctx| ctx.org_id() == Some("org_42"))
+        .build();
     let app = guarded(policy, None);
     assert_eq!(bearer(&app, "/x", &token(|_| {})).await.status, 200);
     let reply = bearer(&app, "/x", &token(|c| c["org_id"] = json!("org_1"))).await;
@@ -337,7 +347,11 @@ async fn namespaced_claims_can_carry_amr_acr_and_auth_time() {
         .amr("https://example.com/amr")
         .acr("https://example.com/acr")
         .auth_time("https://example.com/auth_time");
-    let layer = builder_for(Algorithm::HS256).claim_names(names).clock(Clock::from_fn(move || at)).build().unwrap();
+    let layer = builder_for(Algorithm::HS256)
+        .claim_names(names)
+        .clock(Clock::from_fn(move || at))
+        .build()
+        .unwrap();
     let policy = MfaPolicy::builder().max_age(Duration::from_secs(300)).build();
     let app = Router::new()
         .route("/x", get(|ctx: axum_session_mfa::AuthContext| async move { Json(ctx) }))

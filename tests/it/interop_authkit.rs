@@ -220,12 +220,14 @@ async fn expired_seal_is_refused_before_the_token_is_looked_at() {
     let mut j = job(claims);
     j["ttl"] = json!(60);
     let cookie_value = sealed(j);
-    let later =
-        router(builder().authkit(pw(PASSWORD)).clock(Clock::from_fn(|| now() + 3600)).build().unwrap());
+    let later = router(
+        builder().authkit(pw(PASSWORD)).clock(Clock::from_fn(|| now() + 3600)).build().unwrap(),
+    );
     assert_session(&wos(&later, "/me", &cookie_value).await, "expired");
     // Within iron's 60 s skew after expiry it still opens.
-    let skewed =
-        router(builder().authkit(pw(PASSWORD)).clock(Clock::from_fn(|| now() + 100)).build().unwrap());
+    let skewed = router(
+        builder().authkit(pw(PASSWORD)).clock(Clock::from_fn(|| now() + 100)).build().unwrap(),
+    );
     assert_eq!(wos(&skewed, "/me", &cookie_value).await.status, StatusCode::OK);
 }
 
@@ -277,9 +279,8 @@ async fn oversize_cookie_is_refused_before_unsealing() {
 
     // The limit applies to the sealed value, not to the token inside it.
     let normal = sealed(job(workos_claims("user_01TEST")));
-    let tight = router(
-        builder().authkit(pw(PASSWORD)).max_token_bytes(normal.len() - 1).build().unwrap(),
-    );
+    let tight =
+        router(builder().authkit(pw(PASSWORD)).max_token_bytes(normal.len() - 1).build().unwrap());
     assert_invalid(&wos(&tight, "/me", &normal).await, "token_too_large");
 }
 
@@ -296,7 +297,12 @@ async fn only_the_fe26_prefix_selects_unsealing() {
     assert_invalid(&bearer(&app, "/me", sealed_value).await, "malformed_token");
     assert_eq!(bearer(&app, "/me", access_token).await.status, StatusCode::OK);
     // Without AuthKit enabled, a sealed cookie is just a malformed JWT.
-    let plain = router(builder().sources([TokenSource::cookie("wos-session"), TokenSource::Bearer]).build().unwrap());
+    let plain = router(
+        builder()
+            .sources([TokenSource::cookie("wos-session"), TokenSource::Bearer])
+            .build()
+            .unwrap(),
+    );
     assert_invalid(&wos(&plain, "/me", sealed_value).await, "malformed_token");
     // A value that merely mentions the prefix later is not sealed.
     assert_invalid(&wos(&app, "/me", &format!("x{sealed_value}")).await, "malformed_token");
@@ -392,7 +398,11 @@ async fn rotated_passwords_open_old_cookies() {
 #[tokio::test]
 async fn custom_cookie_name_with_authkit() {
     let value = sealed(job(workos_claims("user_01TEST")));
-    let layer = builder().authkit(pw(PASSWORD)).sources([TokenSource::cookie("__Host-wos"), TokenSource::Bearer]).build().unwrap();
+    let layer = builder()
+        .authkit(pw(PASSWORD))
+        .sources([TokenSource::cookie("__Host-wos"), TokenSource::Bearer])
+        .build()
+        .unwrap();
     let app = router(layer);
     let reply = cookie(&app, "/me", &format!("__Host-wos={value}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());

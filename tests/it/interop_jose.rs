@@ -2,18 +2,16 @@
 //! ES256, ES384 and EdDSA keys, published as a JWKS by an in-process server. All verify;
 //! attacker variants do not, and the attacker's `jku` URL is never fetched.
 
-
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::*;
+use crate::interop_support::{require, run};
 use axum::Router;
 use axum::routing::get;
 use axum_session_mfa::AuthLayer;
 use axum_session_mfa::jwks::{JwksKeys, Provider};
-use crate::common::*;
 use http::StatusCode;
-use crate::interop_support::{require, run};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -2,13 +2,11 @@
 //! started on loopback. The layer is built by discovery from its issuer URL; tokens are JWT
 //! access tokens from the client credentials grant with a resource indicator.
 
-
-
+use crate::common::*;
+use crate::interop_support::{Peer, require};
 use axum_session_mfa::AuthLayer;
 use axum_session_mfa::jwks::Provider;
-use crate::common::*;
 use http::StatusCode;
-use crate::interop_support::{Peer, require};
 use serde_json::Value;
 
 struct Op {

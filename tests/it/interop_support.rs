@@ -1,7 +1,6 @@
 //! Runs the Node.js peers in `tests/interop`. A missing prerequisite FAILS the test with the
 //! command that installs it: interop tests are never skipped silently.
 
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

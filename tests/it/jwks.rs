@@ -1,19 +1,19 @@
 //! Remote key sets against an in-process JWKS server that the tests break on purpose.
 
-
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_session_mfa::AuthLayer;
-use axum_session_mfa::jwks::{DiscoveryError, JwksError, JwksKeys, JwksOptions, Provider, UrlError};
-use crate::common::*;
+use axum_session_mfa::jwks::{
+    DiscoveryError, JwksError, JwksKeys, JwksOptions, Provider, UrlError,
+};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};

@@ -25,11 +25,11 @@ mod sources;
 mod stepup;
 mod verify;
 
-#[cfg(feature = "interop")]
-mod interop_support;
 #[cfg(all(feature = "interop", feature = "authkit"))]
 mod interop_authkit;
 #[cfg(all(feature = "interop", feature = "jwks"))]
 mod interop_jose;
 #[cfg(all(feature = "interop", feature = "jwks"))]
 mod interop_oidc;
+#[cfg(feature = "interop")]
+mod interop_support;

@@ -1,11 +1,10 @@
 //! Where tokens come from: cookie and bearer, order, duplicates, quoting, encoding, size.
 
-
-use axum::body::Body;
+use crate::common::*;
 use axum::Router;
+use axum::body::Body;
 use axum::routing::get;
 use axum_session_mfa::TokenSource;
-use crate::common::*;
 use http::HeaderValue;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
@@ -53,7 +52,10 @@ async fn a_cookie_never_overrides_a_different_bearer_token() {
         assert_invalid_request(&send(&app, req(&attacker, &victim)).await, "ambiguous_token");
         assert_invalid_request(&send(&app, req(&victim, &attacker)).await, "ambiguous_token");
         // A stale or junk cookie next to a valid bearer is no fallback either.
-        assert_invalid_request(&send(&app, req("stale.cookie.value", &victim)).await, "ambiguous_token");
+        assert_invalid_request(
+            &send(&app, req("stale.cookie.value", &victim)).await,
+            "ambiguous_token",
+        );
         // The same token in both places is one credential.
         assert_eq!(send(&app, req(&victim, &victim)).await.text(), "admin ok");
         // Either source alone works.
@@ -64,7 +66,12 @@ async fn a_cookie_never_overrides_a_different_bearer_token() {
 
 #[tokio::test]
 async fn cookie_name_is_configurable_and_other_cookies_are_ignored() {
-    let app = router(builder_for(Algorithm::HS256).sources([TokenSource::cookie("__Host-sess"), TokenSource::Bearer]).build().unwrap());
+    let app = router(
+        builder_for(Algorithm::HS256)
+            .sources([TokenSource::cookie("__Host-sess"), TokenSource::Bearer])
+            .build()
+            .unwrap(),
+    );
     let token = hs256(&claims());
     let reply =
         cookie(&app, "/me", &format!("theme=dark; session=junk; __Host-sess={token}; x=1")).await;

@@ -1,25 +1,28 @@
 //! Step-up behaviour: browser redirects and their safety, custom responses, CORS preflight,
 //! and the `Mfa<P>` extractor.
 
-
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum_session_mfa::{
-    AuthContext, AuthLayerBuilder, Mfa, MfaPolicy, NamedPolicy, RequireAuth, RequireMfa, safe_return_to,
+    AuthContext, AuthLayerBuilder, Mfa, MfaPolicy, NamedPolicy, RequireAuth, RequireMfa,
+    safe_return_to,
 };
-use crate::common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /// `/admin` behind `guard`, behind a layer configured by `configure`.
-fn app_guarded(guard: RequireMfa, configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder) -> Router {
+fn app_guarded(
+    guard: RequireMfa,
+    configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder,
+) -> Router {
     Router::new()
         .route("/admin", get(|| async { "ok" }).post(|| async { "posted" }))
         .route("/{*rest}", get(|| async { "ok" }))
@@ -202,7 +205,10 @@ async fn extractors_redirect_browsers_like_guards() {
     let reply = send(&app, anonymous).await;
     assert_eq!((reply.status.as_u16(), location(&reply)), (303, "/login?return_to=%2Fme".into()));
     let reply = send(&app, browser("/mfa", &hs256(&claims()))).await;
-    assert_eq!((reply.status.as_u16(), location(&reply)), (303, "/step-up?return_to=%2Fmfa".into()));
+    assert_eq!(
+        (reply.status.as_u16(), location(&reply)),
+        (303, "/step-up?return_to=%2Fmfa".into())
+    );
     // The typed rejection says where the default response would go.
     let rejection = rejection_of(builder_for(Algorithm::HS256).build().unwrap(), "x").await;
     assert_eq!(rejection.code(), "malformed_token");
@@ -244,7 +250,8 @@ async fn cors_preflight_never_runs_the_guarded_handler() {
     let reply = send(&closed, preflight("/admin")).await;
     assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()), "default");
 
-    let open = app(RequireMfa::new().allow_cors_preflight(), RequireAuth::new().allow_cors_preflight());
+    let open =
+        app(RequireMfa::new().allow_cors_preflight(), RequireAuth::new().allow_cors_preflight());
     for path in ["/admin", "/m"] {
         let reply = send(&open, preflight(path)).await;
         assert_eq!(reply.status, 204, "{path}");
@@ -256,7 +263,11 @@ async fn cors_preflight_never_runs_the_guarded_handler() {
     // Other methods are still guarded.
     let reply = send(&open, get_req("/admin").method("POST").body(Body::empty()).unwrap()).await;
     assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()));
-    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0, "no handler ran without a session");
+    assert_eq!(
+        runs.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no handler ran without a session"
+    );
     // With a session the handler runs as usual.
     assert_eq!(bearer(&open, "/admin", &hs256(&mfa_claims())).await.text(), "handler ran");
 }
@@ -303,9 +314,8 @@ async fn the_mfa_extractor_enforces_its_policy() {
 
 #[tokio::test]
 async fn nested_routers_return_to_the_original_path() {
-    let inner = Router::new()
-        .route("/admin", get(|| async { "ok" }))
-        .route_layer(RequireMfa::new());
+    let inner =
+        Router::new().route("/admin", get(|| async { "ok" })).route_layer(RequireMfa::new());
     let app = Router::new()
         .nest("/api", inner)
         .layer(builder_for(Algorithm::HS256).step_up_redirect("/step-up").build().unwrap());

@@ -1,9 +1,8 @@
 //! Token verification through a real Router: every algorithm family, key selection, attack
 //! tokens, malformed tokens and claim validation.
 
-
-use axum_session_mfa::{AuthLayer, Clock, Key, KeySource, TokenType};
 use crate::common::*;
+use axum_session_mfa::{AuthLayer, Clock, Key, KeySource, TokenType};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
@@ -459,11 +458,15 @@ async fn typ_is_checked() {
     header.typ = Some("application/AT+JWT".into());
     assert_eq!(bearer(&strict, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
 
-    let custom = app_with_typ(|b| b.token_type(TokenType::OneOf(vec!["application/secevent+jwt".into()])));
+    let custom =
+        app_with_typ(|b| b.token_type(TokenType::OneOf(vec!["application/secevent+jwt".into()])));
     header.typ = Some("secevent+jwt".into());
     assert_eq!(bearer(&custom, "/me", &sign_with(&header, &claims(), &key)).await.status, 200);
     header.typ = None;
-    assert_invalid(&bearer(&custom, "/me", &sign_with(&header, &claims(), &key)).await, "wrong_token_type");
+    assert_invalid(
+        &bearer(&custom, "/me", &sign_with(&header, &claims(), &key)).await,
+        "wrong_token_type",
+    );
 
     let off = app_with_typ(|b| b.token_type(TokenType::Unchecked));
     header.typ = Some("anything".into());
