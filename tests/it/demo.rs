@@ -2,8 +2,7 @@
 //! environment configuration, driven over real HTTP on loopback. The demo needs the default
 //! `jwks` feature, and so do these tests.
 
-
-
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -272,29 +271,118 @@ fn public_key_pem_configuration() {
     );
 }
 
-#[test]
-fn bad_configuration_fails_at_start_with_a_message() {
-    for env in [
-        vec![("AUTH_HS256_SECRET", "short")],
-        vec![("AUTH_PUBLIC_KEY_PEM", "does/not/exist.pem")],
-        vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"), ("AUTH_ALG", "ES256")],
-        vec![("AUTH_ALG", "none"), ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem")],
-        vec![("AUTH_JWKS_URL", "http://127.0.0.1:9/jwks")],
-        vec![
-            ("AUTH_HS256_SECRET", "demo-shared-secret-of-at-least-32-bytes"),
-            ("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_public.pem"),
-        ],
-        vec![("AUTH_ALG", "RS256")],
-        vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_private.pem")],
-    ] {
-        let mut cmd = Command::new(demo_binary());
-        cmd.env_clear().env("DEMO_ADDR", "127.0.0.1:0").current_dir(env!("CARGO_MANIFEST_DIR"));
-        for (k, v) in &env {
-            cmd.env(k, v);
+/// Runs the demo with `env` (and nothing else) and expects it to refuse to start: exit status
+/// 2, nothing served, stderr `demo: <message>`. Returns stderr. A demo that starts instead is
+/// killed after 20 s and fails the test, rather than hanging it.
+fn refused_start(env: &[(&OsStr, &OsStr)]) -> String {
+    let mut cmd = Command::new(demo_binary());
+    cmd.env_clear()
+        .env("DEMO_ADDR", "127.0.0.1:0")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            panic!("the demo started with {env:?} instead of refusing:\n{stdout}");
         }
-        let out = cmd.output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{env:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).starts_with("demo: "), "{env:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{env:?}: {stderr}");
+    assert!(stderr.starts_with("demo: "), "{env:?}: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("listening"), "{env:?}: {stdout}");
+    stderr
+}
+
+fn os_env<'a>(env: &[(&'a str, &'a str)]) -> Vec<(&'a OsStr, &'a OsStr)> {
+    env.iter().map(|(k, v)| (OsStr::new(*k), OsStr::new(*v))).collect()
+}
+
+#[test]
+fn bad_configuration_fails_at_start_with_the_crates_message() {
+    const RSA_PUBLIC: &str = "tests/fixtures/keys/rsa_public.pem";
+    const SECRET: &str = "demo-shared-secret-of-at-least-32-bytes";
+    // Each configuration, and what stderr must say: the crate's Display text, never a Debug
+    // dump, and the variable or file it is about.
+    for (env, says) in [
+        (vec![("AUTH_HS256_SECRET", "short")], "AUTH_HS256_SECRET: HMAC secret is 5 bytes"),
+        (vec![("AUTH_PUBLIC_KEY_PEM", "does/not/exist.pem")], "cannot read does/not/exist.pem"),
+        (vec![("AUTH_PUBLIC_KEY_PEM", RSA_PUBLIC), ("AUTH_ALG", "ES256")], "AUTH_ALG"),
+        (vec![("AUTH_ALG", "none"), ("AUTH_PUBLIC_KEY_PEM", RSA_PUBLIC)], "AUTH_ALG"),
+        (vec![("AUTH_JWKS_URL", "http://127.0.0.1:9/jwks")], "AUTH_JWKS_URL needs AUTH_ISSUER"),
+        (
+            vec![("AUTH_HS256_SECRET", SECRET), ("AUTH_PUBLIC_KEY_PEM", RSA_PUBLIC)],
+            "set only one key source",
+        ),
+        (vec![("AUTH_ALG", "RS256")], "AUTH_ALG applies to AUTH_PUBLIC_KEY_PEM only"),
+        (
+            vec![("AUTH_PUBLIC_KEY_PEM", "tests/fixtures/keys/rsa_private.pem")],
+            "rsa_private.pem: this PEM holds a private key",
+        ),
+        (vec![("AUTH_IRON_PASSWORD", "too-short")], "AUTH_IRON_PASSWORD: "),
+        (vec![("AUTH_HS256_SECRET", SECRET), ("DEMO_ADDR", "nowhere")], "DEMO_ADDR"),
+    ] {
+        let stderr = refused_start(&os_env(&env));
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+    }
+}
+
+/// A key variable that is set but blank must not start the token-minting development issuer:
+/// the user meant to configure a key.
+#[test]
+fn blank_auth_variable_is_a_startup_error_naming_it() {
+    for name in [
+        "AUTH_HS256_SECRET",
+        "AUTH_PUBLIC_KEY_PEM",
+        "AUTH_JWKS_URL",
+        "AUTH_OIDC_ISSUER",
+        "AUTH_WORKOS_CLIENT_ID",
+        "AUTH_IRON_PASSWORD",
+        "AUTH_ISSUER",
+    ] {
+        for blank in ["", "  ", "\t"] {
+            let stderr = refused_start(&os_env(&[(name, blank)]));
+            assert!(stderr.contains(&format!("{name} is set but blank")), "{name}: {stderr}");
+        }
+    }
+    // Not UTF-8 either: std::env::var would call it absent.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let value = OsStr::from_bytes(b"\xff\xfe-not-utf8-secret-of-32-bytes-or-more");
+        let stderr = refused_start(&[(OsStr::new("AUTH_HS256_SECRET"), value)]);
+        assert!(stderr.contains("AUTH_HS256_SECRET is not valid UTF-8"), "{stderr}");
+    }
+}
+
+/// A mistyped variable (here beside a valid key, or instead of one) is a startup error naming
+/// it, with the closest known name; the demo does not ignore it.
+#[test]
+fn unknown_auth_variable_is_a_startup_error_naming_it() {
+    let secret = "demo-shared-secret-of-at-least-32-bytes";
+    for (env, name, hint) in [
+        (vec![("AUTH_JWKS_URI", "https://idp.example/jwks")], "AUTH_JWKS_URI", "AUTH_JWKS_URL"),
+        (
+            vec![("AUTH_HS256_SECRET", secret), ("AUTH_AUDIANCE", "api")],
+            "AUTH_AUDIANCE",
+            "AUTH_AUDIENCE",
+        ),
+        (vec![("auth_hs256_secret", secret)], "auth_hs256_secret", "AUTH_HS256_SECRET"),
+        (vec![("AUTH_TOKEN", "x")], "AUTH_TOKEN", ""),
+    ] {
+        let stderr = refused_start(&os_env(&env));
+        assert!(stderr.contains(&format!("unknown variable {name}")), "{env:?}: {stderr}");
+        assert!(stderr.contains(hint), "{env:?}: {stderr}");
     }
 }
 
@@ -374,8 +462,8 @@ fn remote_key_configurations() {
 
 #[test]
 fn authkit_cookie_configuration() {
+    use axum_session_mfa::authkit::IronPasswords;
     use axum_session_mfa::authkit::{AuthKitSession, SessionUser};
-    use axum_session_mfa::authkit::iron::IronPasswords;
 
     let password = "a-cookie-password-of-at-least-32-characters!";
     // With a verification key from the environment: cookies sealed like AuthKit's.
@@ -415,12 +503,24 @@ fn authkit_cookie_configuration() {
     assert!(sealed.starts_with("wos-session=Fe26.2*1*"), "{sealed}");
     assert_eq!(http(&demo, "GET", "/admin", &[("cookie", &sealed)], None).0, 200);
 
-    // A short password is refused at start.
-    let out = Command::new(demo_binary())
+    drop(demo);
+
+    // The startup lines say that these tokens carry `amr`, unlike real WorkOS ones.
+    let mut child = Command::new(demo_binary())
         .env_clear()
         .env("DEMO_ADDR", "127.0.0.1:0")
-        .env("AUTH_IRON_PASSWORD", "too-short")
-        .output()
+        .env("AUTH_IRON_PASSWORD", password)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let banner: Vec<String> = std::io::BufRead::lines(stdout)
+        .map_while(Result::ok)
+        .take_while(|line| !line.contains("Browser:"))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let banner = banner.join("\n");
+    assert!(banner.contains("carry `amr`; real WorkOS access tokens do not"), "{banner}");
 }
