@@ -10,10 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::response::Response;
-use axum_session_mfa::authkit::iron::IronPasswords;
-use axum_session_mfa::{
-    Algorithm, AuthKitSession, AuthLayer, AuthOutcome, Key, RefreshToken, SessionUser,
-};
+use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, RefreshToken, SessionUser};
+use axum_session_mfa::{Algorithm, AuthLayer, AuthOutcome, Key};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -66,10 +64,9 @@ fn cookie(token: &str) -> String {
 fn bench(c: &mut Criterion) {
     // Building the layer installs jsonwebtoken's crypto provider (aws-lc-rs when enabled).
     let public = key("rsa_public.pem");
-    let layer = AuthLayer::builder()
-        .key(Key::rsa_pem(Algorithm::RS256, &public).unwrap())
+    let layer = AuthLayer::builder(Key::rsa_pem(Algorithm::RS256, &public).unwrap())
         .issuer(ISS)
-        .authkit_password(PASSWORD)
+        .authkit(IronPasswords::new("1", PASSWORD).unwrap())
         .build()
         .unwrap();
     let token = access_token();

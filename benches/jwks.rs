@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use axum_session_mfa::keys::{JwksKeys, JwksOptions};
+use axum_session_mfa::jwks::{JwksKeys, JwksOptions, Provider};
 use axum_session_mfa::{Algorithm, AuthLayer, Key, RequireMfa};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, StatusCode};
@@ -41,11 +41,11 @@ async fn call(app: &Router, token: &str) {
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let public_pem = fixture("rsa_public.pem");
-    let static_layer = AuthLayer::builder()
-        .key(Key::rsa_pem(Algorithm::RS256, &public_pem).unwrap().with_kid("k1"))
-        .issuer(ISSUER)
-        .build()
-        .unwrap();
+    let static_layer =
+        AuthLayer::builder(Key::rsa_pem(Algorithm::RS256, &public_pem).unwrap().with_kid("k1"))
+            .issuer(ISSUER)
+            .build()
+            .unwrap();
 
     let encoding = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
         tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
         let keys = JwksKeys::with_options(&url, JwksOptions::default()).unwrap();
         keys.refresh().await.unwrap();
-        AuthLayer::builder().jwks(keys).issuer(ISSUER).build().unwrap()
+        AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap()
     });
 
     let decoding = DecodingKey::from_rsa_pem(&public_pem).unwrap();

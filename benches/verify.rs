@@ -101,11 +101,8 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        let layer = AuthLayer::builder()
-            .key(case.key.clone())
-            .issuer("https://issuer.bench")
-            .build()
-            .unwrap();
+        let layer =
+            AuthLayer::builder(case.key.clone()).issuer("https://issuer.bench").build().unwrap();
         let guarded: Router = Router::new()
             .route("/admin", get(|| async { "ok" }))
             .route_layer(RequireMfa::new())

@@ -3,7 +3,8 @@
 
 use std::sync::LazyLock;
 
-use axum_session_mfa::authkit::iron::{IronPasswords, unseal};
+use axum_session_mfa::__private::unseal;
+use axum_session_mfa::authkit::IronPasswords;
 use libfuzzer_sys::fuzz_target;
 
 static PASSWORDS: LazyLock<IronPasswords> = LazyLock::new(|| {

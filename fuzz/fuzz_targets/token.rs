@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use axum_session_mfa::{Algorithm, AuthLayer, Key};
+use axum_session_mfa::{Algorithm, AuthLayer, Key, KeySource};
 use libfuzzer_sys::fuzz_target;
 
 static LAYER: LazyLock<AuthLayer> = LazyLock::new(|| {
@@ -12,11 +12,12 @@ static LAYER: LazyLock<AuthLayer> = LazyLock::new(|| {
         "/../tests/fixtures/keys/rsa_public.pem"
     ))
     .expect("fixture key");
-    AuthLayer::builder()
-        .key(Key::hmac(Algorithm::HS256, &[7; 32]).expect("hmac key").with_kid("h"))
-        .key(Key::from_public_pem(&rsa).expect("rsa key").with_kid("r"))
-        .build()
-        .expect("layer")
+    let keys = KeySource::try_from(vec![
+        Key::hmac(Algorithm::HS256, &[7; 32]).expect("hmac key").with_kid("h"),
+        Key::from_public_pem(&rsa).expect("rsa key").with_kid("r"),
+    ])
+    .expect("two keys with distinct kids");
+    AuthLayer::builder(keys).build().expect("layer")
 });
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> =
