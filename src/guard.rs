@@ -77,7 +77,9 @@ impl RequireMfa {
 
     /// Answers CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) with
     /// `204 No Content` and no body instead of 401; the guarded service is never called for
-    /// them. Prefer a CORS layer outside the guard (see the [module docs](self)).
+    /// them. Prefer a CORS layer outside the guards and the auth layer (`.layer(cors)` last,
+    /// e.g. `tower_http::cors::CorsLayer`), which answers preflights with the CORS headers
+    /// before they reach a guard.
     ///
     /// ```
     /// let guard = axum_session_mfa::RequireMfa::new().allow_cors_preflight();

@@ -23,15 +23,15 @@
 //!   current set, without waiting.
 //! * **Bounded staleness**: when refreshes fail, the last good set keeps being served until
 //!   [`JwksOptions::max_stale`] past its expiry; after that, requests that need a key get
-//!   [`AuthError::KeysUnavailable`] (503 with `Retry-After`) until a fetch succeeds.
+//!   [`AuthError::KeysUnavailable`](crate::AuthError::KeysUnavailable) (503 with `Retry-After`) until a fetch succeeds.
 //! * **Unknown `kid`**: a token naming a `kid` that is not in the set triggers an immediate
 //!   refetch (the request waits for it). Fetches are single-flight: concurrent requests share
 //!   one. On-demand fetches (and retries after failures) are at least
 //!   [`JwksOptions::refetch_interval`] apart, so a flood of tokens with random `kid`s costs at
 //!   most one fetch per interval; within the interval an unknown `kid` is refused at once
-//!   ([`AuthError::UnknownKey`]).
+//!   ([`AuthError::UnknownKey`](crate::AuthError::UnknownKey)).
 //! * **Nothing cached yet** (first fetch failed or not yet made): the request fetches (within the
-//!   interval rule); if no set is available it gets [`AuthError::KeysUnavailable`], never a pass.
+//!   interval rule); if no set is available it gets [`AuthError::KeysUnavailable`](crate::AuthError::KeysUnavailable), never a pass.
 //!   Recovery is automatic: the first request after the interval fetches again.
 //! * **Hot path**: a request whose `kid` is in a fresh set reads an [`arc_swap`] snapshot; it
 //!   takes no lock that a fetch holds and makes no network call.

@@ -1,7 +1,8 @@
 //! WorkOS AuthKit sessions (feature `authkit`): the `wos-session` cookie written by `@workos-inc/authkit-nextjs`
 //! (and the sealed sessions of `@workos-inc/node`).
 //!
-//! The cookie value is an [iron seal](iron) of a JSON object (camelCase):
+//! The cookie value is an iron seal (`Fe26.2`, opened with [`IronPasswords`]) of a JSON object
+//! (camelCase):
 //!
 //! ```json
 //! { "accessToken": "<JWT>", "refreshToken": "<opaque>",
@@ -237,7 +238,7 @@ impl AuthKitSession {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidSession`] with the [`SessionError`](crate::SessionError) that names
+    /// [`AuthError::InvalidSession`] with the [`crate::SessionError`] that names
     /// the failure.
     pub fn unseal(cookie: &str, passwords: &IronPasswords) -> Result<Self, AuthError> {
         Self::open(cookie, passwords, Clock::system().now_millis())

@@ -299,7 +299,7 @@ impl fmt::Debug for Key {
 /// 4. RSA moduli must have at least 2048 bits; EC and Ed25519 keys the curve's length.
 ///
 /// A key that fails is skipped and logged once (`tracing` warn); the others are kept. Caching,
-/// refresh and failure behaviour: [`jwks`] (feature `jwks`, on by default).
+/// refresh and failure behaviour: [`jwks`](crate::jwks) (feature `jwks`, on by default).
 ///
 /// # URLs
 /// Key set and discovery URLs must be `https://`, except `http://` to a loopback address
