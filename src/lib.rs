@@ -35,7 +35,7 @@ pub use extract::{DefaultMfa, Mfa, NamedPolicy};
 pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa};
 /// The JWS algorithms, from `jsonwebtoken` (a public dependency: see the crate docs).
 pub use jsonwebtoken::Algorithm;
-pub use keys::{Key, KeyError, KeySource};
+pub use keys::{Key, KeyError, KeySource, KeyType};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFuture};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};

@@ -42,7 +42,7 @@ pub enum TokenSource {
 
 impl TokenSource {
     /// A short label for audit events: `cookie` or `bearer`.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::Cookie(_) => "cookie",
             Self::Bearer => "bearer",

@@ -55,13 +55,13 @@ pub struct Key {
 #[non_exhaustive]
 pub enum KeyError {
     /// The PEM text is not a public key of the expected type.
-    InvalidPem(&'static str),
-    /// The algorithm does not belong to the key's family (e.g. HS256 for an RSA key).
+    InvalidPem(KeyType),
+    /// The algorithm does not belong to the key's type (e.g. HS256 for an RSA key).
     AlgorithmMismatch {
-        /// The key's family.
-        family: &'static str,
+        /// The key's type.
+        key_type: KeyType,
         /// The algorithm that was asked for.
-        algorithm: String,
+        algorithm: Algorithm,
     },
     /// An HMAC secret shorter than its algorithm's hash (RFC 7518 section 3.2).
     WeakSecret {
@@ -85,8 +85,8 @@ impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidPem(kind) => write!(f, "not a valid {kind} public key PEM"),
-            Self::AlgorithmMismatch { family, algorithm } => {
-                write!(f, "algorithm {algorithm} cannot be used with a {family} key")
+            Self::AlgorithmMismatch { key_type, algorithm } => {
+                write!(f, "algorithm {algorithm:?} cannot be used with a {key_type} key")
             }
             Self::WeakSecret { len, min } => {
                 write!(f, "HMAC secret is {len} bytes; at least {min} are required")
@@ -110,12 +110,40 @@ fn refuse_private(pem: &[u8]) -> Result<(), KeyError> {
     if private { Err(KeyError::PrivateKey) } else { Ok(()) }
 }
 
-fn family_name(family: AlgorithmFamily) -> &'static str {
+/// The type of a key, as errors name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// An HMAC shared secret.
+    Hmac,
+    /// An RSA public key.
+    Rsa,
+    /// An EC public key (P-256 or P-384).
+    Ec,
+    /// An Ed25519 public key.
+    Ed25519,
+    /// Any of the public key types (a PEM of unknown type).
+    AnyPublic,
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Hmac => "HMAC",
+            Self::Rsa => "RSA",
+            Self::Ec => "EC",
+            Self::Ed25519 => "Ed25519",
+            Self::AnyPublic => "RSA, EC or Ed25519",
+        })
+    }
+}
+
+fn key_type(family: AlgorithmFamily) -> KeyType {
     match family {
-        AlgorithmFamily::Hmac => "HMAC",
-        AlgorithmFamily::Rsa => "RSA",
-        AlgorithmFamily::Ec => "EC",
-        AlgorithmFamily::Ed => "Ed25519",
+        AlgorithmFamily::Hmac => KeyType::Hmac,
+        AlgorithmFamily::Rsa => KeyType::Rsa,
+        AlgorithmFamily::Ec => KeyType::Ec,
+        AlgorithmFamily::Ed => KeyType::Ed25519,
     }
 }
 
@@ -127,8 +155,8 @@ impl Key {
         }
         if let Some(alg) = algorithms.iter().find(|a| a.family() != family) {
             return Err(KeyError::AlgorithmMismatch {
-                family: family_name(family),
-                algorithm: format!("{alg:?}"),
+                key_type: key_type(family),
+                algorithm: *alg,
             });
         }
         if family == AlgorithmFamily::Hmac {
@@ -157,21 +185,22 @@ impl Key {
     /// An RSA public key (SPKI or PKCS#1 PEM) for RS256/384/512 or PS256/384/512.
     pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
         refuse_private(pem)?;
-        let key = DecodingKey::from_rsa_pem(pem).map_err(|_| KeyError::InvalidPem("RSA"))?;
+        let key = DecodingKey::from_rsa_pem(pem).map_err(|_| KeyError::InvalidPem(KeyType::Rsa))?;
         Self::new(key, vec![algorithm])
     }
 
     /// An EC public key (P-256 for ES256, P-384 for ES384) in SPKI PEM.
     pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
         refuse_private(pem)?;
-        let key = DecodingKey::from_ec_pem(pem).map_err(|_| KeyError::InvalidPem("EC"))?;
+        let key = DecodingKey::from_ec_pem(pem).map_err(|_| KeyError::InvalidPem(KeyType::Ec))?;
         Self::new(key, vec![algorithm])
     }
 
     /// An Ed25519 public key in SPKI PEM, for EdDSA.
     pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
         refuse_private(pem)?;
-        let key = DecodingKey::from_ed_pem(pem).map_err(|_| KeyError::InvalidPem("Ed25519"))?;
+        let key =
+            DecodingKey::from_ed_pem(pem).map_err(|_| KeyError::InvalidPem(KeyType::Ed25519))?;
         Self::new(key, vec![Algorithm::EdDSA])
     }
 
@@ -196,7 +225,7 @@ impl Key {
         if let Ok(key) = DecodingKey::from_ed_pem(pem) {
             return Self::new(key, vec![Algorithm::EdDSA]);
         }
-        Err(KeyError::InvalidPem("RSA, EC or Ed25519"))
+        Err(KeyError::InvalidPem(KeyType::AnyPublic))
     }
 
     /// Wraps an already-built [`DecodingKey`] (for example from a JWK), pinned to `algorithms`.
@@ -248,7 +277,7 @@ impl fmt::Debug for Key {
         f.debug_struct("Key")
             .field("kid", &self.kid)
             .field("algorithms", &self.algorithms)
-            .field("family", &family_name(self.decoding.family()))
+            .field("type", &key_type(self.decoding.family()))
             .finish_non_exhaustive()
     }
 }

@@ -69,10 +69,17 @@ async fn public_pem_autodetects_key_type() {
 #[test]
 fn keys_refuse_mismatched_algorithms_and_weak_secrets() {
     let pem = fixture("rsa_public.pem");
-    assert!(matches!(
-        Key::rsa_pem(Algorithm::HS256, &pem),
-        Err(axum_session_mfa::KeyError::AlgorithmMismatch { .. })
-    ));
+    assert_eq!(
+        Key::rsa_pem(Algorithm::HS256, &pem).unwrap_err(),
+        axum_session_mfa::KeyError::AlgorithmMismatch {
+            key_type: axum_session_mfa::KeyType::Rsa,
+            algorithm: Algorithm::HS256
+        }
+    );
+    assert_eq!(
+        Key::ec_pem(Algorithm::ES256, &pem).unwrap_err(),
+        axum_session_mfa::KeyError::InvalidPem(axum_session_mfa::KeyType::Ec)
+    );
     assert!(matches!(
         Key::hmac(Algorithm::HS256, b"short"),
         Err(axum_session_mfa::KeyError::WeakSecret { len: 5, min: 32 })
