@@ -7,6 +7,16 @@
 //! those names and every accessor, policy, audit event and `/me`-style serialization reads them
 //! as if they were the standard claims.
 
+use serde_json::Value;
+
+/// Reads a NumericDate (RFC 7519: seconds, possibly fractional, non-negative).
+pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
+    let n = value.as_number()?;
+    n.as_u64().or_else(|| {
+        n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64).map(|f| f as u64)
+    })
+}
+
 /// The names of the `amr`, `acr` and `auth_time` claims in your IdP's tokens.
 ///
 /// ```
@@ -20,6 +30,7 @@
 /// let auth = AuthLayer::builder(key).claim_names(names).build().unwrap();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct ClaimNames {
     pub(crate) amr: String,
     pub(crate) acr: String,

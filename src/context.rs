@@ -86,7 +86,7 @@ impl AuthContext {
     }
 
     fn time_claim(&self, name: &str) -> Option<u64> {
-        self.inner.claims.get(name).and_then(crate::verify::numeric_date)
+        self.inner.claims.get(name).and_then(crate::claims::numeric_date)
     }
 
     fn str_list(&self, name: &str) -> impl Iterator<Item = &str> {

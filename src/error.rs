@@ -19,8 +19,9 @@ use http::StatusCode;
 pub enum AuthError {
     /// No configured source (cookie, `Authorization: Bearer`) carried a token.
     MissingToken,
-    /// A source carried conflicting values: duplicate cookies with different values, or more
-    /// than one `Authorization` header.
+    /// The request carries conflicting credentials: a cookie and a bearer token that name
+    /// different tokens (a cookie planted by a sibling subdomain, say), duplicate cookies with
+    /// different values, or more than one `Authorization` header.
     AmbiguousToken,
     /// A header that should carry the token is not valid (non-UTF-8 bytes, an empty bearer).
     MalformedHeader,
@@ -137,7 +138,7 @@ impl fmt::Display for AuthError {
         match self {
             Self::MissingToken => f.write_str("no session token was presented"),
             Self::AmbiguousToken => {
-                f.write_str("the request carries conflicting session tokens (duplicate cookie or Authorization header)")
+                f.write_str("the request carries conflicting session tokens (cookie and bearer, duplicate cookies or Authorization headers)")
             }
             Self::MalformedHeader => f.write_str("the header carrying the token is malformed"),
             Self::TokenTooLarge { limit } => write!(f, "the token exceeds the {limit}-byte limit"),

@@ -38,17 +38,16 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthOutcome {
     }
 }
 
-/// Requires an authenticated session: 401 (with the recorded reason) when there is none,
-/// 503 when the keys were unavailable; a browser goes to the layer's sign-in page when one is
-/// set.
+/// Requires an authenticated session, like [`RequireAuth`](crate::RequireAuth) (and with the
+/// same audit event): 401 (with the recorded reason) when there is none, 503 when the keys
+/// were unavailable; a browser goes to the layer's sign-in page when one is set.
 impl<S: Send + Sync> FromRequestParts<S> for AuthContext {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match outcome(parts)?.result() {
-            Ok(ctx) => Ok(ctx.clone()),
-            Err(e) => Err(reject(parts, RejectionKind::Unauthenticated(e.clone()))),
-        }
+        let info = RequestInfo::new(&parts.method, &parts.uri, &parts.extensions);
+        let outcome = parts.extensions.get::<AuthOutcome>();
+        decide(&info, outcome, None).map_err(|kind| reject(parts, kind))
     }
 }
 
@@ -74,7 +73,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthContext {
 /// impl NamedPolicy for RecentMfa {
 ///     fn policy() -> &'static Arc<MfaPolicy> {
 ///         static POLICY: LazyLock<Arc<MfaPolicy>> = LazyLock::new(|| {
-///             let recent = MfaPolicy::builder().named("recent-mfa").max_age(Duration::from_secs(300));
+///             let recent = MfaPolicy::builder().name("recent-mfa").max_age(Duration::from_secs(300));
 ///             Arc::new(recent.build())
 ///         });
 ///         &POLICY
@@ -151,9 +150,8 @@ impl<S: Send + Sync, P: NamedPolicy> FromRequestParts<S> for Mfa<P> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let info = RequestInfo::new(&parts.method, &parts.uri, &parts.extensions);
         let outcome = parts.extensions.get::<AuthOutcome>();
-        match decide(&info, outcome, Some(P::policy())) {
-            Ok(context) => Ok(Self { context, policy: PhantomData }),
-            Err(kind) => Err(reject(parts, kind)),
-        }
+        let context =
+            decide(&info, outcome, Some(P::policy())).map_err(|kind| reject(parts, kind))?;
+        Ok(Self { context, policy: PhantomData })
     }
 }

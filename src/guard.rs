@@ -45,7 +45,7 @@ use crate::{AuthContext, AuthOutcome, MfaPolicy};
 /// use axum::{Router, routing::get};
 /// use axum_session_mfa::{MfaPolicy, RequireMfa};
 ///
-/// let recent = MfaPolicy::builder().named("recent-mfa").max_age(Duration::from_secs(300));
+/// let recent = MfaPolicy::builder().name("recent-mfa").max_age(Duration::from_secs(300));
 /// let admin: Router = Router::new()
 ///     .route("/admin", get(|| async { "ok" }))
 ///     .route_layer(RequireMfa::new())
@@ -77,9 +77,12 @@ impl RequireMfa {
 
     /// Answers CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) with
     /// `204 No Content` and no body instead of 401; the guarded service is never called for
-    /// them. Prefer a CORS layer outside the guards and the auth layer (`.layer(cors)` last,
-    /// e.g. `tower_http::cors::CorsLayer`), which answers preflights with the CORS headers
-    /// before they reach a guard.
+    /// them. This serves one setup: the CORS headers are added to responses by something
+    /// outside the application (a reverse proxy, or a layer that only decorates responses) and
+    /// the preflight just needs a 2xx. Otherwise put a CORS layer outside the guards and the
+    /// auth layer (`.layer(cors)` last, e.g. `tower_http::cors::CorsLayer`): it answers
+    /// preflights with the CORS headers before they reach a guard, and this option is not
+    /// needed.
     ///
     /// ```
     /// let guard = axum_session_mfa::RequireMfa::new().allow_cors_preflight();

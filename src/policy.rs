@@ -46,7 +46,7 @@ pub enum MethodMatch {
 ///
 /// // amr contains "mfa", or the IdP says acr "phr" (phishing-resistant), within 5 minutes.
 /// let policy = MfaPolicy::builder()
-///     .named("admin-recent")
+///     .name("admin-recent")
 ///     .acr_values(["phr"])
 ///     .max_age(Duration::from_secs(300))
 ///     .build();
@@ -173,7 +173,7 @@ impl MfaPolicy {
 
 impl MfaPolicyBuilder {
     /// Names the policy (audit events and problem bodies carry the name).
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.0.name = name.into();
         self
     }
@@ -201,7 +201,7 @@ impl MfaPolicyBuilder {
     ///
     /// ```
     /// use axum_session_mfa::MfaPolicy;
-    /// let password_and_otp = MfaPolicy::builder().named("pwd+otp").all_of(["pwd", "otp"]).build();
+    /// let password_and_otp = MfaPolicy::builder().name("pwd+otp").all_of(["pwd", "otp"]).build();
     /// ```
     pub fn all_of<I, M>(mut self, methods: I) -> Self
     where

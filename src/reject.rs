@@ -13,9 +13,10 @@ use crate::policy::{DenyRule, MethodMatch};
 use crate::stepup::{is_browser_navigation, redirect_location};
 use crate::{AuthError, MfaPolicy};
 
-/// The default base of problem `type` URIs: a `tag:` URI (RFC 4151) that stays the same across
-/// versions of this crate. The `type` is this base followed by the problem code.
-pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "tag:axum-session-mfa,2026:problem:";
+/// The default base of problem `type` URIs: the crate's page on crates.io, whose README lists
+/// the problem codes. It does not change with the crate's version or module layout. The `type`
+/// is this base followed by the problem code.
+pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "https://crates.io/crates/axum-session-mfa#problem-";
 
 /// A replacement for the default rejection response; see
 /// [`AuthLayerBuilder::on_reject`](crate::AuthLayerBuilder::on_reject).
@@ -126,9 +127,11 @@ impl Responder {
 ///
 /// The body's `type` is a stable URI made of a base and the problem code (below): by default
 /// [`DEFAULT_PROBLEM_TYPE_BASE`] + code, e.g.
-/// `tag:axum-session-mfa,2026:problem:insufficient_user_authentication`: a `tag:` URI
-/// (RFC 4151) that names the problem without pointing at a page, and does not change with the
-/// crate's version or module layout. Point it at your own documentation with
+/// `https://crates.io/crates/axum-session-mfa#problem-insufficient_user_authentication`: the
+/// crate's page, whose README lists the codes (RFC 9457 asks that a type URI lead to
+/// documentation for people), and which does not change with the crate's version or module
+/// layout. Clients should switch on `type` or `code`, never on `title` or `detail`. Point the
+/// types at your own documentation with
 /// [`AuthLayerBuilder::problem_type_base`](crate::AuthLayerBuilder::problem_type_base). The
 /// body also carries the `code` itself and, for 403, `policy`, `rule`, what was missing
 /// (`missing_methods`) and what would pass (`methods`, `methods_match`, `acr_values`,
@@ -139,7 +142,8 @@ impl Responder {
 /// ### missing_token
 /// No credential was presented.
 /// ### ambiguous_token
-/// Conflicting credentials: different duplicate cookies, or several `Authorization` headers.
+/// Conflicting credentials: a cookie and a bearer token that carry different tokens, duplicate
+/// cookies with different values, or several `Authorization` headers.
 /// ### malformed_header
 /// The `Authorization` header is not a well-formed bearer credential.
 /// ### token_too_large

@@ -31,11 +31,16 @@ pub(crate) enum CookieFormat {
     AuthKit(IronPasswords),
 }
 
+/// What a sealed session exposes besides its token (nothing without AuthKit).
+#[cfg(feature = "authkit")]
+type Info = SessionInfo;
+#[cfg(not(feature = "authkit"))]
+type Info = ();
+
 /// A token reduced to the JWT it carries, and the sealed session's user when it was sealed.
 struct Decoded<'a> {
     jwt: Cow<'a, str>,
-    #[cfg(feature = "authkit")]
-    info: Option<SessionInfo>,
+    info: Option<Info>,
 }
 
 #[cfg_attr(not(feature = "authkit"), allow(unused_variables))]
@@ -54,39 +59,52 @@ fn decode<'a>(
             let (access_token, info) = session.into_info();
             Ok(Decoded { jwt: Cow::Owned(access_token), info: Some(info) })
         }
-        _ => Ok(Decoded {
-            jwt: Cow::Borrowed(&found.token),
-            #[cfg(feature = "authkit")]
-            info: None,
-        }),
+        _ => Ok(Decoded { jwt: Cow::Borrowed(&found.token), info: None }),
     }
 }
 
-/// Decodes and verifies the tokens the sources found.
+/// Decodes and verifies the tokens the sources found. When several sources carry a token, all
+/// must decode to the same JWT (else [`AuthError::AmbiguousToken`]), whatever their order; a
+/// sealed session among them brings its user, which must be the token's subject.
 pub(crate) async fn authenticate(
     format: &CookieFormat,
     verifier: &Verifier,
     found: &FoundAll<'_>,
 ) -> Result<AuthContext, AuthError> {
-    let first = decode(format, verifier, &found.first);
-    for other in &found.others {
-        let same = match (&first, decode(format, verifier, other)) {
-            (Ok(a), Ok(b)) => a.jwt == b.jwt,
-            _ => false,
-        };
-        if !same {
-            return Err(AuthError::AmbiguousToken);
-        }
+    if found.others.is_empty() {
+        // The common case: one token, no allocation.
+        let Decoded { jwt, info } = decode(format, verifier, &found.first)?;
+        return finish(verifier, &jwt, info).await;
     }
-    let decoded = first?;
-    let ctx = verifier.verify(&decoded.jwt).await?;
+    let all: Vec<Decoded<'_>> = found
+        .iter()
+        .map(|f| decode(format, verifier, f))
+        .collect::<Result<_, _>>()
+        .map_err(|_| AuthError::AmbiguousToken)?;
+    if all.iter().any(|d| d.jwt != all[0].jwt) {
+        return Err(AuthError::AmbiguousToken);
+    }
+    finish(verifier, &all[0].jwt, all.iter().filter_map(|d| d.info.clone())).await
+}
+
+/// Verifies the one JWT and attaches the sealed session's user, if any source was sealed.
+#[cfg_attr(not(feature = "authkit"), allow(unused_variables))]
+async fn finish(
+    verifier: &Verifier,
+    jwt: &str,
+    infos: impl IntoIterator<Item = Info>,
+) -> Result<AuthContext, AuthError> {
+    let ctx = verifier.verify(jwt).await?;
     #[cfg(feature = "authkit")]
-    if let Some(info) = decoded.info {
-        // As AuthKit's withAuth(): the sealed user must be the token's subject.
-        if ctx.sub() != info.user.id {
-            return Err(AuthError::SessionUserMismatch);
+    {
+        let mut infos = infos.into_iter();
+        if let Some(info) = infos.next() {
+            // As AuthKit's withAuth(): the sealed user must be the token's subject.
+            if ctx.sub() != info.user.id || infos.any(|other| other.user.id != info.user.id) {
+                return Err(AuthError::SessionUserMismatch);
+            }
+            return Ok(ctx.with_session(info));
         }
-        return Ok(ctx.with_session(info));
     }
     Ok(ctx)
 }

@@ -63,11 +63,17 @@ pub(crate) struct Found<'a> {
     pub(crate) source: &'a TokenSource,
 }
 
-/// The tokens a request carries: the first source's, and any other source's that differs
-/// textually (the caller decides whether they name the same session).
+/// The tokens a request carries, one per source that carries one (never empty); the caller
+/// decides whether they name the same session.
 pub(crate) struct FoundAll<'a> {
     pub(crate) first: Found<'a>,
     pub(crate) others: Vec<Found<'a>>,
+}
+
+impl<'a> FoundAll<'a> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Found<'a>> {
+        std::iter::once(&self.first).chain(&self.others)
+    }
 }
 
 /// Finds the tokens per the rules in the module docs.
@@ -89,7 +95,6 @@ pub(crate) fn find<'a>(
         }
         match &first {
             None => first = Some(Found { token, source }),
-            Some(f) if f.token == token => {}
             Some(_) => others.push(Found { token, source }),
         }
     }
@@ -129,11 +134,11 @@ fn from_bearer(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
         return Err(AuthError::AmbiguousToken);
     }
     let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
-    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+    let (scheme, credentials) = value.split_once([' ', '\t']).unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);
     }
-    let token = credentials.trim_matches(' ');
+    let token = credentials.trim_matches([' ', '\t']);
     if token.is_empty() || token.contains([' ', '\t']) {
         return Err(AuthError::MalformedHeader);
     }

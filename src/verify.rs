@@ -19,7 +19,7 @@ use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::claims::ClaimNames;
+use crate::claims::{ClaimNames, numeric_date};
 use crate::clock::Clock;
 use crate::error::{Claim, ForbiddenHeader, Malformed};
 use crate::keys::KeyStore;
@@ -148,14 +148,6 @@ impl Header {
         }
         Ok(())
     }
-}
-
-/// Reads a NumericDate (RFC 7519: seconds, possibly fractional, non-negative).
-pub(crate) fn numeric_date(value: &Value) -> Option<u64> {
-    let n = value.as_number()?;
-    n.as_u64().or_else(|| {
-        n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64).map(|f| f as u64)
-    })
 }
 
 fn time_claim(claims: &Map<String, Value>, claim: Claim) -> Result<Option<u64>, AuthError> {

@@ -29,6 +29,7 @@ use crate::AuthError;
 /// # let _ = options;
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct JwksOptions {
     min_ttl: Duration,
     max_ttl: Duration,

@@ -32,7 +32,7 @@ use crate::AuthError;
 
 /// Shortest HMAC secret accepted for HS256, in bytes. RFC 7518 section 3.2 requires a key at
 /// least as long as the hash: 32 bytes for HS256, 48 for HS384, 64 for HS512.
-pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+const MIN_HMAC_SECRET_BYTES: usize = 32;
 
 fn min_hmac_len(alg: Algorithm) -> usize {
     match alg {

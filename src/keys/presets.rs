@@ -7,6 +7,7 @@ use super::jwks::{JwksError, JwksKeys, JwksOptions};
 /// [`AuthLayer::builder`](crate::AuthLayer::builder), which uses the key set and accepts the
 /// issuers (more with [`AuthLayerBuilder::issuer`](crate::AuthLayerBuilder::issuer)).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct Provider {
     keys: JwksKeys,
     issuers: Vec<String>,
@@ -52,7 +53,7 @@ impl Provider {
     }
 
     /// Any OpenID Provider, by discovery from its issuer URL (see
-    /// [`KeySource`](crate::KeySource) "OIDC discovery"): the document's `issuer` must equal `issuer` exactly,
+    /// the [`jwks`](crate::jwks) module): the document's `issuer` must equal `issuer` exactly,
     /// its `jwks_uri` becomes the key set, and `issuer` becomes the accepted `iss`.
     ///
     /// ```no_run

@@ -54,7 +54,8 @@ pub enum BuildError {
     /// AuthKit sessions are enabled but no source reads a cookie.
     #[cfg(feature = "authkit")]
     AuthKitWithoutCookie,
-    /// A sign-in or step-up URL cannot be sent in a `Location` header.
+    /// A sign-in or step-up URL cannot be sent in a `Location` header, or its query already
+    /// has `return_to`, `max_age` or `acr_values` (the parameters the redirect adds).
     InvalidRedirectUrl(String),
 }
 
@@ -67,13 +68,29 @@ impl fmt::Display for BuildError {
                 f.write_str("AuthKit sessions are enabled but no token source reads a cookie")
             }
             Self::InvalidRedirectUrl(url) => {
-                write!(f, "the redirect URL {url:?} cannot be sent in a Location header")
+                write!(
+                    f,
+                    "the redirect URL {url:?} is not a valid Location or already sets return_to, \
+                     max_age or acr_values"
+                )
             }
         }
     }
 }
 
 impl std::error::Error for BuildError {}
+
+/// The query parameters a redirect adds; a configured URL must not carry them already, or a
+/// sign-in endpoint would see two values (and might read the configured one).
+const REDIRECT_PARAMS: [&str; 3] = ["return_to", "max_age", "acr_values"];
+
+/// `true` when `url` can be a `Location` header and its query leaves our parameters to us.
+fn redirect_url_ok(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    HeaderValue::try_from(url).is_ok()
+        && !form_urlencoded::parse(query.as_bytes()).any(|(k, _)| REDIRECT_PARAMS.contains(&&*k))
+}
 
 impl AuthLayerBuilder {
     pub(super) fn new(keys: KeySource) -> Self {
@@ -225,17 +242,22 @@ impl AuthLayerBuilder {
         self
     }
 
-    /// Replaces every rejection response (401, 403, 503, 500 and the redirects) of the guards
-    /// and extractors behind this layer. The function gets the [`Rejection`]; call
-    /// [`Rejection::default_response`] for the cases you keep.
+    /// Replaces every rejection response (401, 403, 503, 500 and the browser redirects) of the
+    /// guards and extractors behind this layer. The function gets the [`Rejection`]; call
+    /// [`Rejection::default_response`] for the cases you keep. A rejection whose
+    /// [`location`](Rejection::location) is set is a browser navigation that the default
+    /// response redirects: keep those unless you mean to replace the redirect too.
     ///
     /// ```
     /// use axum::response::IntoResponse;
     /// use axum_session_mfa::{Algorithm, AuthLayer, Key};
     /// # let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
     /// let auth = AuthLayer::builder(key)
+    ///     .step_up_redirect("/auth/step-up")
     ///     .on_reject(|rejection| match rejection.status().as_u16() {
-    ///         403 => (rejection.status(), "step up, please").into_response(),
+    ///         403 if rejection.location().is_none() => {
+    ///             (rejection.status(), "step up, please").into_response()
+    ///         }
     ///         _ => rejection.default_response(),
     ///     })
     ///     .build()
@@ -258,7 +280,7 @@ impl AuthLayerBuilder {
     pub fn build(self) -> Result<AuthLayer, BuildError> {
         crate::crypto::install_crypto_provider();
         for url in [&self.responder.login, &self.responder.step_up].into_iter().flatten() {
-            if HeaderValue::try_from(url.as_str()).is_err() {
+            if !redirect_url_ok(url) {
                 return Err(BuildError::InvalidRedirectUrl(url.clone()));
             }
         }

@@ -118,7 +118,7 @@ async fn named_policies_are_audited_with_the_failed_rule() {
 
     let (capture, _guard) = capture();
     let policy = MfaPolicy::builder()
-        .named("recent-mfa")
+        .name("recent-mfa")
         .max_age(std::time::Duration::from_secs(300))
         .build();
     let app = axum::Router::new()

@@ -185,4 +185,19 @@ async fn a_sealed_cookie_and_a_bearer_token_must_carry_the_same_access_token() {
     // Another valid token next to the cookie: refused, whichever is the attacker's.
     let other = sign(Algorithm::RS256, &workos_claims("user_02OTHER"));
     assert_invalid_request(&send(&app, req(&other)).await, "ambiguous_token");
+    // The bearer sent the seal's text itself: it does not decode to the same JWT.
+    assert_invalid_request(&send(&app, req(&sealed)).await, "ambiguous_token");
+
+    // Order does not matter: with the bearer listed first, the sealed user still shows.
+    let bearer_first = router(
+        builder()
+            .authkit(pw(PASSWORD))
+            .sources([TokenSource::Bearer, TokenSource::cookie("wos-session")])
+            .build()
+            .unwrap(),
+    );
+    let reply = send(&bearer_first, req(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["user"]["id"], "user_01TEST");
+    assert_invalid_request(&send(&bearer_first, req(&other)).await, "ambiguous_token");
 }

@@ -156,7 +156,7 @@ async fn require_mfa_denies_a_workos_session_without_amr() {
     assert_eq!(reply.json()["rule"], "amr_absent");
 
     // A max_age policy does not help either: strength comes first, and there is no auth_time.
-    let recent = MfaPolicy::builder().named("recent").max_age(Duration::from_secs(600)).build();
+    let recent = MfaPolicy::builder().name("recent").max_age(Duration::from_secs(600)).build();
     let app = axum::Router::new()
         .route("/admin", axum::routing::get(|| async { "ok" }))
         .route_layer(RequireMfa::with_policy(recent))

@@ -248,3 +248,21 @@ async fn extractor_without_layer_is_a_loud_server_error() {
     assert_eq!(reply.status, 500);
     assert_eq!(reply.code(), "auth_layer_missing");
 }
+
+#[tokio::test]
+async fn a_tab_after_bearer_still_counts_as_a_bearer_token() {
+    // Read as "not our scheme", `Bearer<TAB>token` would let a planted cookie decide alone.
+    let app = default_app();
+    let victim = hs256(&mfa_claims());
+    let req = get_req("/admin")
+        .header("cookie", format!("session={}", other_user()))
+        .header("authorization", format!("Bearer\t{victim}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_invalid_request(&send(&app, req).await, "ambiguous_token");
+    let alone = get_req("/admin")
+        .header("authorization", format!("Bearer\t{victim}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, alone).await.text(), "admin ok");
+}

@@ -276,7 +276,7 @@ struct RecentMfa;
 impl NamedPolicy for RecentMfa {
     fn policy() -> &'static Arc<MfaPolicy> {
         static P: LazyLock<Arc<MfaPolicy>> = LazyLock::new(|| {
-            Arc::new(MfaPolicy::builder().named("recent").max_age(Duration::from_secs(60)).build())
+            Arc::new(MfaPolicy::builder().name("recent").max_age(Duration::from_secs(60)).build())
         });
         &P
     }
@@ -363,4 +363,20 @@ async fn browsers_without_a_session_can_be_sent_to_sign_in() {
         .layer(builder_for(Algorithm::HS256).login_redirect("/login").build().unwrap());
     let anonymous = get_req("/m").header("accept", BROWSER_ACCEPT).body(Body::empty()).unwrap();
     assert_eq!(location(&send(&members, anonymous).await), "/login?return_to=%2Fm");
+}
+
+#[test]
+fn redirect_urls_that_already_set_our_parameters_are_refused_at_build() {
+    for url in
+        ["/login?return_to=/x", "/step-up?a=1&max_age=0", "/s?acr_values=phr#frag", "/bad\nurl"]
+    {
+        let built = builder_for(Algorithm::HS256).step_up_redirect(url).build();
+        assert!(
+            matches!(built, Err(axum_session_mfa::BuildError::InvalidRedirectUrl(ref u)) if u == url),
+            "{url}"
+        );
+        let built = builder_for(Algorithm::HS256).login_redirect(url).build();
+        assert!(built.is_err(), "{url}");
+    }
+    assert!(builder_for(Algorithm::HS256).step_up_redirect("/s?prompt=login").build().is_ok());
 }
