@@ -3,7 +3,9 @@
 //! `jsonwebtoken` panics at the first verification when both or neither of its backends are
 //! enabled. Feature unification can enable both (`aws_lc_rs` here, `rust_crypto` elsewhere), so
 //! the layer installs one explicitly when it is built: aws-lc-rs when its feature is on, else
-//! RustCrypto. An application that installed its own provider first keeps it.
+//! RustCrypto. An application that installed its own provider first keeps it: then JWT
+//! signatures use that provider while AuthKit seals use this crate's backend, which matters to
+//! FIPS deployments (install the aws-lc-rs provider, or none).
 
 #[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
 compile_error!(
