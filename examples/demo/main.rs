@@ -75,7 +75,7 @@ fn auth_layer(config: &Config, keys: KeySource, dev: bool) -> Result<AuthLayer, 
 
 /// The routes: guards go on with `route_layer`, the auth layer goes around everything.
 fn app(auth: AuthLayer, dev: Option<Arc<DevIssuer>>) -> Router {
-    let recent = MfaPolicy::builder().named("recent-mfa").max_age(Duration::from_secs(300));
+    let recent = MfaPolicy::builder().name("recent-mfa").max_age(Duration::from_secs(300));
     let admin = Router::new()
         .route("/admin", get(admin))
         .route_layer(RequireMfa::new()) // 401 without a session, 403 until `amr` has `mfa`
