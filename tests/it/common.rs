@@ -231,36 +231,30 @@ pub fn assert_invalid(reply: &Reply, code: &str) {
     assert_eq!(reply.headers["content-type"], "application/problem+json");
 }
 
-/// The outcome `layer` records for a request carrying `token` as a bearer token.
-pub async fn outcome_of(layer: AuthLayer, token: &str) -> axum_session_mfa::AuthOutcome {
+/// What the extractor `E` gives a handler behind `layer` for a request carrying `token` as a
+/// bearer token.
+async fn extracted<E>(layer: AuthLayer, token: &str) -> E
+where
+    E: axum::extract::FromRequestParts<()> + Send + 'static,
+{
     let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
     let store = seen.clone();
-    let app = Router::new()
-        .route(
-            "/",
-            get(move |outcome: axum_session_mfa::AuthOutcome| async move {
-                *store.lock().unwrap() = Some(outcome);
-            }),
-        )
-        .layer(layer);
+    let handler = move |value: E| async move {
+        *store.lock().unwrap() = Some(value);
+    };
+    let app = Router::new().route("/", get(handler)).layer(layer);
     bearer(&app, "/", token).await;
-    let outcome = seen.lock().unwrap().take();
-    outcome.expect("the handler ran")
+    let value = seen.lock().unwrap().take();
+    value.expect("the handler ran")
+}
+
+/// The outcome `layer` records for a request carrying `token` as a bearer token.
+pub async fn outcome_of(layer: AuthLayer, token: &str) -> axum_session_mfa::AuthOutcome {
+    extracted(layer, token).await
 }
 
 /// The rejection an extractor behind `layer` gets for a request carrying `token`.
 pub async fn rejection_of(layer: AuthLayer, token: &str) -> axum_session_mfa::Rejection {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let store = seen.clone();
-    let app = Router::new()
-        .route(
-            "/",
-            get(move |ctx: Result<AuthContext, axum_session_mfa::Rejection>| async move {
-                *store.lock().unwrap() = ctx.err();
-            }),
-        )
-        .layer(layer);
-    bearer(&app, "/", token).await;
-    let rejection = seen.lock().unwrap().take();
-    rejection.expect("the extractor rejected")
+    let result: Result<AuthContext, axum_session_mfa::Rejection> = extracted(layer, token).await;
+    result.expect_err("the extractor rejected")
 }
