@@ -380,3 +380,43 @@ fn redirect_urls_that_already_set_our_parameters_are_refused_at_build() {
     }
     assert!(builder_for(Algorithm::HS256).step_up_redirect("/s?prompt=login").build().is_ok());
 }
+
+#[tokio::test]
+async fn a_cors_layer_outside_answers_preflights_before_any_guard() {
+    use tower_http::cors::{Any, CorsLayer};
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = runs.clone();
+    let handler = axum::routing::any(move || {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "handler ran" }
+    });
+    let cors = CorsLayer::new()
+        .allow_origin("https://app.example".parse::<http::HeaderValue>().unwrap())
+        .allow_methods(Any)
+        .allow_headers(Any);
+    let app = Router::new()
+        .route("/admin", handler)
+        .route_layer(RequireMfa::new())
+        .layer(builder_for(Algorithm::HS256).build().unwrap())
+        .layer(cors);
+    let preflight = get_req("/admin")
+        .method("OPTIONS")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, preflight).await;
+    assert!(reply.status.is_success(), "{}", reply.status);
+    assert_eq!(reply.headers["access-control-allow-origin"], "https://app.example");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0, "the handler never ran");
+    // The actual request still meets the guard, and gets the CORS headers on its 401.
+    let post = get_req("/admin")
+        .method("POST")
+        .header("origin", "https://app.example")
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, post).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (401, "missing_token".into()));
+    assert_eq!(reply.headers["access-control-allow-origin"], "https://app.example");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
