@@ -29,13 +29,15 @@ use crate::claims::ClaimNames;
 #[derive(Clone)]
 pub struct AuthContext {
     inner: Arc<Inner>,
+    /// When this request's token was found valid: per request, also when the verification
+    /// itself came from the layer's cache.
+    verified_at: u64,
 }
 
 struct Inner {
     claims: Map<String, Value>,
     names: Arc<ClaimNames>,
     exp: u64,
-    verified_at: u64,
     /// The user and impersonator of a sealed session cookie (AuthKit); never its tokens.
     #[cfg(feature = "authkit")]
     session: Option<SessionInfo>,
@@ -54,10 +56,10 @@ impl AuthContext {
                 claims,
                 names,
                 exp,
-                verified_at,
                 #[cfg(feature = "authkit")]
                 session: None,
             }),
+            verified_at,
         }
     }
 
@@ -73,12 +75,16 @@ impl AuthContext {
                     claims: inner.claims.clone(),
                     names: inner.names.clone(),
                     exp: inner.exp,
-                    verified_at: inner.verified_at,
                     session: Some(info),
                 });
             }
         }
         self
+    }
+
+    /// The same verified session, seen by a request at `now` (a hit in the layer's cache).
+    pub(crate) fn seen_at(&self, now: u64) -> Self {
+        Self { inner: self.inner.clone(), verified_at: now }
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
@@ -238,7 +244,7 @@ impl AuthContext {
     /// The time (seconds since the epoch) at which the token was verified. Policies measure
     /// `max_age` from this instant, so one request sees one "now".
     pub fn verified_at(&self) -> u64 {
-        self.inner.verified_at
+        self.verified_at
     }
 
     /// Seconds since `auth_time`, measured at [`verified_at`](Self::verified_at). `None` without

@@ -8,6 +8,7 @@ pub mod authkit;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 
+mod cache;
 mod claims;
 mod clock;
 mod context;
@@ -24,6 +25,7 @@ mod source;
 mod stepup;
 mod verify;
 
+pub use cache::{CacheStats, TokenCache};
 pub use claims::ClaimNames;
 pub use clock::Clock;
 pub use context::{Amr, AuthContext, AuthOutcome};

@@ -54,13 +54,25 @@ fn decode<'a>(
         (CookieFormat::AuthKit(passwords), TokenSource::Cookie(_))
             if found.token.starts_with(authkit::SEAL_PREFIX) =>
         {
-            let session =
-                AuthKitSession::open(&found.token, passwords, verifier.clock.now_millis())?;
-            let (access_token, info) = session.into_info();
+            let (session, expires_ms) = AuthKitSession::open_with_expiry(
+                &found.token,
+                passwords,
+                verifier.clock.now_millis(),
+            )?;
+            let (access_token, info) = session.into_info(expires_ms);
             Ok(Decoded { jwt: Cow::Owned(access_token), info: Some(info) })
         }
         _ => Ok(Decoded { jwt: Cow::Borrowed(&found.token), info: None }),
     }
+}
+
+/// A verified session, with what the layer's cache needs to keep it safely.
+pub(crate) struct Verified {
+    pub(crate) ctx: AuthContext,
+    /// The key that verified the signature.
+    pub(crate) key_id: u64,
+    /// When a sealed cookie's own expiry ends it (seconds since the epoch), if it has one.
+    pub(crate) seal_expires: Option<u64>,
 }
 
 /// Decodes and verifies the tokens the sources found. When several sources carry a token, all
@@ -70,7 +82,7 @@ pub(crate) async fn authenticate(
     format: &CookieFormat,
     verifier: &Verifier,
     found: &FoundAll<'_>,
-) -> Result<AuthContext, AuthError> {
+) -> Result<Verified, AuthError> {
     if found.others.is_empty() {
         // The common case: one token, no allocation.
         let Decoded { jwt, info } = decode(format, verifier, &found.first)?;
@@ -88,23 +100,27 @@ pub(crate) async fn authenticate(
 }
 
 /// Verifies the one JWT and attaches the sealed session's user, if any source was sealed.
-#[cfg_attr(not(feature = "authkit"), allow(unused_variables))]
+#[cfg_attr(not(feature = "authkit"), allow(unused_variables, unused_mut))]
 async fn finish(
     verifier: &Verifier,
     jwt: &str,
     infos: impl IntoIterator<Item = Info>,
-) -> Result<AuthContext, AuthError> {
-    let ctx = verifier.verify(jwt).await?;
+) -> Result<Verified, AuthError> {
+    let (ctx, key_id) = verifier.verify_with_key(jwt).await?;
+    let mut verified = Verified { ctx, key_id, seal_expires: None };
     #[cfg(feature = "authkit")]
     {
         let mut infos = infos.into_iter();
         if let Some(info) = infos.next() {
             // As AuthKit's withAuth(): the sealed user must be the token's subject.
-            if ctx.sub() != info.user.id || infos.any(|other| other.user.id != info.user.id) {
+            if verified.ctx.sub() != info.user.id
+                || infos.any(|other| other.user.id != info.user.id)
+            {
                 return Err(AuthError::SessionUserMismatch);
             }
-            return Ok(ctx.with_session(info));
+            verified.seal_expires = info.seal_expires_ms.map(|ms| ms / 1000);
+            verified.ctx = verified.ctx.with_session(info);
         }
     }
-    Ok(ctx)
+    Ok(verified)
 }

@@ -168,6 +168,14 @@ impl Verifier {
 
     /// Verifies a compact JWS and returns the session it proves.
     pub(crate) async fn verify(&self, token: &str) -> Result<AuthContext, AuthError> {
+        self.verify_with_key(token).await.map(|(ctx, _)| ctx)
+    }
+
+    /// As [`verify`](Self::verify), with the id of the key that verified the signature.
+    pub(crate) async fn verify_with_key(
+        &self,
+        token: &str,
+    ) -> Result<(AuthContext, u64), AuthError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(payload_b64), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -190,10 +198,16 @@ impl Verifier {
         self.typ.check(header.typ.as_deref())?;
 
         let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
-        let valid = self
+        let (valid, key_id) = self
             .keys
             .resolve(header.kid.as_deref(), alg, |key| {
-                jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key.decoding_key(), alg)
+                let valid = jsonwebtoken::crypto::verify(
+                    signature,
+                    signed.as_bytes(),
+                    key.decoding_key(),
+                    alg,
+                );
+                (valid, key.id())
             })
             .await?;
         if !matches!(valid, Ok(true)) {
@@ -203,7 +217,7 @@ impl Verifier {
         let payload = b64(payload_b64, Malformed::PayloadEncoding)?;
         let claims: Map<String, Value> = serde_json::from_slice(&payload)
             .map_err(|_| AuthError::MalformedToken(Malformed::Payload))?;
-        self.validate(claims)
+        self.validate(claims).map(|ctx| (ctx, key_id))
     }
 
     fn validate(&self, claims: Map<String, Value>) -> Result<AuthContext, AuthError> {

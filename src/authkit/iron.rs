@@ -226,6 +226,16 @@ impl std::error::Error for IronError {}
 /// Every [`IronError`] but [`IronError::Rng`], for a seal that does not open; which one
 /// is only meant for logs.
 pub fn unseal(sealed: &str, passwords: &IronPasswords, now_ms: u64) -> Result<Vec<u8>, IronError> {
+    unseal_with_expiry(sealed, passwords, now_ms).map(|(plaintext, _)| plaintext)
+}
+
+/// As [`unseal`], with the seal's own expiry (milliseconds since the epoch, skew included), if
+/// it has one: whoever keeps what the seal proved must stop trusting it then.
+pub(crate) fn unseal_with_expiry(
+    sealed: &str,
+    passwords: &IronPasswords,
+    now_ms: u64,
+) -> Result<(Vec<u8>, Option<u64>), IronError> {
     let body = sealed.strip_suffix(VERSION_SUFFIX).unwrap_or(sealed);
     let mut split = body.split('*');
     let mut parts = [""; 8];
@@ -240,11 +250,13 @@ pub fn unseal(sealed: &str, passwords: &IronPasswords, now_ms: u64) -> Result<Ve
         return Err(IronError::Malformed);
     }
 
+    let mut expires_ms = None;
     if !expiration.is_empty() {
         let exp = parse_expiration(expiration).ok_or(IronError::Malformed)?;
         if u128::from(exp) + u128::from(SKEW_MS) <= u128::from(now_ms) {
             return Err(IronError::Expired);
         }
+        expires_ms = Some(exp.saturating_add(SKEW_MS));
     }
 
     let password = passwords
@@ -274,8 +286,9 @@ pub fn unseal(sealed: &str, passwords: &IronPasswords, now_ms: u64) -> Result<Ve
     crypto::verify_hmac_sha256(&derive_key(password, mac_salt), &signed, &mac)
         .map_err(|_| IronError::BadMac)?;
 
-    crypto::aes256_cbc_decrypt(&derive_key(password, enc_salt), &iv, &ciphertext)
-        .map_err(|_| IronError::Decrypt)
+    let plaintext = crypto::aes256_cbc_decrypt(&derive_key(password, enc_salt), &iv, &ciphertext)
+        .map_err(|_| IronError::Decrypt)?;
+    Ok((plaintext, expires_ms))
 }
 
 /// Seals `plaintext` with the first password of `passwords`, in the form iron-session

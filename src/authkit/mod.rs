@@ -179,6 +179,8 @@ impl fmt::Debug for AuthKitSession {
 pub(crate) struct SessionInfo {
     pub(crate) user: SessionUser,
     pub(crate) impersonator: Option<Impersonator>,
+    /// The seal's own expiry in ms since the epoch, if it has one (not exposed).
+    pub(crate) seal_expires_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -249,8 +251,18 @@ impl AuthKitSession {
         passwords: &IronPasswords,
         now_ms: u64,
     ) -> Result<Self, AuthError> {
-        let plaintext = iron::unseal(cookie, passwords, now_ms).map_err(|e| iron_error(&e))?;
-        Self::from_json(&plaintext)
+        Self::open_with_expiry(cookie, passwords, now_ms).map(|(session, _)| session)
+    }
+
+    /// As `open`, with the seal's own expiry (ms since the epoch), if it has one.
+    pub(crate) fn open_with_expiry(
+        cookie: &str,
+        passwords: &IronPasswords,
+        now_ms: u64,
+    ) -> Result<(Self, Option<u64>), AuthError> {
+        let (plaintext, expires_ms) =
+            iron::unseal_with_expiry(cookie, passwords, now_ms).map_err(|e| iron_error(&e))?;
+        Ok((Self::from_json(&plaintext)?, expires_ms))
     }
 
     fn from_json(json: &[u8]) -> Result<Self, AuthError> {
@@ -304,8 +316,10 @@ impl AuthKitSession {
     }
 
     /// Drops the tokens, keeping what the context exposes.
-    pub(crate) fn into_info(self) -> (String, SessionInfo) {
-        (self.access_token, SessionInfo { user: self.user, impersonator: self.impersonator })
+    pub(crate) fn into_info(self, seal_expires_ms: Option<u64>) -> (String, SessionInfo) {
+        let info =
+            SessionInfo { user: self.user, impersonator: self.impersonator, seal_expires_ms };
+        (self.access_token, info)
     }
 }
 

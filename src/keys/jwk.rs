@@ -125,6 +125,10 @@ pub(crate) fn key_from_jwk(value: &Value) -> Result<Key, &'static str> {
     let alg = pinned_alg(&jwk)?;
     let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| "key material does not decode")?;
     let key = Key::from_decoding_key(decoding, [alg]).map_err(|_| "alg does not fit the key")?;
+    // The same published key keeps its id across refetches; another key gets another.
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&value.to_string(), &mut hasher);
+    let key = key.with_id(std::hash::Hasher::finish(&hasher));
     Ok(match jwk.common.key_id {
         Some(kid) => key.with_kid(kid),
         None => key,

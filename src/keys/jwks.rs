@@ -282,6 +282,20 @@ impl JwksKeys {
         }
     }
 
+    /// `true` while a usable snapshot publishes the key with this id; starts a background
+    /// refresh when one is due, as [`resolve`](Self::resolve) does. No network call, no lock.
+    pub(crate) fn trusts(&self, key_id: u64) -> bool {
+        let current = self.inner.current.load();
+        let now = Instant::now();
+        let Some(snap) = current.as_deref().filter(|s| now < s.serve_until) else {
+            return false;
+        };
+        if now >= snap.refresh_at {
+            self.spawn_refresh();
+        }
+        snap.keys.contains_id(key_id)
+    }
+
     /// Starts a background refresh unless one runs or the interval forbids it.
     fn spawn_refresh(&self) {
         let inner = &self.inner;

@@ -25,6 +25,7 @@ pub use presets::Provider;
 pub(crate) use static_keys::StaticKeys;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
@@ -45,6 +46,10 @@ fn min_hmac_len(alg: Algorithm) -> usize {
 /// A public key (or HMAC secret) trusted to verify tokens, pinned to its algorithms.
 #[derive(Clone)]
 pub struct Key {
+    /// Identifies the key material within the process: a serial for configured keys, a hash
+    /// of the JWK for published ones (so a refetched, unchanged key keeps its id). The token
+    /// cache drops what a key verified once no key of the set has its id.
+    id: u64,
     kid: Option<String>,
     algorithms: Vec<Algorithm>,
     decoding: DecodingKey,
@@ -165,7 +170,9 @@ impl Key {
                 return Err(KeyError::WeakSecret { len, min: min_hmac_len(*alg) });
             }
         }
-        Ok(Self { kid: None, algorithms, decoding })
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
+        let id = SERIAL.fetch_add(1, Ordering::Relaxed);
+        Ok(Self { id, kid: None, algorithms, decoding })
     }
 
     /// An HMAC shared secret for `algorithm` (HS256, HS384 or HS512).
@@ -247,9 +254,9 @@ impl Key {
         self,
         algorithms: impl IntoIterator<Item = Algorithm>,
     ) -> Result<Self, KeyError> {
-        let kid = self.kid;
+        let (id, kid) = (self.id, self.kid);
         let key = Self::new(self.decoding, algorithms.into_iter().collect())?;
-        Ok(Self { kid, ..key })
+        Ok(Self { id, kid, ..key })
     }
 
     /// The key id, if any.
@@ -265,6 +272,17 @@ impl Key {
     /// `true` when `alg` is one of the pinned algorithms.
     pub fn allows(&self, alg: Algorithm) -> bool {
         self.algorithms.contains(&alg)
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Replaces the id (keys made from a published JWK: see the `id` field).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn with_id(mut self, id: u64) -> Self {
+        self.id = id;
+        self
     }
 
     pub(crate) fn decoding_key(&self) -> &DecodingKey {
@@ -385,6 +403,20 @@ pub(crate) enum KeyStore {
 }
 
 impl KeyStore {
+    /// `true` while the key with this id may still verify tokens: always for configured keys;
+    /// for a remote set, while a usable snapshot publishes it (a refresh is started when one is
+    /// due, as a verification would).
+    pub(crate) fn trusts(&self, key_id: u64) -> bool {
+        match self {
+            Self::Static(_) => {
+                let _ = key_id;
+                true
+            }
+            #[cfg(feature = "jwks")]
+            Self::Remote(keys) => keys.trusts(key_id),
+        }
+    }
+
     /// Picks the key for a token header, per the rules in the module docs.
     pub(crate) async fn resolve<R>(
         &self,

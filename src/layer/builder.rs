@@ -10,11 +10,12 @@ use http::{HeaderValue, StatusCode};
 use super::{AuthLayer, Config};
 #[cfg(feature = "authkit")]
 use crate::authkit::{AUTHKIT_COOKIE, IronPasswords};
+use crate::cache::Cache;
 use crate::reject::Responder;
 use crate::session::CookieFormat;
 use crate::source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 use crate::verify::{DEFAULT_LEEWAY, TokenType, Verifier};
-use crate::{ClaimNames, Clock, KeySource, Rejection};
+use crate::{ClaimNames, Clock, KeySource, Rejection, TokenCache};
 
 /// Builds an [`AuthLayer`]; start with [`AuthLayer::builder`], which takes the keys.
 #[must_use]
@@ -31,6 +32,7 @@ pub struct AuthLayerBuilder {
     #[cfg(feature = "authkit")]
     authkit: Option<IronPasswords>,
     responder: Responder,
+    cache: TokenCache,
 }
 
 impl fmt::Debug for AuthLayerBuilder {
@@ -107,7 +109,16 @@ impl AuthLayerBuilder {
             #[cfg(feature = "authkit")]
             authkit: None,
             responder: Responder::default(),
+            cache: TokenCache::new(),
         }
+    }
+
+    /// The verified-token cache (on by default: [`TokenCache::new`]); pass
+    /// [`TokenCache::disabled`] to verify every request's token. The cache keeps what verifying
+    /// a token proved, never a guard's decision; see [`TokenCache`] for its rules.
+    pub fn token_cache(mut self, cache: TokenCache) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// Where to look for the token. Default: the cookie `session` (`wos-session` with
@@ -314,6 +325,7 @@ impl AuthLayerBuilder {
             names: Arc::new(self.names),
         };
         let config = Config {
+            cache: Cache::new(&self.cache),
             sources,
             max_token_bytes: self.max_token_bytes,
             format,

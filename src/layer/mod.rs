@@ -20,6 +20,7 @@ pub use service::{AuthService, ResponseFuture};
 use http::Request;
 
 use crate::audit::{self, RequestInfo};
+use crate::cache::{Cache, CacheStats, Origin};
 use crate::reject::Responder;
 use crate::session::{self, CookieFormat};
 use crate::source::{self, TokenSource};
@@ -53,6 +54,7 @@ pub struct AuthLayer {
 }
 
 pub(crate) struct Config {
+    cache: Option<Cache>,
     sources: Vec<TokenSource>,
     max_token_bytes: usize,
     format: CookieFormat,
@@ -84,6 +86,12 @@ impl AuthLayer {
         AuthLayerBuilder::new(keys.into())
     }
 
+    /// What the layer's token cache did so far (hits, misses, evictions, size), for metrics;
+    /// `None` when the cache is [disabled](crate::TokenCache::disabled).
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.config.cache.as_ref().map(Cache::stats)
+    }
+
     /// Verifies a token directly, outside any request (WebSocket handshakes, background jobs,
     /// tests). Sources, cookie formats and size limits do not apply.
     pub async fn verify_token(&self, token: &str) -> Result<AuthContext, AuthError> {
@@ -97,10 +105,27 @@ impl Config {
     async fn authenticate<B>(&self, req: &mut Request<B>) -> AuthOutcome {
         let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
         let (result, label) = match found {
-            Ok(found) => (
-                session::authenticate(&self.format, &self.verifier, &found).await,
-                found.first.source.label(),
-            ),
+            Ok(found) => {
+                // The cache serves requests that carry one token; several must be compared.
+                let cache = self.cache.as_ref().filter(|_| found.others.is_empty());
+                let origin = match found.first.source {
+                    TokenSource::Cookie(_) => Origin::Cookie,
+                    TokenSource::Bearer => Origin::Bearer,
+                };
+                let (token, keys, leeway) =
+                    (&found.first.token, &self.verifier.keys, self.verifier.leeway);
+                if let Some(cache) = cache
+                    && let Some(ctx) = cache.get(origin, token, self.verifier.now(), leeway, keys)
+                {
+                    return AuthOutcome::new(Ok(ctx));
+                }
+                let result = session::authenticate(&self.format, &self.verifier, &found).await;
+                if let (Some(cache), Ok(v)) = (cache, &result) {
+                    let now = v.ctx.verified_at();
+                    cache.insert(origin, token, &v.ctx, v.key_id, v.seal_expires, now, leeway);
+                }
+                (result.map(|v| v.ctx), found.first.source.label())
+            }
             Err(e) => (Err(e), "request"),
         };
         if let Err(e) = &result

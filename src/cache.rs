@@ -1,0 +1,302 @@
+//! The verified-token cache: a session sends the same token (or AuthKit cookie) on every
+//! request, so the layer keeps what verifying it proved and skips the signature check (and the
+//! unsealing) the next time.
+//!
+//! What it may and may not do, each rule tested:
+//! * it caches **verification** (token -> [`AuthContext`]), never **authorization**: guards and
+//!   policies run on every request, hit or miss;
+//! * the key is the **whole** token (or cookie) value, compared in full, with where it came from
+//!   (a bearer token and a sealed cookie are read differently); a fast hash only picks the slot;
+//! * one cache per layer: two layers (other keys, issuers, audiences) never share entries;
+//! * successes only: a refused token is verified again each time;
+//! * every hit re-checks `exp` and `nbf` (with the layer's leeway) against the layer's clock, and
+//!   an entry lives until the token's `exp`, the sealed cookie's own expiry, or the cap
+//!   ([`TokenCache::max_ttl`], 60 s by default), whichever comes first;
+//! * a key that leaves the key set (JWKS rotation or removal) ends, at once, every entry it
+//!   verified: each hit checks that the current set still publishes that key;
+//! * bounded in entries **and** bytes, with S3-FIFO admission (`quick_cache`): a flood of
+//!   distinct tokens, each seen once, passes through the small probation queue and cannot evict
+//!   the hot working set;
+//! * no lock is shared by all requests: the map is sharded, and the counters are striped.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use quick_cache::sync::Cache as QuickCache;
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
+
+use crate::AuthContext;
+use crate::keys::KeyStore;
+
+/// How a layer caches verified tokens: on by default; see
+/// [`AuthLayerBuilder::token_cache`](crate::AuthLayerBuilder::token_cache).
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_session_mfa::{Algorithm, AuthLayer, Key, TokenCache};
+/// # let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+/// let auth = AuthLayer::builder(key)
+///     .token_cache(
+///         TokenCache::new()
+///             .max_entries(50_000)
+///             .max_bytes(64 * 1024 * 1024)
+///             .max_ttl(Duration::from_secs(30)),
+///     )
+///     .build()
+///     .unwrap();
+/// let stats = auth.cache_stats().unwrap();
+/// assert_eq!((stats.hits, stats.misses), (0, 0));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct TokenCache {
+    enabled: bool,
+    max_entries: usize,
+    max_bytes: u64,
+    max_ttl: Duration,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TokenCache {
+    /// The default cache: 10,000 entries, 16 MiB, entries live at most 60 seconds.
+    pub fn new() -> Self {
+        Self {
+            enabled: true,
+            max_entries: 10_000,
+            max_bytes: 16 * 1024 * 1024,
+            max_ttl: Duration::from_secs(60),
+        }
+    }
+
+    /// No cache: every request verifies its token.
+    pub fn disabled() -> Self {
+        Self { enabled: false, ..Self::new() }
+    }
+
+    /// At most this many entries (default 10,000; at least 1).
+    pub fn max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries.max(1);
+        self
+    }
+
+    /// At most about this many bytes of tokens and verified claims (default 16 MiB). Each
+    /// entry is weighed as twice its token's length plus 512 bytes of bookkeeping.
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// The longest an entry is trusted without verifying the token again (default 60 s),
+    /// however far away the token's `exp` is.
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.max_ttl = ttl;
+        self
+    }
+}
+
+/// What a layer's token cache did so far; see [`AuthLayer::cache_stats`](crate::AuthLayer::cache_stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Requests whose token was found verified in the cache.
+    pub hits: u64,
+    /// Requests whose token was verified (absent, expired, or its key gone).
+    pub misses: u64,
+    /// Entries pushed out to stay within the bounds.
+    pub evictions: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// The weight held now (about the bytes; see [`TokenCache::max_bytes`]).
+    pub bytes: u64,
+}
+
+/// Where a cached token came from: a bearer token is always a JWT, a cookie may be sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Origin {
+    Bearer,
+    Cookie,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct CacheKey {
+    origin: Origin,
+    token: Box<str>,
+}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Lookup { origin: self.origin, token: &self.token }.hash(state);
+    }
+}
+
+/// A borrowed key, so a lookup copies nothing.
+#[derive(Hash)]
+struct Lookup<'a> {
+    origin: Origin,
+    token: &'a str,
+}
+
+impl Equivalent<CacheKey> for Lookup<'_> {
+    fn equivalent(&self, key: &CacheKey) -> bool {
+        self.origin == key.origin && self.token == &*key.token
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    ctx: AuthContext,
+    key_id: u64,
+    nbf: Option<u64>,
+    /// The first second at which the entry is no longer trusted.
+    until: u64,
+}
+
+/// Weighs an entry as about its bytes, but never less than `max_bytes / max_entries`, so one
+/// weight capacity bounds both.
+#[derive(Clone)]
+struct Weigh {
+    floor: u64,
+}
+
+impl Weighter<CacheKey, Entry> for Weigh {
+    fn weight(&self, key: &CacheKey, _: &Entry) -> u64 {
+        (2 * key.token.len() as u64 + 512).max(self.floor)
+    }
+}
+
+#[derive(Clone)]
+struct CountEvictions(Arc<AtomicU64>);
+
+impl Lifecycle<CacheKey, Entry> for CountEvictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _: &mut (), _: CacheKey, _: Entry) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A counter striped over cache lines, so concurrent requests do not contend on one.
+#[derive(Default)]
+struct Striped([Padded; STRIPES]);
+
+const STRIPES: usize = 16;
+
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+impl Striped {
+    fn add(&self) {
+        thread_local! {
+            static STRIPE: usize = {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
+            };
+        }
+        STRIPE.with(|i| self.0[*i].0.fetch_add(1, Ordering::Relaxed));
+    }
+
+    fn sum(&self) -> u64 {
+        self.0.iter().map(|p| p.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// One layer's cache.
+pub(crate) struct Cache {
+    map: QuickCache<CacheKey, Entry, Weigh, DefaultHashBuilder, CountEvictions>,
+    max_ttl: u64,
+    hits: Striped,
+    misses: Striped,
+    evictions: Arc<AtomicU64>,
+}
+
+impl Cache {
+    /// The cache `config` describes, or `None` when it is disabled.
+    pub(crate) fn new(config: &TokenCache) -> Option<Self> {
+        if !config.enabled {
+            return None;
+        }
+        let evictions = Arc::new(AtomicU64::new(0));
+        let floor = (config.max_bytes / config.max_entries as u64).max(1);
+        let map = QuickCache::with(
+            config.max_entries,
+            config.max_bytes,
+            Weigh { floor },
+            DefaultHashBuilder::default(),
+            CountEvictions(evictions.clone()),
+        );
+        Some(Self {
+            map,
+            max_ttl: config.max_ttl.as_secs(),
+            hits: Striped::default(),
+            misses: Striped::default(),
+            evictions,
+        })
+    }
+
+    /// The verified session for `token`, if it was verified before and is still good at `now`:
+    /// within `exp` and `nbf` (with `leeway`), the cap, and verified by a key `keys` still trusts.
+    pub(crate) fn get(
+        &self,
+        origin: Origin,
+        token: &str,
+        now: u64,
+        leeway: u64,
+        keys: &KeyStore,
+    ) -> Option<AuthContext> {
+        let lookup = Lookup { origin, token };
+        let Some(entry) = self.map.get(&lookup) else {
+            self.misses.add();
+            return None;
+        };
+        let early = entry.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway));
+        if now >= entry.until || early || !keys.trusts(entry.key_id) {
+            self.map.remove(&lookup);
+            self.misses.add();
+            return None;
+        }
+        self.hits.add();
+        Some(entry.ctx.seen_at(now))
+    }
+
+    /// Keeps a session the layer just verified at `now`.
+    pub(crate) fn insert(
+        &self,
+        origin: Origin,
+        token: &str,
+        ctx: &AuthContext,
+        key_id: u64,
+        seal_expires: Option<u64>,
+        now: u64,
+        leeway: u64,
+    ) {
+        let until = ctx
+            .exp()
+            .saturating_add(leeway)
+            .min(now.saturating_add(self.max_ttl))
+            .min(seal_expires.unwrap_or(u64::MAX));
+        if until <= now {
+            return;
+        }
+        let nbf = ctx.claims().get("nbf").and_then(crate::claims::numeric_date);
+        let key = CacheKey { origin, token: token.into() };
+        self.map.insert(key, Entry { ctx: ctx.clone(), key_id, nbf, until });
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.sum(),
+            misses: self.misses.sum(),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            entries: self.map.len() as u64,
+            bytes: self.map.weight(),
+        }
+    }
+}
