@@ -29,6 +29,7 @@ use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
 
 use crate::AuthContext;
 use crate::keys::KeyStore;
+use crate::session::Verified;
 
 /// How a layer caches verified tokens: on by default; see
 /// [`AuthLayerBuilder::token_cache`](crate::AuthLayerBuilder::token_cache).
@@ -266,17 +267,10 @@ impl Cache {
         Some(entry.ctx.seen_at(now))
     }
 
-    /// Keeps a session the layer just verified at `now`.
-    pub(crate) fn insert(
-        &self,
-        origin: Origin,
-        token: &str,
-        ctx: &AuthContext,
-        key_id: u64,
-        seal_expires: Option<u64>,
-        now: u64,
-        leeway: u64,
-    ) {
+    /// Keeps a session the layer just verified.
+    pub(crate) fn insert(&self, origin: Origin, token: &str, verified: &Verified, leeway: u64) {
+        let Verified { ctx, key_id, seal_expires } = verified;
+        let now = ctx.verified_at();
         let until = ctx
             .exp()
             .saturating_add(leeway)
@@ -287,7 +281,7 @@ impl Cache {
         }
         let nbf = ctx.claims().get("nbf").and_then(crate::claims::numeric_date);
         let key = CacheKey { origin, token: token.into() };
-        self.map.insert(key, Entry { ctx: ctx.clone(), key_id, nbf, until });
+        self.map.insert(key, Entry { ctx: ctx.clone(), key_id: *key_id, nbf, until });
     }
 
     pub(crate) fn stats(&self) -> CacheStats {

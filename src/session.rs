@@ -96,7 +96,9 @@ pub(crate) async fn authenticate(
     if all.iter().any(|d| d.jwt != all[0].jwt) {
         return Err(AuthError::AmbiguousToken);
     }
-    finish(verifier, &all[0].jwt, all.iter().filter_map(|d| d.info.clone())).await
+    #[cfg_attr(not(feature = "authkit"), allow(clippy::clone_on_copy))]
+    let infos = all.iter().filter_map(|d| d.info.clone());
+    finish(verifier, &all[0].jwt, infos).await
 }
 
 /// Verifies the one JWT and attaches the sealed session's user, if any source was sealed.

@@ -120,9 +120,8 @@ impl Config {
                     return AuthOutcome::new(Ok(ctx));
                 }
                 let result = session::authenticate(&self.format, &self.verifier, &found).await;
-                if let (Some(cache), Ok(v)) = (cache, &result) {
-                    let now = v.ctx.verified_at();
-                    cache.insert(origin, token, &v.ctx, v.key_id, v.seal_expires, now, leeway);
+                if let (Some(cache), Ok(verified)) = (cache, &result) {
+                    cache.insert(origin, token, verified, leeway);
                 }
                 (result.map(|v| v.ctx), found.first.source.label())
             }

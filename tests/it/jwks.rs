@@ -782,3 +782,27 @@ async fn retry_after_says_when_the_next_fetch_may_happen() {
     assert!((50..=60).contains(&retry), "Retry-After {retry}");
     assert!(reply.json()["detail"].is_string());
 }
+
+#[tokio::test]
+async fn a_key_that_leaves_the_set_ends_its_cached_tokens_at_once() {
+    let server = JwksServer::start(serving(vec![rsa_jwk("k1"), rsa2_jwk("k2")])).await;
+    let keys = JwksKeys::with_options(&server.url(), options()).unwrap();
+    let layer = AuthLayer::builder(Provider::new(keys.clone(), ISSUER)).build().unwrap();
+    let app = router(layer.clone());
+    // One token each: signing again in another second would make another token.
+    let (t1, t2) = (rsa_token("k1"), rsa2_token("k2"));
+    assert_eq!(bearer(&app, "/me", &t1).await.status, StatusCode::OK);
+    assert_eq!(bearer(&app, "/me", &t1).await.status, StatusCode::OK);
+    assert_eq!(layer.cache_stats().unwrap().hits, 1);
+    // An unchanged refetch keeps the entry: the key's identity is its published material.
+    assert_eq!(keys.refresh().await.unwrap(), 2);
+    assert_eq!(bearer(&app, "/me", &t1).await.status, StatusCode::OK);
+    assert_eq!(layer.cache_stats().unwrap().hits, 2);
+
+    server.set(|b| b.keys = vec![rsa2_jwk("k2")]);
+    assert_eq!(keys.refresh().await.unwrap(), 1);
+    // The very next request with the cached token is refused: no stale hit.
+    assert_invalid(&bearer(&app, "/me", &t1).await, "unknown_key");
+    assert_eq!(layer.cache_stats().unwrap().hits, 2);
+    assert_eq!(bearer(&app, "/me", &t2).await.status, StatusCode::OK);
+}

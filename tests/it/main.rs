@@ -14,6 +14,7 @@ mod audit;
 mod authkit;
 #[cfg(feature = "authkit")]
 mod authkit_fuzz;
+mod cache;
 mod context;
 #[cfg(feature = "jwks")]
 mod demo;
