@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use axum_session_mfa::jwks::{JwksKeys, JwksOptions, Provider};
-use axum_session_mfa::{Algorithm, AuthLayer, Key, RequireMfa};
+use axum_session_mfa::{Algorithm, AuthLayer, Key, RequireMfa, TokenCache};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, StatusCode};
 use jsonwebtoken::jwk::Jwk;
@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
     let static_layer =
         AuthLayer::builder(Key::rsa_pem(Algorithm::RS256, &public_pem).unwrap().with_kid("k1"))
             .issuer(ISSUER)
+            .token_cache(TokenCache::disabled())
             .build()
             .unwrap();
 
@@ -72,7 +73,11 @@ fn bench(c: &mut Criterion) {
         tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
         let keys = JwksKeys::with_options(&url, JwksOptions::default()).unwrap();
         keys.refresh().await.unwrap();
-        AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap()
+        // Cache off: this compares key lookups, so every request verifies.
+        AuthLayer::builder(Provider::new(keys, ISSUER))
+            .token_cache(TokenCache::disabled())
+            .build()
+            .unwrap()
     });
 
     let decoding = DecodingKey::from_rsa_pem(&public_pem).unwrap();

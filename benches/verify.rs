@@ -5,14 +5,15 @@
 //! * `raw_decode`: `jsonwebtoken::decode::<serde_json::Map>` with exp/nbf/iss validation
 //!   (the baseline);
 //! * `router_only`: the same Router request without any auth (what axum itself costs);
-//! * `layer_require_mfa`: the request through `AuthLayer` + `RequireMfa`, reaching the handler.
+//! * `layer_require_mfa`: the request through `AuthLayer` + `RequireMfa`, reaching the handler,
+//!   with the token cache off (every request verifies; `benches/cache.rs` measures the cache).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use axum_session_mfa::{Algorithm, AuthLayer, Key, RequireMfa};
+use axum_session_mfa::{Algorithm, AuthLayer, Key, RequireMfa, TokenCache};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -101,8 +102,12 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        let layer =
-            AuthLayer::builder(case.key.clone()).issuer("https://issuer.bench").build().unwrap();
+        // Cache off: this measures verification; benches/cache.rs measures the cache.
+        let layer = AuthLayer::builder(case.key.clone())
+            .issuer("https://issuer.bench")
+            .token_cache(TokenCache::disabled())
+            .build()
+            .unwrap();
         let guarded: Router = Router::new()
             .route("/admin", get(|| async { "ok" }))
             .route_layer(RequireMfa::new())
