@@ -21,6 +21,8 @@
 //! * A token longer than the size limit (8 KiB by default) is [`AuthError::TokenTooLarge`],
 //!   refused before any decoding.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 
@@ -59,7 +61,8 @@ impl TokenSource {
 
 /// A token found in a request, with where it came from.
 pub(crate) struct Found<'a> {
-    pub(crate) token: String,
+    /// Borrowed from the request's headers, unless a `Cookie` header had to be repaired.
+    pub(crate) token: Cow<'a, str>,
     pub(crate) source: &'a TokenSource,
 }
 
@@ -79,7 +82,7 @@ impl<'a> FoundAll<'a> {
 /// Finds the tokens per the rules in the module docs.
 pub(crate) fn find<'a>(
     sources: &'a [TokenSource],
-    headers: &HeaderMap,
+    headers: &'a HeaderMap,
     limit: usize,
 ) -> Result<FoundAll<'a>, AuthError> {
     let mut first: Option<Found<'a>> = None;
@@ -101,33 +104,58 @@ pub(crate) fn find<'a>(
     first.map(|first| FoundAll { first, others }).ok_or(AuthError::MissingToken)
 }
 
-fn from_cookies(headers: &HeaderMap, name: &str) -> Result<Option<String>, AuthError> {
-    let mut found: Option<String> = None;
+fn from_cookies<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Cow<'h, str>>, AuthError> {
+    let mut found: Option<Cow<'h, str>> = None;
     for header in headers.get_all(COOKIE) {
         // Invalid UTF-8 belongs to someone else's cookie (a sibling domain can plant one): it
         // must not lock users out. Lossy decoding keeps every other cookie intact, and a session
         // cookie with such bytes fails verification anyway. Unparseable cookies are skipped.
         let bytes = header.as_bytes();
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(bytes),
-        };
-        for cookie in cookie::Cookie::split_parse(text.as_ref()).flatten() {
-            if cookie.name() != name {
-                continue;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                for cookie in cookie::Cookie::split_parse(text).flatten() {
+                    if cookie.name() == name {
+                        // Borrowed from the header: the same text `value_trimmed` gives.
+                        let raw = cookie.value_raw().filter(|raw| *raw == cookie.value());
+                        let value = raw.map_or_else(
+                            || Cow::Owned(cookie.value_trimmed().to_owned()),
+                            |raw| Cow::Borrowed(unquote(raw)),
+                        );
+                        agree(&mut found, value)?;
+                    }
+                }
             }
-            let value = cookie.value_trimmed();
-            match &found {
-                Some(previous) if previous != value => return Err(AuthError::AmbiguousToken),
-                Some(_) => {}
-                None => found = Some(value.to_owned()),
+            Err(_) => {
+                let text = String::from_utf8_lossy(bytes);
+                for cookie in cookie::Cookie::split_parse(text.as_ref()).flatten() {
+                    if cookie.name() == name {
+                        agree(&mut found, Cow::Owned(cookie.value_trimmed().to_owned()))?;
+                    }
+                }
             }
         }
     }
     Ok(found.filter(|v| !v.is_empty()))
 }
 
-fn from_bearer(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+/// Duplicate cookies must carry the same value.
+fn agree<'h>(found: &mut Option<Cow<'h, str>>, value: Cow<'h, str>) -> Result<(), AuthError> {
+    match found {
+        Some(previous) if *previous != value => Err(AuthError::AmbiguousToken),
+        Some(_) => Ok(()),
+        None => {
+            *found = Some(value);
+            Ok(())
+        }
+    }
+}
+
+/// A cookie value without the DQUOTEs RFC 6265 allows around it (`cookie`'s `value_trimmed`).
+fn unquote(raw: &str) -> &str {
+    raw.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(raw)
+}
+
+fn from_bearer(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
@@ -142,5 +170,5 @@ fn from_bearer(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
     if token.is_empty() || token.contains([' ', '\t']) {
         return Err(AuthError::MalformedHeader);
     }
-    Ok(Some(token.to_owned()))
+    Ok(Some(Cow::Borrowed(token)))
 }

@@ -47,6 +47,7 @@ fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(capture.clone())
         .finish();
+    init_tracing();
     (capture.clone(), tracing::subscriber::set_default(subscriber))
 }
 

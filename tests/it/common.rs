@@ -181,7 +181,24 @@ impl Reply {
     }
 }
 
+/// One test binary runs every test in one process, on many threads: tracing caches per call
+/// site whether anyone listens, and a thread-local subscriber set by one test (to capture audit
+/// events) can race another test's first hit of that call site. A global subscriber that takes
+/// everything (and writes it nowhere) makes every call site always dispatch, so a test's own
+/// `set_default` subscriber sees all its events. Called before any request is sent.
+pub fn init_tracing() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let sink = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::set_global_default(sink).expect("the only global subscriber");
+    });
+}
+
 pub async fn send(app: &Router, req: Request<Body>) -> Reply {
+    init_tracing();
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();

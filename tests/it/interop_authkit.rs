@@ -328,6 +328,7 @@ async fn refresh_token_never_reaches_logs_or_bodies() {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
         .finish();
+    init_tracing();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let mut mismatch = job(workos_claims("user_01OTHER"));

@@ -747,6 +747,7 @@ async fn a_skipped_key_is_logged_once() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    init_tracing();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = JwksServer::start(serving(vec![
