@@ -81,7 +81,16 @@ pub(crate) fn reject_request(
 }
 
 impl Responder {
-    /// The settings of a route without a layer: the defaults.
+    /// `true` when these are the default settings (the layer then stores none per request).
+    pub(crate) fn is_default(&self) -> bool {
+        self.login.is_none()
+            && self.step_up.is_none()
+            && self.step_up_status == StatusCode::FORBIDDEN
+            && &*self.problem_type_base == DEFAULT_PROBLEM_TYPE_BASE
+            && self.on_reject.is_none()
+    }
+
+    /// The settings of a route without a layer, or of a layer with the defaults.
     fn fallback() -> Arc<Self> {
         static DEFAULT: LazyLock<Arc<Responder>> = LazyLock::new(Arc::default);
         DEFAULT.clone()

@@ -10,6 +10,7 @@
 //! Issuers and audiences are checked when configured (then the claim is required). `leeway`
 //! (default [`DEFAULT_LEEWAY`]) applies to `exp` and `nbf` only.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,12 +112,14 @@ impl<'de> Deserialize<'de> for Present {
 }
 
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
+struct Header<'a> {
+    // Borrowed from the decoded header unless the JSON escapes them: no allocation per request.
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    typ: Option<Cow<'a, str>>,
     #[serde(default)]
     crit: Present,
     #[serde(default)]
@@ -129,7 +132,7 @@ struct Header {
     x5c: Present,
 }
 
-impl Header {
+impl Header<'_> {
     fn hygiene(&self) -> Result<(), AuthError> {
         for (present, name) in [
             (&self.jwk, ForbiddenHeader::Jwk),

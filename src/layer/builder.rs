@@ -330,7 +330,8 @@ impl AuthLayerBuilder {
             max_token_bytes: self.max_token_bytes,
             format,
             verifier,
-            responder: Arc::new(self.responder),
+            // The defaults need no extension: guards and extractors fall back to them.
+            responder: (!self.responder.is_default()).then(|| Arc::new(self.responder)),
         };
         Ok(AuthLayer { config: Arc::new(config) })
     }

@@ -59,7 +59,8 @@ pub(crate) struct Config {
     max_token_bytes: usize,
     format: CookieFormat,
     verifier: Verifier,
-    responder: Arc<Responder>,
+    /// The rejection settings, when they differ from the defaults.
+    responder: Option<Arc<Responder>>,
 }
 
 impl fmt::Debug for AuthLayer {

@@ -70,7 +70,9 @@ where
                 let outcome = config.authenticate(&mut req).await;
                 let extensions = req.extensions_mut();
                 extensions.insert(outcome);
-                extensions.insert(config.responder.clone());
+                if let Some(responder) = &config.responder {
+                    extensions.insert(responder.clone());
+                }
                 inner.call(req).await
             }),
         }
