@@ -115,8 +115,12 @@ fn from_cookies<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<Cow<'h,
             Ok(text) => {
                 for cookie in cookie::Cookie::split_parse(text).flatten() {
                     if cookie.name() == name {
-                        // Borrowed from the header: the same text `value_trimmed` gives.
-                        let raw = cookie.value_raw().filter(|raw| *raw == cookie.value());
+                        // Borrowed from the header: the text `value_trimmed` gives, when the
+                        // raw value is the very slice `value()` reads (checked by address).
+                        let value = cookie.value();
+                        let raw = cookie.value_raw().filter(|raw| {
+                            std::ptr::eq(raw.as_ptr(), value.as_ptr()) && raw.len() == value.len()
+                        });
                         let value = raw.map_or_else(
                             || Cow::Owned(cookie.value_trimmed().to_owned()),
                             |raw| Cow::Borrowed(unquote(raw)),
