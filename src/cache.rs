@@ -209,6 +209,11 @@ impl Striped {
     }
 }
 
+/// The least an entry weighs: rounded up, so `max_bytes / floor` never exceeds `max_entries`.
+fn weight_floor(config: &TokenCache) -> u64 {
+    config.max_bytes.div_ceil(config.max_entries as u64).max(1)
+}
+
 /// One layer's cache.
 pub(crate) struct Cache {
     map: QuickCache<CacheKey, Entry, Weigh, DefaultHashBuilder, CountEvictions>,
@@ -225,7 +230,7 @@ impl Cache {
             return None;
         }
         let evictions = Arc::new(AtomicU64::new(0));
-        let floor = (config.max_bytes / config.max_entries as u64).max(1);
+        let floor = weight_floor(config);
         let map = QuickCache::with(
             config.max_entries,
             config.max_bytes,
@@ -291,6 +296,21 @@ impl Cache {
             evictions: self.evictions.load(Ordering::Relaxed),
             entries: self.map.len() as u64,
             bytes: self.map.weight(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_weight_capacity_bounds_entries_and_bytes() {
+        for (entries, bytes) in [(10_000, 16 * 1024 * 1024), (64, 256 * 1024), (7, 1000), (1, 1)] {
+            let config = TokenCache::new().max_entries(entries).max_bytes(bytes);
+            let floor = weight_floor(&config);
+            // Entries that all weigh the floor: no more than max_entries fit.
+            assert!(bytes / floor <= entries as u64, "{entries} entries, {bytes} bytes");
         }
     }
 }
