@@ -16,10 +16,10 @@
 //! The layer verifies RS256 tokens with `tests/fixtures/keys/rsa_public.pem` (`--mint` signs
 //! them with `rsa_private.pem`) and HS256 tokens with [`HS256_SECRET`]: `examples/flood.rs`
 //! mints a million tokens on the fly, which RSA signing (about 0.8 ms each) would make too slow.
-//! The token cache is the **default** one: at most 10,000 entries and 16 MiB of weight (each entry
-//! weighs twice its token's length plus 512 bytes, and at least 16 MiB / 10,000; the verified
-//! claims are not weighed, so a full cache holds about 41 MiB resident: see BENCHMARKS.md),
-//! entries trusted 60 s at most. `LOAD_CACHE=off` in the environment turns the cache off.
+//! The token cache is the **default** one: at most 10,000 entries and 64 MiB of weight (each
+//! entry weighs an estimate of the memory its token and verified claims hold, about 5.5 KB for
+//! these tokens; see BENCHMARKS.md), entries trusted 60 s at most. `LOAD_CACHE=off` in the
+//! environment turns the cache off.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

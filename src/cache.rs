@@ -66,12 +66,14 @@ impl Default for TokenCache {
 }
 
 impl TokenCache {
-    /// The default cache: 10,000 entries, 16 MiB, entries live at most 60 seconds.
+    /// The default cache: 10,000 entries, 64 MiB, entries live at most 60 seconds. A typical
+    /// access token (700 bytes, 15 claims) weighs about 5.5 KB, so the entry bound is the one
+    /// that binds.
     pub fn new() -> Self {
         Self {
             enabled: true,
             max_entries: 10_000,
-            max_bytes: 16 * 1024 * 1024,
+            max_bytes: 64 * 1024 * 1024,
             max_ttl: Duration::from_secs(60),
         }
     }
@@ -87,8 +89,10 @@ impl TokenCache {
         self
     }
 
-    /// At most about this many bytes of tokens and verified claims (default 16 MiB). Each
-    /// entry is weighed as twice its token's length plus 512 bytes of bookkeeping.
+    /// At most about this many bytes of memory for tokens and verified claims (default 64 MiB).
+    /// Each entry is weighed by an estimate of the heap it holds (its token and its claims,
+    /// with allocator overhead), so the bound holds for resident memory, not just for the
+    /// tokens' text.
     pub fn max_bytes(mut self, bytes: u64) -> Self {
         self.max_bytes = bytes.max(1);
         self
@@ -114,7 +118,8 @@ pub struct CacheStats {
     pub evictions: u64,
     /// Entries held now.
     pub entries: u64,
-    /// The weight held now (about the bytes; see [`TokenCache::max_bytes`]).
+    /// The weight held now: about the bytes of memory the entries hold (see
+    /// [`TokenCache::max_bytes`]).
     pub bytes: u64,
 }
 
@@ -157,6 +162,30 @@ struct Entry {
     nbf: Option<u64>,
     /// The first second at which the entry is no longer trusted.
     until: u64,
+    /// What the entry holds in memory, about: see [`entry_bytes`].
+    bytes: u64,
+}
+
+/// Bookkeeping per entry: the map slot, the context's `Arc`, the entry and the cache's own.
+const ENTRY_OVERHEAD: u64 = 512;
+
+/// About the heap an entry holds: its key (the token), and the verified claims as a
+/// `serde_json` map (each string's bytes plus the allocations and nodes around it), doubled
+/// for the allocator's rounding and free space. Calibrated against the resident memory of a
+/// server flooded with a million distinct tokens (BENCHMARKS.md): the bound on the weight is a
+/// bound on what the cache keeps resident.
+fn entry_bytes(token: &str, ctx: &AuthContext) -> u64 {
+    fn value(v: &serde_json::Value) -> u64 {
+        use serde_json::Value::{Array, Object, String};
+        32 + match v {
+            String(s) => 16 + s.len() as u64,
+            Array(items) => 16 + items.iter().map(value).sum::<u64>(),
+            Object(map) => map.iter().map(|(k, v)| 64 + k.len() as u64 + value(v)).sum(),
+            _ => 0,
+        }
+    }
+    let claims: u64 = ctx.claims().iter().map(|(k, v)| 64 + k.len() as u64 + value(v)).sum();
+    2 * (token.len() as u64 + claims) + ENTRY_OVERHEAD
 }
 
 /// Weighs an entry as about its bytes, but never less than `max_bytes / max_entries`, so one
@@ -167,8 +196,8 @@ struct Weigh {
 }
 
 impl Weighter<CacheKey, Entry> for Weigh {
-    fn weight(&self, key: &CacheKey, _: &Entry) -> u64 {
-        (2 * key.token.len() as u64 + 512).max(self.floor)
+    fn weight(&self, _: &CacheKey, entry: &Entry) -> u64 {
+        entry.bytes.max(self.floor)
     }
 }
 
@@ -285,8 +314,9 @@ impl Cache {
             return;
         }
         let nbf = ctx.claims().get("nbf").and_then(crate::claims::numeric_date);
+        let bytes = entry_bytes(token, ctx);
         let key = CacheKey { origin, token: token.into() };
-        self.map.insert(key, Entry { ctx: ctx.clone(), key_id: *key_id, nbf, until });
+        self.map.insert(key, Entry { ctx: ctx.clone(), key_id: *key_id, nbf, until, bytes });
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
