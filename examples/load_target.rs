@@ -10,6 +10,8 @@
 //! * `GET /bare`: "ok" from a router **without** the auth layer (the baseline);
 //! * `GET /auth`: "ok" behind `AuthLayer` + `RequireMfa` (200 with an MFA token, 401/403 otherwise);
 //! * `GET /stats`: the layer's `cache_stats()` as JSON (null with `LOAD_CACHE=off`);
+//! * with `LOAD_AUDIT=FILE` in the environment, the audit events go to FILE as JSON lines (no
+//!   tracing subscriber otherwise);
 //! * `GET /rss`: this process's resident memory from `/proc/self/status` (`VmRSS`, and its peak
 //!   `VmHWM`), in KiB.
 //!
@@ -53,6 +55,16 @@ async fn main() -> Result<(), Error> {
 async fn serve(port: u16) -> Result<(), Error> {
     let rsa = Key::from_public_pem(&std::fs::read(format!("{KEYS}/rsa_public.pem"))?)?;
     let hmac = Key::hmac(Algorithm::HS256, HS256_SECRET)?;
+    // LOAD_AUDIT=FILE: the audit trail as JSON lines into FILE (buffered), as a service that
+    // ships it to a SIEM would; without it no subscriber is installed and events cost nothing.
+    if let Some(path) = std::env::var_os("LOAD_AUDIT") {
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter("axum_session_mfa::audit=info")
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+    }
     // The default token cache (`TokenCache::new()`), or none with LOAD_CACHE=off to compare.
     let cache = match std::env::var("LOAD_CACHE").as_deref() {
         Ok("off") => TokenCache::disabled(),
