@@ -13,7 +13,8 @@
 //!   an entry lives until the token's `exp`, the sealed cookie's own expiry, or the cap
 //!   ([`TokenCache::max_ttl`], 60 s by default), whichever comes first;
 //! * a key that leaves the key set (JWKS rotation or removal) ends, at once, every entry it
-//!   verified: each hit checks that the current set still publishes that key;
+//!   verified: each hit checks that the current set would still select that very key for the
+//!   token (so a new key that makes a `kid`-less choice ambiguous ends it too);
 //! * bounded in entries **and** bytes, with S3-FIFO admission (`quick_cache`): a flood of
 //!   distinct tokens, each seen once, passes through the small probation queue and cannot evict
 //!   the hot working set;
@@ -28,7 +29,7 @@ use quick_cache::sync::Cache as QuickCache;
 use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
 
 use crate::AuthContext;
-use crate::keys::KeyStore;
+use crate::keys::{KeyChoice, KeyStore};
 use crate::session::Verified;
 
 /// How a layer caches verified tokens: on by default; see
@@ -158,7 +159,7 @@ impl Equivalent<CacheKey> for Lookup<'_> {
 #[derive(Clone)]
 struct Entry {
     ctx: AuthContext,
-    key_id: u64,
+    key: KeyChoice,
     nbf: Option<u64>,
     /// The first second at which the entry is no longer trusted.
     until: u64,
@@ -260,8 +261,11 @@ impl Cache {
         }
         let evictions = Arc::new(AtomicU64::new(0));
         let floor = weight_floor(config);
+        // No entry weighs less than its bookkeeping: more entries than that can never fit, and
+        // the map sizes its own bookkeeping (and its record of recent evictions) from this.
+        let entries = config.max_entries.min((config.max_bytes / ENTRY_OVERHEAD).max(1) as usize);
         let map = QuickCache::with(
-            config.max_entries,
+            entries,
             config.max_bytes,
             Weigh { floor },
             DefaultHashBuilder::default(),
@@ -292,7 +296,7 @@ impl Cache {
             return None;
         };
         let early = entry.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway));
-        if now >= entry.until || early || !keys.trusts(entry.key_id) {
+        if now >= entry.until || early || !keys.trusts(&entry.key) {
             self.map.remove(&lookup);
             self.misses.add();
             return None;
@@ -303,7 +307,7 @@ impl Cache {
 
     /// Keeps a session the layer just verified.
     pub(crate) fn insert(&self, origin: Origin, token: &str, verified: &Verified, leeway: u64) {
-        let Verified { ctx, key_id, seal_expires } = verified;
+        let Verified { ctx, key: choice, seal_expires } = verified;
         let now = ctx.verified_at();
         let until = ctx
             .exp()
@@ -315,8 +319,8 @@ impl Cache {
         }
         let nbf = ctx.claims().get("nbf").and_then(crate::claims::numeric_date);
         let bytes = entry_bytes(token, ctx);
-        let key = CacheKey { origin, token: token.into() };
-        self.map.insert(key, Entry { ctx: ctx.clone(), key_id: *key_id, nbf, until, bytes });
+        let entry = Entry { ctx: ctx.clone(), key: choice.clone(), nbf, until, bytes };
+        self.map.insert(CacheKey { origin, token: token.into() }, entry);
     }
 
     pub(crate) fn stats(&self) -> CacheStats {

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 #[cfg(feature = "authkit")]
 use crate::authkit::{self, AuthKitSession, IronPasswords, SessionInfo};
+use crate::keys::KeyChoice;
 #[cfg(feature = "authkit")]
 use crate::source::TokenSource;
 use crate::source::{Found, FoundAll};
@@ -69,8 +70,8 @@ fn decode<'a>(
 /// A verified session, with what the layer's cache needs to keep it safely.
 pub(crate) struct Verified {
     pub(crate) ctx: AuthContext,
-    /// The key that verified the signature.
-    pub(crate) key_id: u64,
+    /// The key that verified the signature, and how the token chose it.
+    pub(crate) key: KeyChoice,
     /// When a sealed cookie's own expiry ends it (seconds since the epoch), if it has one.
     pub(crate) seal_expires: Option<u64>,
 }
@@ -108,8 +109,8 @@ async fn finish(
     jwt: &str,
     infos: impl IntoIterator<Item = Info>,
 ) -> Result<Verified, AuthError> {
-    let (ctx, key_id) = verifier.verify_with_key(jwt).await?;
-    let mut verified = Verified { ctx, key_id, seal_expires: None };
+    let (ctx, key) = verifier.verify_with_key(jwt).await?;
+    let mut verified = Verified { ctx, key, seal_expires: None };
     #[cfg(feature = "authkit")]
     {
         let mut infos = infos.into_iter();

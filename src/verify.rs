@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use crate::claims::{ClaimNames, numeric_date};
 use crate::clock::Clock;
 use crate::error::{Claim, ForbiddenHeader, Malformed};
-use crate::keys::KeyStore;
+use crate::keys::{KeyChoice, KeyStore};
 use crate::{AuthContext, AuthError};
 
 /// Default clock skew allowed on `exp` and `nbf`.
@@ -178,7 +178,7 @@ impl Verifier {
     pub(crate) async fn verify_with_key(
         &self,
         token: &str,
-    ) -> Result<(AuthContext, u64), AuthError> {
+    ) -> Result<(AuthContext, KeyChoice), AuthError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(payload_b64), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -220,7 +220,8 @@ impl Verifier {
         let payload = b64(payload_b64, Malformed::PayloadEncoding)?;
         let claims: Map<String, Value> = serde_json::from_slice(&payload)
             .map_err(|_| AuthError::MalformedToken(Malformed::Payload))?;
-        self.validate(claims).map(|ctx| (ctx, key_id))
+        let kid = header.kid.as_deref().map(Box::from);
+        self.validate(claims).map(|ctx| (ctx, KeyChoice { key_id, kid, alg }))
     }
 
     fn validate(&self, claims: Map<String, Value>) -> Result<AuthContext, AuthError> {

@@ -282,9 +282,9 @@ impl JwksKeys {
         }
     }
 
-    /// `true` while a usable snapshot publishes the key with this id; starts a background
+    /// `true` while a usable snapshot would select the same key for the token; starts a background
     /// refresh when one is due, as [`resolve`](Self::resolve) does. No network call, no lock.
-    pub(crate) fn trusts(&self, key_id: u64) -> bool {
+    pub(crate) fn trusts(&self, choice: &super::KeyChoice) -> bool {
         let current = self.inner.current.load();
         let now = Instant::now();
         let Some(snap) = current.as_deref().filter(|s| now < s.serve_until) else {
@@ -293,7 +293,9 @@ impl JwksKeys {
         if now >= snap.refresh_at {
             self.spawn_refresh();
         }
-        snap.keys.contains_id(key_id)
+        snap.keys
+            .select_exact(choice.kid.as_deref(), choice.alg)
+            .is_ok_and(|key| key.id() == choice.key_id)
     }
 
     /// Starts a background refresh unless one runs or the interval forbids it.

@@ -402,18 +402,28 @@ pub(crate) enum KeyStore {
     Remote(JwksKeys),
 }
 
+/// Which key verified a token, and how the token chose it: enough to ask again later whether
+/// the same token would still pick the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyChoice {
+    pub(crate) key_id: u64,
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) alg: Algorithm,
+}
+
 impl KeyStore {
-    /// `true` while the key with this id may still verify tokens: always for configured keys;
-    /// for a remote set, while a usable snapshot publishes it (a refresh is started when one is
-    /// due, as a verification would).
-    pub(crate) fn trusts(&self, key_id: u64) -> bool {
+    /// `true` while the token would still be verified by the same key: always for configured
+    /// keys (the set never changes); for a remote set, while a usable snapshot would select that
+    /// very key for the token's `kid` and `alg` (a key removed, or a second key that makes a
+    /// `kid`-less choice ambiguous, ends it). A refresh is started when one is due.
+    pub(crate) fn trusts(&self, choice: &KeyChoice) -> bool {
         match self {
             Self::Static(_) => {
-                let _ = key_id;
+                let _ = choice;
                 true
             }
             #[cfg(feature = "jwks")]
-            Self::Remote(keys) => keys.trusts(key_id),
+            Self::Remote(keys) => keys.trusts(choice),
         }
     }
 

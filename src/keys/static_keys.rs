@@ -17,12 +17,6 @@ impl StaticKeys {
         self.keys.is_empty()
     }
 
-    /// `true` when a key of the set has this id.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn contains_id(&self, id: u64) -> bool {
-        self.keys.iter().any(|k| k.id() == id)
-    }
-
     /// How many keys the set holds.
     #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {

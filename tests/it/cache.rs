@@ -270,7 +270,9 @@ async fn a_sealed_cookie_is_unsealed_once_and_never_outlives_its_seal() {
     use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};
     let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
     let clock = Manual::start();
-    let layer = authkit_builder(passwords.clone()).clock(clock.clock()).build().unwrap();
+    // Entries trusted for an hour and a token valid for an hour: only the seal's own expiry
+    // can end the entry below.
+    let layer = long_lived(authkit_builder(passwords.clone()).clock(clock.clock()));
     let app = router(layer.clone());
     let token = sign(Algorithm::RS256, &claims_at(&clock, 3600));
     // A seal that expires in 5 s (iron adds 60 s of skew): the cache must not keep it longer.
@@ -291,6 +293,7 @@ async fn a_sealed_cookie_is_unsealed_once_and_never_outlives_its_seal() {
     let reply = wos(&sealed).await;
     assert_invalid(&reply, "invalid_session");
     assert_eq!(reply.json()["reason"], "expired");
+    assert_eq!(stats(&layer).hits, 1, "no hit once the seal has expired");
     // The seal's text as a bearer token is not the cookie: bearer tokens are always JWTs.
     let forever =
         AuthKitSession::new(token, SessionUser::new("user_123")).seal(&passwords).unwrap();

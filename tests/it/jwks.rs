@@ -807,3 +807,21 @@ async fn a_key_that_leaves_the_set_ends_its_cached_tokens_at_once() {
     assert_eq!(layer.cache_stats().unwrap().hits, 2);
     assert_eq!(bearer(&app, "/me", &t2).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_cached_kidless_token_ends_when_a_second_key_makes_its_choice_ambiguous() {
+    // A token without `kid` is verified by the only RS256 key. Once the set publishes a second
+    // RS256 key, the verifier no longer guesses (unknown_key): a cache hit must not either.
+    let server = JwksServer::start(serving(vec![rsa_jwk("k1")])).await;
+    let keys = JwksKeys::with_options(&server.url(), options()).unwrap();
+    let layer = AuthLayer::builder(Provider::new(keys.clone(), ISSUER)).build().unwrap();
+    let app = router(layer.clone());
+    let kidless = token(Algorithm::RS256, "rsa_private.pem", None, &mfa_claims());
+    assert_eq!(bearer(&app, "/me", &kidless).await.status, StatusCode::OK);
+    assert_eq!(bearer(&app, "/me", &kidless).await.status, StatusCode::OK);
+    assert_eq!(layer.cache_stats().unwrap().hits, 1);
+    server.set(|b| b.keys.push(rsa2_jwk("k2")));
+    assert_eq!(keys.refresh().await.unwrap(), 2);
+    assert_invalid(&bearer(&app, "/me", &kidless).await, "unknown_key");
+    assert_eq!(layer.cache_stats().unwrap().hits, 1);
+}
