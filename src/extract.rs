@@ -38,13 +38,18 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthOutcome {
     }
 }
 
-/// Requires an authenticated session, like [`RequireAuth`](crate::RequireAuth) (and with the
-/// same audit event): 401 (with the recorded reason) when there is none, 503 when the keys
-/// were unavailable; a browser goes to the layer's sign-in page when one is set.
+/// Requires an authenticated session: 401 (with the recorded reason) when there is none, 503
+/// when the keys were unavailable; a browser goes to the layer's sign-in page when one is set.
+/// A refusal is audited like [`RequireAuth`](crate::RequireAuth)'s; a pass is not, since the
+/// handler usually sits behind a guard that already recorded the decision (one event per
+/// request, not two).
 impl<S: Send + Sync> FromRequestParts<S> for AuthContext {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ctx) = parts.extensions.get::<AuthOutcome>().and_then(AuthOutcome::context) {
+            return Ok(ctx.clone());
+        }
         let info = RequestInfo::new(&parts.method, &parts.uri, &parts.extensions);
         let outcome = parts.extensions.get::<AuthOutcome>();
         decide(&info, outcome, None).map_err(|kind| reject(parts, kind))

@@ -142,3 +142,38 @@ async fn named_policies_are_audited_with_the_failed_rule() {
     assert_eq!(event["route"], "/admin/recent");
     assert!(!capture.raw().contains(token.rsplit('.').next().unwrap()));
 }
+
+#[tokio::test]
+async fn one_decision_event_per_request_when_a_handler_behind_a_guard_takes_the_context() {
+    let (capture, _guard) = capture();
+    let app = axum::Router::new()
+        .route(
+            "/admin",
+            axum::routing::get(
+                |ctx: axum_session_mfa::AuthContext| async move { ctx.sub().to_owned() },
+            ),
+        )
+        .route_layer(axum_session_mfa::RequireMfa::new())
+        .route(
+            "/me",
+            axum::routing::get(
+                |ctx: axum_session_mfa::AuthContext| async move { ctx.sub().to_owned() },
+            ),
+        )
+        .layer(builder_for(jsonwebtoken::Algorithm::HS256).build().unwrap());
+    let decisions = |capture: &Capture| -> Vec<Value> {
+        capture.events().into_iter().filter(|e| e["event"] == "guard_decision").collect()
+    };
+    assert_eq!(bearer(&app, "/admin", &hs256(&mfa_claims())).await.status, 200);
+    let after_guarded = decisions(&capture);
+    assert_eq!(after_guarded.len(), 1, "{after_guarded:#?}");
+    assert_eq!(after_guarded[0]["policy"], "mfa");
+    // The extractor alone audits its refusal.
+    assert_eq!(send(&app, get_req("/me").body(Body::empty()).unwrap()).await.status, 401);
+    let all = decisions(&capture);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(
+        (all[1]["policy"].as_str(), all[1]["reason"].as_str()),
+        (Some("authenticated"), Some("missing_token"))
+    );
+}
