@@ -5,7 +5,7 @@
 //!
 //! | field | on | meaning |
 //! |---|---|---|
-//! | `event` | all | `token_rejected` or `guard_decision` |
+//! | `event` | all | `token_rejected`, `guard_decision`, or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out` |
 //! | `decision` | all | `allow` or `deny` |
 //! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, or `ok` |
 //! | `source` | token_rejected | `cookie` or `bearer` |
@@ -111,4 +111,75 @@ pub(crate) fn guard_decision(
             "access denied"
         ),
     }
+}
+
+/// A sign-in (or a step-up's re-authentication) completed and a session cookie was set.
+#[cfg(feature = "lifecycle")]
+pub(crate) fn signed_in(sub: &str, sid: Option<&str>, step_up: bool) {
+    let event = if step_up { "step_up" } else { "sign_in" };
+    tracing::info!(
+        target: "axum_session_mfa::audit",
+        event,
+        decision = "allow",
+        reason = "ok",
+        sub,
+        sid,
+        "session established"
+    );
+}
+
+/// A sign-in or step-up callback was refused; no session was set.
+#[cfg(feature = "lifecycle")]
+pub(crate) fn sign_in_failed(reason: &str, step_up: bool) {
+    let event = if step_up { "step_up" } else { "sign_in_failed" };
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event,
+        decision = "deny",
+        reason,
+        "sign-in refused"
+    );
+}
+
+/// A session's access token was refreshed (once per refresh at the provider).
+#[cfg(feature = "lifecycle")]
+pub(crate) fn session_refreshed(sub: &str, sid: Option<&str>) {
+    tracing::info!(
+        target: "axum_session_mfa::audit",
+        event = "refresh",
+        decision = "allow",
+        reason = "ok",
+        sub,
+        sid,
+        "session refreshed"
+    );
+}
+
+/// A refresh failed: `terminal` when the provider ended the session (`invalid_grant`).
+#[cfg(feature = "lifecycle")]
+pub(crate) fn refresh_failed(sub: &str, sid: Option<&str>, terminal: bool, reason: &str) {
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event = "refresh_failed",
+        decision = "deny",
+        reason,
+        terminal,
+        sub,
+        sid,
+        "session refresh failed"
+    );
+}
+
+/// A user signed out.
+#[cfg(feature = "lifecycle")]
+pub(crate) fn signed_out(sub: &str, sid: Option<&str>) {
+    tracing::info!(
+        target: "axum_session_mfa::audit",
+        event = "sign_out",
+        decision = "allow",
+        reason = "ok",
+        sub,
+        sid,
+        "signed out"
+    );
 }

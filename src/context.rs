@@ -177,6 +177,14 @@ impl AuthContext {
         self.inner.session.as_ref().and_then(|s| s.impersonator.as_ref())
     }
 
+    /// How the user signed in, as a sealed WorkOS session records it (`Password`,
+    /// `GoogleOAuth`, `SSO`, …); `None` for a plain JWT or when the session does not say.
+    /// Informational: it is not evidence of MFA (WorkOS tokens carry no `amr`).
+    #[cfg(feature = "authkit")]
+    pub fn authentication_method(&self) -> Option<&str> {
+        self.inner.session.as_ref().and_then(|s| s.authentication_method.as_deref())
+    }
+
     fn is_impersonated(&self) -> bool {
         #[cfg(feature = "authkit")]
         return self.impersonator().is_some();
@@ -290,11 +298,11 @@ impl fmt::Debug for AuthContext {
 
 /// Serializes as an object: `sub`, `sid`, `org_id`, `role`, `roles`, `permissions`,
 /// `entitlements`, `feature_flags`, `amr` (array or `null`), `acr`, `auth_time`, `iat`, `exp`,
-/// `iss`, `user` and `impersonator` (WorkOS camelCase objects, or `null` for a plain JWT), and
-/// `claims` (all claims). Session tokens are never serialized.
+/// `iss`, `user` and `impersonator` (WorkOS camelCase objects, or `null` for a plain JWT),
+/// `authentication_method`, and `claims` (all claims). Session tokens are never serialized.
 impl Serialize for AuthContext {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(17))?;
+        let mut map = serializer.serialize_map(Some(18))?;
         map.serialize_entry("sub", self.sub())?;
         map.serialize_entry("sid", &self.sid())?;
         map.serialize_entry("org_id", &self.org_id())?;
@@ -313,11 +321,13 @@ impl Serialize for AuthContext {
         {
             map.serialize_entry("user", &self.user())?;
             map.serialize_entry("impersonator", &self.impersonator())?;
+            map.serialize_entry("authentication_method", &self.authentication_method())?;
         }
         #[cfg(not(feature = "authkit"))]
         {
             map.serialize_entry("user", &())?;
             map.serialize_entry("impersonator", &())?;
+            map.serialize_entry("authentication_method", &())?;
         }
         map.serialize_entry("claims", self.claims())?;
         map.end()

@@ -69,6 +69,18 @@ pub enum AuthError {
         /// Seconds until the next fetch may be attempted; sent as `Retry-After`.
         retry_after: u64,
     },
+    /// The session's access token expired and the provider refused to refresh it
+    /// (`invalid_grant`: the refresh token was revoked, spent or expired). The layer cleared the
+    /// cookie: the user must sign in again.
+    #[cfg(feature = "lifecycle")]
+    SessionEnded,
+    /// The session's access token expired and the provider could not be reached to refresh it
+    /// (network error, timeout, 408, 429, 5xx). The cookie is kept; try again later.
+    #[cfg(feature = "lifecycle")]
+    RefreshUnavailable {
+        /// Seconds to wait before trying again; sent as `Retry-After`.
+        retry_after: u64,
+    },
 }
 
 impl AuthError {
@@ -97,6 +109,10 @@ impl AuthError {
             #[cfg(feature = "authkit")]
             Self::SessionUserMismatch => "session_user_mismatch",
             Self::KeysUnavailable { .. } => "keys_unavailable",
+            #[cfg(feature = "lifecycle")]
+            Self::SessionEnded => "session_ended",
+            #[cfg(feature = "lifecycle")]
+            Self::RefreshUnavailable { .. } => "refresh_unavailable",
         }
     }
 
@@ -124,11 +140,23 @@ impl AuthError {
         }
     }
 
-    /// The HTTP status this failure maps to: 401, or 503 for [`AuthError::KeysUnavailable`].
+    /// The HTTP status this failure maps to: 401, or 503 for the temporary failures (those with
+    /// a [`retry_after`](Self::retry_after)).
     pub fn status(&self) -> StatusCode {
+        match self.retry_after() {
+            Some(_) => StatusCode::SERVICE_UNAVAILABLE,
+            None => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// For a temporary failure (keys or the refresh endpoint unreachable), the seconds after
+    /// which a retry may succeed; `None` for every refusal.
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::UNAUTHORIZED,
+            Self::KeysUnavailable { retry_after } => Some(*retry_after),
+            #[cfg(feature = "lifecycle")]
+            Self::RefreshUnavailable { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 }
@@ -170,6 +198,14 @@ impl fmt::Display for AuthError {
             Self::KeysUnavailable { .. } => {
                 f.write_str("verification keys are temporarily unavailable")
             }
+            #[cfg(feature = "lifecycle")]
+            Self::SessionEnded => {
+                f.write_str("the session has ended: the provider refused to refresh it")
+            }
+            #[cfg(feature = "lifecycle")]
+            Self::RefreshUnavailable { .. } => f.write_str(
+                "the session expired and the identity provider cannot be reached to refresh it",
+            ),
         }
     }
 }

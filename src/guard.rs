@@ -1,5 +1,6 @@
-//! Route guards: [`RequireMfa`] (a valid session that meets an [`MfaPolicy`]) and
-//! [`RequireAuth`] (any valid session). Install them with `route_layer` behind an
+//! Route guards: [`RequireMfa`] (a valid session that meets an [`MfaPolicy`]),
+//! [`RequireRecentAuth`] (a recent active sign-in, "sudo mode") and [`RequireAuth`] (any valid
+//! session). Install them with `route_layer` behind an
 //! [`AuthLayer`](crate::AuthLayer); the layer's settings shape their rejections.
 //!
 //! Each decision emits one audit event (see [`audit`](crate::audit)).
@@ -25,6 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 use http::header::ACCESS_CONTROL_REQUEST_METHOD;
@@ -98,6 +100,59 @@ impl RequireMfa {
     }
 }
 
+/// Requires a recent **active sign-in**: a valid session whose `auth_time` is at most `max_age`
+/// old. This is re-authentication ("sudo mode": re-enter your password before changing the
+/// billing email), **not MFA**: it asks for no `amr` method, so it works with providers that
+/// send `auth_time` but no `amr`, such as WorkOS AuthKit.
+///
+/// Sessions that authenticated too long ago (or whose token has no `auth_time`) get 403 with
+/// the RFC 9470 challenge `insufficient_user_authentication` and `max_age`; browsers are sent to
+/// the layer's step-up URL with `max_age`, which the crate's sign-in route passes to the
+/// provider so it re-authenticates the user ([`lifecycle`](crate::lifecycle)). Audit events name
+/// the policy `recent-auth`.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::post};
+/// use axum_session_mfa::RequireRecentAuth;
+///
+/// let billing: Router = Router::new()
+///     .route("/billing/email", post(|| async { "changed" }))
+///     .route_layer(RequireRecentAuth::within(Duration::from_secs(300)));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequireRecentAuth {
+    policy: Arc<MfaPolicy>,
+    allow_preflight: bool,
+}
+
+impl RequireRecentAuth {
+    /// Requires an active sign-in within `max_age` (whole seconds).
+    pub fn within(max_age: Duration) -> Self {
+        Self { policy: Arc::new(MfaPolicy::recent_auth(max_age)), allow_preflight: false }
+    }
+
+    /// See [`RequireMfa::allow_cors_preflight`].
+    pub fn allow_cors_preflight(mut self) -> Self {
+        self.allow_preflight = true;
+        self
+    }
+
+    /// The longest time since the last active sign-in this guard accepts.
+    pub fn max_age(&self) -> Duration {
+        self.policy.max_age().unwrap_or_default()
+    }
+}
+
+impl<S> Layer<S> for RequireRecentAuth {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Guard { inner, policy: Some(self.policy.clone()), allow_preflight: self.allow_preflight }
+    }
+}
+
 /// Requires any valid session: 401 without one. No MFA rule.
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -134,7 +189,7 @@ impl<S> Layer<S> for RequireAuth {
     }
 }
 
-/// The service produced by [`RequireMfa`] and [`RequireAuth`].
+/// The service produced by [`RequireMfa`], [`RequireRecentAuth`] and [`RequireAuth`].
 #[derive(Debug, Clone)]
 pub struct Guard<S> {
     inner: S,

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod authkit;
 #[cfg(feature = "jwks")]
 pub mod jwks;
+#[cfg(feature = "lifecycle")]
+pub mod lifecycle;
 
 mod cache;
 mod claims;
@@ -34,7 +36,7 @@ pub use crypto::install_crypto_provider;
 pub use error::SessionError;
 pub use error::{AuthError, Claim, ForbiddenHeader, Malformed};
 pub use extract::{DefaultMfa, Mfa, NamedPolicy};
-pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa};
+pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa, RequireRecentAuth};
 /// The JWS algorithms, from `jsonwebtoken` (a public dependency: see the crate docs).
 pub use jsonwebtoken::Algorithm;
 pub use keys::{Key, KeyError, KeySource, KeyType};

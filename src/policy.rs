@@ -61,6 +61,9 @@ pub struct MfaPolicy {
     acr_values: Vec<String>,
     max_age: Option<u64>,
     rules: Vec<(Cow<'static, str>, Predicate)>,
+    /// `false` only for the re-authentication policy of
+    /// [`RequireRecentAuth`](crate::RequireRecentAuth), which asks no method at all.
+    strength: bool,
 }
 
 /// Builds an [`MfaPolicy`]; see [`MfaPolicy::builder`].
@@ -84,6 +87,21 @@ impl MfaPolicy {
             acr_values: Vec::new(),
             max_age: None,
             rules: Vec::new(),
+            strength: true,
+        }
+    }
+
+    /// The re-authentication ("sudo mode") policy: `auth_time` within `max_age`, no method
+    /// required. Not an MFA policy; only [`RequireRecentAuth`](crate::RequireRecentAuth) builds it.
+    pub(crate) fn recent_auth(max_age: Duration) -> Self {
+        Self {
+            name: Cow::Borrowed("recent-auth"),
+            methods: Vec::new(),
+            matching: MethodMatch::AnyOf,
+            acr_values: Vec::new(),
+            max_age: Some(max_age.as_secs()),
+            rules: Vec::new(),
+            strength: false,
         }
     }
 
@@ -160,6 +178,9 @@ impl MfaPolicy {
     }
 
     fn strength_proven(&self, ctx: &AuthContext) -> bool {
+        if !self.strength {
+            return true;
+        }
         let by_acr = ctx.acr().is_some_and(|acr| self.acr_values.iter().any(|v| v == acr));
         let by_amr = ctx.amr().is_some_and(|amr| match self.matching {
             MethodMatch::AnyOf => self.methods.iter().any(|m| amr.contains(m)),

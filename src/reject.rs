@@ -111,7 +111,7 @@ impl Responder {
             RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
                 self.step_up.as_deref().map(|url| (url, Some(&*d.policy)))
             }
-            RejectionKind::Unauthenticated(AuthError::KeysUnavailable { .. }) => None,
+            RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
             RejectionKind::Unauthenticated(_) => self.login.as_deref().map(|url| (url, None)),
             _ => None,
         };
@@ -310,8 +310,8 @@ impl Rejection {
         };
         match &self.kind {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
-            RejectionKind::Unauthenticated(AuthError::KeysUnavailable { .. })
-            | RejectionKind::LayerMissing => None,
+            RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
+            RejectionKind::LayerMissing => None,
             RejectionKind::Unauthenticated(
                 e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader),
             ) => Some(invalid("invalid_request", e)),
@@ -345,7 +345,7 @@ impl Rejection {
             RejectionKind::Unauthenticated(e @ AuthError::MissingToken) => {
                 ("Authentication required", e.to_string())
             }
-            RejectionKind::Unauthenticated(e @ AuthError::KeysUnavailable { .. }) => {
+            RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => {
                 ("Service unavailable", e.to_string())
             }
             RejectionKind::Unauthenticated(e) => ("Invalid session", e.to_string()),
@@ -401,10 +401,10 @@ impl Rejection {
         if let Some(value) = self.challenge().and_then(|c| HeaderValue::try_from(c).ok()) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
-        if let RejectionKind::Unauthenticated(AuthError::KeysUnavailable { retry_after }) =
-            &self.kind
+        if let RejectionKind::Unauthenticated(e) = &self.kind
+            && let Some(retry_after) = e.retry_after()
         {
-            headers.insert(RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         response
     }

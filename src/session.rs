@@ -127,3 +127,13 @@ async fn finish(
     }
     Ok(verified)
 }
+
+/// Verifies a sealed session's access token and attaches its user (who must be the subject).
+#[cfg(feature = "lifecycle")]
+pub(crate) async fn verify_session(
+    verifier: &Verifier,
+    session: AuthKitSession,
+) -> Result<AuthContext, AuthError> {
+    let (jwt, info) = session.into_info(None);
+    finish(verifier, &jwt, Some(info)).await.map(|v| v.ctx)
+}

@@ -9,7 +9,8 @@
 //! Both backends produce the same bytes (see the known-answer tests below).
 
 pub(super) use backend::{aes256_cbc_decrypt, aes256_cbc_encrypt, derive_key, hmac_sha256};
-pub(super) use backend::{random, verify_hmac_sha256};
+pub(super) use backend::verify_hmac_sha256;
+pub(crate) use backend::{random, sha256};
 
 /// AES-256 and HMAC key length, in bytes.
 pub(super) const KEY_LEN: usize = 32;
@@ -21,7 +22,7 @@ pub(super) const MAC_LEN: usize = 32;
 /// A primitive refused its input (bad padding, MAC mismatch) or the RNG failed; the caller
 /// knows which from the function it called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Failed;
+pub(crate) struct Failed;
 
 #[cfg(feature = "aws_lc_rs")]
 mod backend {
@@ -110,10 +111,17 @@ mod backend {
     }
 
     /// `N` bytes from aws-lc's random number generator.
-    pub(in crate::authkit) fn random<const N: usize>() -> Result<[u8; N], Failed> {
+    pub(crate) fn random<const N: usize>() -> Result<[u8; N], Failed> {
         let mut bytes = [0u8; N];
         rand::fill(&mut bytes).map_err(|_| Failed)?;
         Ok(bytes)
+    }
+
+    /// SHA-256 of `data` (PKCE `S256`, single-flight keys).
+    pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref());
+        out
     }
 }
 
@@ -182,10 +190,16 @@ mod backend {
     }
 
     /// `N` bytes from the operating system's random number generator.
-    pub(in crate::authkit) fn random<const N: usize>() -> Result<[u8; N], Failed> {
+    pub(crate) fn random<const N: usize>() -> Result<[u8; N], Failed> {
         let mut bytes = [0u8; N];
         getrandom::getrandom(&mut bytes).map_err(|_| Failed)?;
         Ok(bytes)
+    }
+
+    /// SHA-256 of `data` (PKCE `S256`, single-flight keys).
+    pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        Sha256::digest(data).into()
     }
 }
 

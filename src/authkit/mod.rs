@@ -8,16 +8,24 @@
 //! { "accessToken": "<JWT>", "refreshToken": "<opaque>",
 //!   "user": { "id": "user_…", "email": "…", "firstName": "…", "lastName": "…",
 //!             "emailVerified": true, "profilePictureUrl": null, … },
-//!   "impersonator": { "email": "…", "reason": "…" } }
+//!   "impersonator": { "email": "…", "reason": "…" },
+//!   "authenticationMethod": "Password", "organizationId": "org_…" }
 //! ```
 //!
-//! Unknown keys (`organizationId`, `authenticationMethod`, the user's `metadata`, …) are
-//! ignored. The layer ([`AuthLayerBuilder::authkit`](crate::AuthLayerBuilder::authkit)) opens
+//! Keys this crate does not know (`organizationId`, the user's `metadata`, keys a later
+//! authkit-nextjs adds, …) are kept as they are when a session is resealed. The layer
+//! ([`AuthLayerBuilder::authkit`](crate::AuthLayerBuilder::authkit)) opens
 //! the seal, verifies `accessToken` like any other token, requires the sealed `user.id` to equal
-//! the token's `sub` (as AuthKit's `withAuth()` does), and exposes the user and impersonator on
-//! the [`AuthContext`](crate::AuthContext). The refresh token never reaches the context.
+//! the token's `sub` (as AuthKit's `withAuth()` does), and exposes the user, impersonator and
+//! authentication method on the [`AuthContext`](crate::AuthContext). The refresh token never
+//! reaches the context.
 //!
-//! [`AuthKitSession`] opens and writes such cookies directly, for a refresh flow:
+//! WorkOS access tokens carry `auth_time` (the last *active* sign-in; a refresh keeps it) but no
+//! `amr`: an AuthKit session proves how recently the user signed in, not that MFA was used. For
+//! "re-enter your password before this" use [`RequireRecentAuth`](crate::RequireRecentAuth).
+//!
+//! [`AuthKitSession`] opens and writes such cookies directly (the
+//! [`lifecycle`](crate::lifecycle) module does it for you: sign-in, refresh, sign-out):
 //!
 //! ```
 //! use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, RefreshToken, SessionUser};
@@ -37,8 +45,9 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-mod crypto;
+pub(crate) mod crypto;
 pub(crate) mod iron;
 
 pub use self::iron::{IronConfigError, IronError, IronPasswords};
@@ -52,9 +61,11 @@ pub const AUTHKIT_COOKIE: &str = "wos-session";
 /// How a sealed cookie value starts. Anything else is read as a plain JWT.
 pub(crate) const SEAL_PREFIX: &str = "Fe26.";
 
-/// The seal lifetime [`AuthKitSession::seal`] uses: iron-session's default (14 days), which is
-/// what `@workos-inc/authkit-nextjs` writes.
-pub const DEFAULT_SEAL_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+/// The seal lifetime [`AuthKitSession::seal`] uses: none, as `@workos-inc/authkit-nextjs`
+/// (`ttl: 0`) and `@workos-inc/node` write them. The session ends when its refresh token stops
+/// working, not when the seal expires; the cookie's own `Max-Age` bounds how long a browser
+/// keeps it.
+pub const DEFAULT_SEAL_TTL: Option<Duration> = None;
 
 /// A WorkOS refresh token.
 ///
@@ -107,6 +118,9 @@ pub struct SessionUser {
     /// Profile picture URL.
     #[serde(default)]
     pub profile_picture_url: Option<String>,
+    /// The user's other fields (`object`, `metadata`, `createdAt`, …), kept when resealing.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl SessionUser {
@@ -119,6 +133,7 @@ impl SessionUser {
             last_name: None,
             email_verified: None,
             profile_picture_url: None,
+            extra: Map::new(),
         }
     }
 }
@@ -161,6 +176,11 @@ pub struct AuthKitSession {
     pub user: SessionUser,
     /// Who is impersonating the user, if anyone.
     pub impersonator: Option<Impersonator>,
+    /// How the user signed in, as WorkOS reports it (`Password`, `GoogleOAuth`, `SSO`, …).
+    pub authentication_method: Option<String>,
+    /// The payload's other keys (`organizationId`, `idToken`, keys a later AuthKit adds),
+    /// kept as they are when the session is resealed.
+    pub extra: Map<String, Value>,
 }
 
 impl fmt::Debug for AuthKitSession {
@@ -170,6 +190,8 @@ impl fmt::Debug for AuthKitSession {
             .field("refresh_token", &self.refresh_token)
             .field("user", &self.user)
             .field("impersonator", &self.impersonator)
+            .field("authentication_method", &self.authentication_method)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -179,6 +201,7 @@ impl fmt::Debug for AuthKitSession {
 pub(crate) struct SessionInfo {
     pub(crate) user: SessionUser,
     pub(crate) impersonator: Option<Impersonator>,
+    pub(crate) authentication_method: Option<String>,
     /// The seal's own expiry in ms since the epoch, if it has one (not exposed).
     pub(crate) seal_expires_ms: Option<u64>,
 }
@@ -194,6 +217,10 @@ struct WireIn {
     user: Option<SessionUser>,
     #[serde(default)]
     impersonator: Option<Impersonator>,
+    #[serde(default)]
+    authentication_method: Option<String>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
 }
 
 #[derive(Serialize)]
@@ -204,6 +231,10 @@ struct WireOut<'a> {
     refresh_token: Option<&'a str>,
     user: &'a SessionUser,
     impersonator: Option<&'a Impersonator>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authentication_method: Option<&'a str>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
 }
 
 /// Maps an iron failure to the session error that names it (`bad_mac`, `expired`, …).
@@ -221,7 +252,14 @@ fn iron_error(e: &IronError) -> AuthError {
 impl AuthKitSession {
     /// A session with an access token and a user, and neither refresh token nor impersonator.
     pub fn new(access_token: impl Into<String>, user: SessionUser) -> Self {
-        Self { access_token: access_token.into(), refresh_token: None, user, impersonator: None }
+        Self {
+            access_token: access_token.into(),
+            refresh_token: None,
+            user,
+            impersonator: None,
+            authentication_method: None,
+            extra: Map::new(),
+        }
     }
 
     /// Sets the refresh token.
@@ -280,21 +318,23 @@ impl AuthKitSession {
             refresh_token: wire.refresh_token,
             user,
             impersonator: wire.impersonator,
+            authentication_method: wire.authentication_method,
+            extra: wire.extra,
         })
     }
 
     /// Seals the session into a cookie value that AuthKit (`iron-session`) and this crate
-    /// read, with the first password of `passwords` and a [`DEFAULT_SEAL_TTL`] lifetime.
+    /// read, with the first password of `passwords` and no seal expiry ([`DEFAULT_SEAL_TTL`]).
     ///
     /// # Errors
     ///
     /// [`IronError::Rng`] if the system random number generator fails.
     pub fn seal(&self, passwords: &IronPasswords) -> Result<String, IronError> {
-        self.seal_with_ttl(passwords, Some(DEFAULT_SEAL_TTL))
+        self.seal_with_ttl(passwords, DEFAULT_SEAL_TTL)
     }
 
     /// As [`seal`](Self::seal), with the given lifetime; `None` seals without expiry (like
-    /// `@workos-inc/node`).
+    /// authkit-nextjs and `@workos-inc/node`).
     ///
     /// # Errors
     ///
@@ -309,6 +349,8 @@ impl AuthKitSession {
             refresh_token: self.refresh_token.as_ref().map(RefreshToken::expose),
             user: &self.user,
             impersonator: self.impersonator.as_ref(),
+            authentication_method: self.authentication_method.as_deref(),
+            extra: &self.extra,
         };
         // Serializing these plain structs to a Vec cannot fail.
         let json = serde_json::to_vec(&wire).unwrap_or_default();
@@ -317,8 +359,12 @@ impl AuthKitSession {
 
     /// Drops the tokens, keeping what the context exposes.
     pub(crate) fn into_info(self, seal_expires_ms: Option<u64>) -> (String, SessionInfo) {
-        let info =
-            SessionInfo { user: self.user, impersonator: self.impersonator, seal_expires_ms };
+        let info = SessionInfo {
+            user: self.user,
+            impersonator: self.impersonator,
+            authentication_method: self.authentication_method,
+            seal_expires_ms,
+        };
         (self.access_token, info)
     }
 }
@@ -373,6 +419,25 @@ mod tests {
         let text = format!("{s:?}");
         assert!(!text.contains("secret-access") && !text.contains("secret-refresh"), "{text}");
         assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn reseal_keeps_unknown_keys_and_the_method() {
+        let pw = IronPasswords::new("1", "x".repeat(32)).unwrap();
+        let json = r#"{"organizationId":"org_1","accessToken":"a.b.c","refreshToken":"r",
+            "user":{"id":"user_1","metadata":{"k":"v"}},"authenticationMethod":"Password",
+            "future":{"nested":[1,2]}}"#;
+        let s = parse(json).unwrap();
+        assert_eq!(s.authentication_method.as_deref(), Some("Password"));
+        let sealed = s.seal(&pw).unwrap();
+        let (plain, expiry) = iron::unseal_with_expiry(&sealed, &pw, 0).unwrap();
+        assert_eq!(expiry, None, "authkit-nextjs seals with ttl 0");
+        let back: Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(back["organizationId"], "org_1");
+        assert_eq!(back["user"]["metadata"], serde_json::json!({"k": "v"}));
+        assert_eq!(back["future"], serde_json::json!({"nested": [1, 2]}));
+        assert_eq!(back["authenticationMethod"], "Password");
+        assert_eq!(back["refreshToken"], "r");
     }
 
     #[test]

@@ -67,6 +67,31 @@ impl From<UrlError> for DiscoveryError {
 struct Document {
     issuer: String,
     jwks_uri: String,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    #[serde(default)]
+    end_session_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// What discovery learned about a provider, each URL checked by the URL rule (and never a step
+/// down from an `https` issuer).
+#[derive(Debug, Clone)]
+pub(crate) struct Metadata {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: Url,
+    pub(crate) authorization_endpoint: Option<Url>,
+    pub(crate) token_endpoint: Option<Url>,
+    pub(crate) end_session_endpoint: Option<Url>,
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    pub(crate) revocation_endpoint: Option<Url>,
+    /// `None` when the document does not say (the OAuth default is `client_secret_basic`).
+    pub(crate) token_endpoint_auth_methods: Option<Vec<String>>,
 }
 
 /// The two well-known locations for an issuer, OIDC first.
@@ -81,8 +106,9 @@ fn well_known(issuer: &Url) -> [Url; 2] {
     [oidc, oauth]
 }
 
-/// The document's `jwks_uri`, checked by the URL rule and never a step down from an `https`
-/// issuer: the loopback exception is for local issuers, not a way from `https` to `http`.
+/// A URL of the document (`jwks_uri`, an endpoint), checked by the URL rule and never a step
+/// down from an `https` issuer: the loopback exception is for local issuers, not a way from
+/// `https` to `http`.
 fn jwks_uri_for(issuer: &Url, jwks_uri: &str) -> Result<Url, DiscoveryError> {
     let jwks_uri = http::parse_url(jwks_uri)?;
     if issuer.scheme() == "https" && jwks_uri.scheme() != "https" {
@@ -96,6 +122,14 @@ pub(crate) async fn discover(
     issuer: &str,
     options: &JwksOptions,
 ) -> Result<(String, Url), DiscoveryError> {
+    discover_metadata(issuer, options).await.map(|m| (m.issuer, m.jwks_uri))
+}
+
+/// Fetches the discovery document and returns its verified metadata.
+pub(crate) async fn discover_metadata(
+    issuer: &str,
+    options: &JwksOptions,
+) -> Result<Metadata, DiscoveryError> {
     let issuer_url = http::parse_url(issuer)?;
     let client =
         http::client(options.limits()).map_err(|e| DiscoveryError::Jwks(JwksError::Client(e)))?;
@@ -122,7 +156,18 @@ pub(crate) async fn discover(
             });
         }
         let jwks_uri = jwks_uri_for(&issuer_url, &document.jwks_uri)?;
-        return Ok((document.issuer, jwks_uri));
+        let endpoint = |url: Option<String>| {
+            url.map(|u| jwks_uri_for(&issuer_url, &u)).transpose()
+        };
+        return Ok(Metadata {
+            issuer: document.issuer,
+            jwks_uri,
+            authorization_endpoint: endpoint(document.authorization_endpoint)?,
+            token_endpoint: endpoint(document.token_endpoint)?,
+            end_session_endpoint: endpoint(document.end_session_endpoint)?,
+            revocation_endpoint: endpoint(document.revocation_endpoint)?,
+            token_endpoint_auth_methods: document.token_endpoint_auth_methods_supported,
+        });
     }
     Err(DiscoveryError::Fetch(failures.join("; ")))
 }

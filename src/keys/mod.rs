@@ -4,9 +4,9 @@
 mod static_keys;
 
 #[cfg(feature = "jwks")]
-mod discovery;
+pub(crate) mod discovery;
 #[cfg(feature = "jwks")]
-mod http;
+pub(crate) mod http;
 #[cfg(feature = "jwks")]
 mod jwk;
 #[cfg(feature = "jwks")]

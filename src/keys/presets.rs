@@ -32,6 +32,17 @@ impl Provider {
 
     /// [`Provider::workos`] with tuned [`JwksOptions`].
     pub fn workos_with(client_id: &str, options: JwksOptions) -> Result<Self, JwksError> {
+        let api = reqwest::Url::parse("https://api.workos.com").expect("a valid URL");
+        Self::workos_at(&api, client_id, options)
+    }
+
+    /// WorkOS with the key set fetched from another API base (a proxy or a test stand-in);
+    /// the accepted issuers stay WorkOS's.
+    pub(crate) fn workos_at(
+        api: &reqwest::Url,
+        client_id: &str,
+        options: JwksOptions,
+    ) -> Result<Self, JwksError> {
         if client_id.is_empty()
             || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
@@ -39,10 +50,8 @@ impl Provider {
                 "https://api.workos.com/sso/jwks/{client_id}"
             ))));
         }
-        let keys = JwksKeys::with_options(
-            &format!("https://api.workos.com/sso/jwks/{client_id}"),
-            options,
-        )?;
+        let base = api.as_str().trim_end_matches('/');
+        let keys = JwksKeys::with_options(&format!("{base}/sso/jwks/{client_id}"), options)?;
         Ok(Self {
             keys,
             issuers: vec![

@@ -33,6 +33,8 @@ pub struct AuthLayerBuilder {
     authkit: Option<IronPasswords>,
     responder: Responder,
     cache: TokenCache,
+    #[cfg(feature = "lifecycle")]
+    sessions: Option<Arc<crate::lifecycle::Inner>>,
 }
 
 impl fmt::Debug for AuthLayerBuilder {
@@ -110,7 +112,17 @@ impl AuthLayerBuilder {
             authkit: None,
             responder: Responder::default(),
             cache: TokenCache::new(),
+            #[cfg(feature = "lifecycle")]
+            sessions: None,
         }
+    }
+
+    /// Refreshes the sealed sessions of a [`Sessions`](crate::lifecycle::Sessions) (set by
+    /// [`Sessions::auth_layer`](crate::lifecycle::Sessions::auth_layer)).
+    #[cfg(feature = "lifecycle")]
+    pub(crate) fn sessions(mut self, sessions: Arc<crate::lifecycle::Inner>) -> Self {
+        self.sessions = Some(sessions);
+        self
     }
 
     /// The verified-token cache (on by default: [`TokenCache::new`]); pass
@@ -332,6 +344,8 @@ impl AuthLayerBuilder {
             verifier,
             // The defaults need no extension: guards and extractors fall back to them.
             responder: (!self.responder.is_default()).then(|| Arc::new(self.responder)),
+            #[cfg(feature = "lifecycle")]
+            sessions: self.sessions,
         };
         Ok(AuthLayer { config: Arc::new(config) })
     }

@@ -61,6 +61,9 @@ pub(crate) struct Config {
     verifier: Verifier,
     /// The rejection settings, when they differ from the defaults.
     responder: Option<Arc<Responder>>,
+    /// The session lifecycle, when the layer refreshes sealed sessions.
+    #[cfg(feature = "lifecycle")]
+    sessions: Option<Arc<crate::lifecycle::Inner>>,
 }
 
 impl fmt::Debug for AuthLayer {
@@ -100,33 +103,27 @@ impl AuthLayer {
     }
 }
 
+/// A `Set-Cookie` the layer adds to the response (a refreshed or ended session).
+pub(crate) type SetCookie = Option<http::HeaderValue>;
+
 impl Config {
-    /// Finds and verifies the token. The request is only borrowed mutably, so the future stays
-    /// `Send` for bodies that are not `Sync`.
-    async fn authenticate<B>(&self, req: &mut Request<B>) -> AuthOutcome {
+    /// Finds and verifies the token, refreshing a sealed session that is due. The request is
+    /// only borrowed mutably, so the future stays `Send` for bodies that are not `Sync`.
+    async fn authenticate<B>(&self, req: &mut Request<B>) -> (AuthOutcome, SetCookie) {
         let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
-        let (result, label) = match found {
+        #[cfg_attr(not(feature = "lifecycle"), allow(unused_mut))]
+        let mut set_cookie = None;
+        let (result, label) = match &found {
             Ok(found) => {
-                // The cache serves requests that carry one token; several must be compared.
-                let cache = self.cache.as_ref().filter(|_| found.others.is_empty());
-                let origin = match found.first.source {
-                    TokenSource::Cookie(_) => Origin::Cookie,
-                    TokenSource::Bearer => Origin::Bearer,
-                };
-                let (token, keys, leeway) =
-                    (&found.first.token, &self.verifier.keys, self.verifier.leeway);
-                if let Some(cache) = cache
-                    && let Some(ctx) = cache.get(origin, token, self.verifier.now(), leeway, keys)
-                {
-                    return AuthOutcome::new(Ok(ctx));
+                #[cfg_attr(not(feature = "lifecycle"), allow(unused_mut))]
+                let mut result = self.verify(found).await;
+                #[cfg(feature = "lifecycle")]
+                if let Some(sessions) = &self.sessions {
+                    (result, set_cookie) = sessions.renew(found, result, &self.verifier).await;
                 }
-                let result = session::authenticate(&self.format, &self.verifier, &found).await;
-                if let (Some(cache), Ok(verified)) = (cache, &result) {
-                    cache.insert(origin, token, verified, leeway);
-                }
-                (result.map(|v| v.ctx), found.first.source.label())
+                (result, found.first.source.label())
             }
-            Err(e) => (Err(e), "request"),
+            Err(e) => (Err(e.clone()), "request"),
         };
         if let Err(e) = &result
             && !e.is_missing()
@@ -134,7 +131,46 @@ impl Config {
             let info = RequestInfo::new(req.method(), req.uri(), req.extensions());
             audit::token_rejected(&info, label, e.code());
         }
-        AuthOutcome::new(result)
+        (AuthOutcome::new(result), set_cookie)
+    }
+
+    /// Adds the layer's `Set-Cookie` to a response, unless the response sets the session
+    /// cookie itself (sign-out, a new sign-in): that one wins. Such responses are marked
+    /// `Cache-Control: private, no-store` unless they say otherwise.
+    fn add_cookie(&self, response: &mut axum::response::Response, value: http::HeaderValue) {
+        use http::header::{CACHE_CONTROL, SET_COOKIE};
+        #[cfg(feature = "lifecycle")]
+        if let Some(sessions) = &self.sessions
+            && response.headers().get_all(SET_COOKIE).iter().any(|v| sessions.cookie.sets_session(v))
+        {
+            return;
+        }
+        let headers = response.headers_mut();
+        headers.append(SET_COOKIE, value);
+        if !headers.contains_key(CACHE_CONTROL) {
+            headers.insert(CACHE_CONTROL, http::HeaderValue::from_static("private, no-store"));
+        }
+    }
+
+    /// Verifies what the sources found, through the cache.
+    async fn verify(&self, found: &source::FoundAll<'_>) -> Result<AuthContext, AuthError> {
+        // The cache serves requests that carry one token; several must be compared.
+        let cache = self.cache.as_ref().filter(|_| found.others.is_empty());
+        let origin = match found.first.source {
+            TokenSource::Cookie(_) => Origin::Cookie,
+            TokenSource::Bearer => Origin::Bearer,
+        };
+        let (token, keys, leeway) = (&found.first.token, &self.verifier.keys, self.verifier.leeway);
+        if let Some(cache) = cache
+            && let Some(ctx) = cache.get(origin, token, self.verifier.now(), leeway, keys)
+        {
+            return Ok(ctx);
+        }
+        let result = session::authenticate(&self.format, &self.verifier, found).await;
+        if let (Some(cache), Ok(verified)) = (cache, &result) {
+            cache.insert(origin, token, verified, leeway);
+        }
+        result.map(|v| v.ctx)
     }
 }
 

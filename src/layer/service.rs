@@ -67,13 +67,17 @@ where
         let config = self.config.clone();
         ResponseFuture {
             inner: Box::pin(async move {
-                let outcome = config.authenticate(&mut req).await;
+                let (outcome, set_cookie) = config.authenticate(&mut req).await;
                 let extensions = req.extensions_mut();
                 extensions.insert(outcome);
                 if let Some(responder) = &config.responder {
                     extensions.insert(responder.clone());
                 }
-                inner.call(req).await
+                let mut response = inner.call(req).await?;
+                if let Some(value) = set_cookie {
+                    config.add_cookie(&mut response, value);
+                }
+                Ok(response)
             }),
         }
     }

@@ -1,0 +1,454 @@
+//! The whole session lifecycle for a Rust service with no Next.js app in front (feature
+//! `lifecycle`): sign-in, the step-up round trip, refresh in the layer, sign-out, and a session
+//! endpoint for single-page apps, against WorkOS AuthKit or any OpenID Provider.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use axum_session_mfa::lifecycle::Sessions;
+//! use axum_session_mfa::{AuthContext, RequireMfa};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // WORKOS_CLIENT_ID, WORKOS_API_KEY, WORKOS_REDIRECT_URI, WORKOS_COOKIE_PASSWORD:
+//! // the variables authkit-nextjs reads, so both apps share one configuration.
+//! let sessions = Sessions::workos_from_env()?.build()?;
+//! let auth = sessions.auth_layer().build()?;
+//! let app: Router = Router::new()
+//!     .route("/admin", get(|| async { "admin" }).route_layer(RequireMfa::new()))
+//!     .route("/me", get(|ctx: AuthContext| async move { ctx.sub().to_owned() }))
+//!     .merge(sessions.routes()) // /auth/login, /auth/callback, /auth/logout, /auth/session
+//!     .layer(auth);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! # What happens
+//! * `GET /auth/login?return_to=/path[&max_age=N][&acr_values=…]` starts an authorization-code
+//!   flow with PKCE (`S256`), `state` and (OpenID) `nonce`, kept in a sealed cookie that lives
+//!   ten minutes; `return_to` must pass [`safe_return_to`](crate::safe_return_to) (else `/`).
+//! * `GET /auth/callback` checks `state`, exchanges the code, verifies the access token (and the
+//!   ID token: signature, `aud`, `nonce`), and, when the attempt asked for `max_age` or
+//!   `acr_values`, checks the new `auth_time` and `acr` against them: a provider that did not
+//!   re-authenticate gets no session. It seals the session in AuthKit's JSON shape (so
+//!   authkit-nextjs and `@workos-inc/node` read the same cookie), sets it, and redirects to
+//!   `return_to`. The attempt cookie is single-use.
+//! * The [layer](Sessions::auth_layer) refreshes a sealed session whose access token expired or
+//!   expires within the buffer (60 s; 30 s for tokens that live five minutes or less), before
+//!   the request goes on; the response carries the resealed cookie. See [Refresh](#refresh).
+//! * `GET`/`POST /auth/logout` clears the cookie and sends the browser to the provider's logout
+//!   (WorkOS: the session's `sid`; OpenID: `end_session_endpoint` with `id_token_hint`), else to
+//!   the post-logout URL.
+//! * `GET /auth/session` answers what the browser may know: `{"authenticated": false}` or
+//!   `{"authenticated": true, "user", "sub", "sid", "org_id", "amr", "acr", "auth_time",
+//!   "authentication_method", "expires_at"}`; never a token.
+//!
+//! Guards behind the layer send browsers that must step up to `/auth/login` with `return_to`
+//! and the policy's `max_age` / `acr_values` (a policy without `max_age` asks for `max_age=0`,
+//! a fresh sign-in), so after the callback the user lands back on the guarded page.
+//!
+//! # Refresh
+//! Refresh tokens are single-use. In one process, requests of one session that need a refresh
+//! share one call to the provider, and requests that arrive up to a minute later with the old
+//! cookie get the same result. `invalid_grant` (revoked, spent, expired) ends the session: the
+//! cookie is cleared and the request has none ([`AuthError::SessionEnded`](crate::AuthError)).
+//! A provider that cannot answer (network, 408, 429, 5xx) never signs anyone out: the request
+//! goes on with the old token while it is valid, and gets 503 with `Retry-After`
+//! ([`AuthError::RefreshUnavailable`](crate::AuthError)) once it is not.
+//!
+//! # Audit
+//! `sign_in`, `step_up` (completed or refused), `sign_in_failed`, `refresh`, `refresh_failed`
+//! and `sign_out` events, under [`AUDIT_TARGET`](crate::audit::AUDIT_TARGET), with no token
+//! material.
+
+mod cookies;
+mod flow;
+mod provider;
+mod refresh;
+mod renew;
+mod routes;
+
+use std::env;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use reqwest::Url;
+
+pub use provider::{DEFAULT_SCOPES, IdentityProvider, ProviderError, WORKOS_API};
+
+use self::cookies::{CookieSettings, SESSION_COOKIE_MAX_AGE};
+use self::provider::GrantError;
+use self::refresh::Flights;
+use crate::authkit::{AUTHKIT_COOKIE, IronConfigError, IronPasswords};
+use crate::keys::http::{check_url, parse_url};
+use crate::verify::{DEFAULT_LEEWAY, TokenType, Verifier};
+use crate::{AuthLayer, AuthLayerBuilder, ClaimNames, Clock, KeySource, TokenSource};
+
+/// The session cookie's name for OpenID Providers unless told otherwise.
+pub const DEFAULT_COOKIE: &str = "session";
+
+/// Sign-in, callback, refresh, sign-out and the session endpoint, for one provider.
+///
+/// Cheap to clone (one `Arc`). Build it with [`Sessions::builder`] or
+/// [`Sessions::workos_from_env`]; then put [`auth_layer`](Self::auth_layer) in front of your
+/// routes and [`routes`](Self::routes) among them.
+#[derive(Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Sessions")
+            .field("provider", &i.idp)
+            .field("cookie", &i.cookie.name)
+            .field("redirect_uri", &i.redirect_uri)
+            .field("paths", &i.paths)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The paths of the crate's routes.
+#[derive(Debug, Clone)]
+pub(crate) struct Paths {
+    pub(crate) login: String,
+    pub(crate) callback: String,
+    pub(crate) logout: String,
+    pub(crate) session: String,
+}
+
+pub(crate) struct Inner {
+    pub(crate) idp: IdentityProvider,
+    pub(crate) passwords: IronPasswords,
+    pub(crate) cookie: CookieSettings,
+    pub(crate) redirect_uri: String,
+    pub(crate) paths: Paths,
+    pub(crate) post_logout: String,
+    pub(crate) refresh_buffer: Option<Duration>,
+    pub(crate) clock: Clock,
+    /// Verifies access tokens at the callback, as the layer will.
+    pub(crate) access: Verifier,
+    /// Verifies ID tokens (OpenID): `aud` is the client id.
+    pub(crate) id_tokens: Verifier,
+    pub(crate) flights: Flights<Result<renew::Refreshed, GrantError>>,
+}
+
+/// Why [`Sessions`] could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required environment variable is not set (or not UTF-8).
+    MissingVar(&'static str),
+    /// The cookie password is unusable (shorter than 32 characters).
+    Password(IronConfigError),
+    /// The redirect URI is not an absolute `https` URL (or `http` on loopback).
+    RedirectUri(String),
+    /// A path is not an absolute path (`/…`).
+    Path(String),
+    /// The provider could not be set up.
+    Provider(ProviderError),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingVar(name) => write!(f, "the environment variable {name} is not set"),
+            Self::Password(e) => write!(f, "cookie password: {e}"),
+            Self::RedirectUri(uri) => write!(
+                f,
+                "the redirect URI {uri:?} must be an absolute https URL (http only on loopback)"
+            ),
+            Self::Path(p) => write!(f, "the route path {p:?} must start with /"),
+            Self::Provider(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Password(e) => Some(e),
+            Self::Provider(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ProviderError> for ConfigError {
+    fn from(e: ProviderError) -> Self {
+        Self::Provider(e)
+    }
+}
+
+/// Builds [`Sessions`]; see [`Sessions::builder`].
+#[must_use]
+pub struct SessionsBuilder {
+    idp: IdentityProvider,
+    passwords: IronPasswords,
+    redirect_uri: String,
+    cookie: Option<String>,
+    domain: Option<String>,
+    login: String,
+    logout: String,
+    session: String,
+    post_logout: Option<String>,
+    refresh_buffer: Option<Duration>,
+    clock: Clock,
+}
+
+impl fmt::Debug for SessionsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionsBuilder")
+            .field("provider", &self.idp)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+fn var(name: &'static str) -> Result<String, ConfigError> {
+    env::var(name).ok().filter(|v| !v.is_empty()).ok_or(ConfigError::MissingVar(name))
+}
+
+impl Sessions {
+    /// Starts configuring sessions with a provider, the passwords that seal the cookies (the
+    /// first one seals; all open), and the absolute callback URL registered at the provider
+    /// (its path becomes the callback route).
+    ///
+    /// ```
+    /// use axum_session_mfa::authkit::IronPasswords;
+    /// use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
+    ///
+    /// let idp = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
+    /// let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
+    /// let sessions = Sessions::builder(idp, passwords, "https://app.example.com/auth/callback")
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn builder(
+        idp: IdentityProvider,
+        passwords: IronPasswords,
+        redirect_uri: impl Into<String>,
+    ) -> SessionsBuilder {
+        SessionsBuilder {
+            idp,
+            passwords,
+            redirect_uri: redirect_uri.into(),
+            cookie: None,
+            domain: None,
+            login: "/auth/login".to_owned(),
+            logout: "/auth/logout".to_owned(),
+            session: "/auth/session".to_owned(),
+            post_logout: None,
+            refresh_buffer: None,
+            clock: Clock::system(),
+        }
+    }
+
+    /// WorkOS from the environment variables authkit-nextjs reads: `WORKOS_CLIENT_ID`,
+    /// `WORKOS_API_KEY`, `WORKOS_REDIRECT_URI` and `WORKOS_COOKIE_PASSWORD` (at least 32
+    /// characters), and when set `WORKOS_COOKIE_NAME` (default `wos-session`),
+    /// `WORKOS_COOKIE_DOMAIN` and `WORKOS_API_HOSTNAME` / `WORKOS_API_HTTPS` /
+    /// `WORKOS_API_PORT` (another API host, as `@workos-inc/node` reads them).
+    pub fn workos_from_env() -> Result<SessionsBuilder, ConfigError> {
+        let client_id = var("WORKOS_CLIENT_ID")?;
+        let api_key = var("WORKOS_API_KEY")?;
+        let redirect_uri = var("WORKOS_REDIRECT_URI")?;
+        let password = var("WORKOS_COOKIE_PASSWORD")?;
+        let passwords = IronPasswords::new("1", password).map_err(ConfigError::Password)?;
+        let idp = match env::var("WORKOS_API_HOSTNAME").ok().filter(|h| !h.is_empty()) {
+            None => IdentityProvider::workos(client_id, api_key)?,
+            Some(host) => {
+                let https = env::var("WORKOS_API_HTTPS").map_or(true, |v| v != "false");
+                let scheme = if https { "https" } else { "http" };
+                let port = env::var("WORKOS_API_PORT").ok().filter(|p| !p.is_empty());
+                let base = match port {
+                    Some(port) => format!("{scheme}://{host}:{port}"),
+                    None => format!("{scheme}://{host}"),
+                };
+                IdentityProvider::workos_at(&base, client_id, api_key)?
+            }
+        };
+        let mut builder = Self::builder(idp, passwords, redirect_uri);
+        if let Ok(name) = var("WORKOS_COOKIE_NAME") {
+            builder = builder.cookie_name(name);
+        }
+        if let Ok(domain) = var("WORKOS_COOKIE_DOMAIN") {
+            builder = builder.cookie_domain(domain);
+        }
+        Ok(builder)
+    }
+
+    /// An [`AuthLayerBuilder`] set up for these sessions: the provider's keys and issuers (and
+    /// the `resource` as audience), the session cookie then `Authorization: Bearer` as
+    /// sources, sealed cookies, the refresh described in the [module docs](self), browsers
+    /// without a session sent to the sign-in route, and browsers that must step up sent to it
+    /// with the policy's `max_age` / `acr_values`. Adjust it further before `build()`; keep the
+    /// sources, the AuthKit passwords and the clock as set here.
+    pub fn auth_layer(&self) -> AuthLayerBuilder {
+        let i = &self.inner;
+        let mut builder = AuthLayer::builder(i.idp.keys().clone())
+            .sources([TokenSource::cookie(i.cookie.name.clone()), TokenSource::Bearer])
+            .authkit(i.passwords.clone())
+            .clock(i.clock.clone())
+            .login_redirect(i.paths.login.clone())
+            .step_up_redirect(format!("{}?step_up=1", i.paths.login))
+            .sessions(self.inner.clone());
+        if let Some(audience) = i.idp.audience() {
+            builder = builder.audience(audience);
+        }
+        builder
+    }
+
+    /// The crate's routes: sign-in, callback, sign-out (`GET` and `POST`) and the session
+    /// endpoint, at the configured paths. Merge them into your router, behind
+    /// [`auth_layer`](Self::auth_layer) (the session endpoint reads what the layer found).
+    pub fn routes<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        routes::router(self.inner.clone())
+    }
+
+    /// The sign-in route's path (default `/auth/login`).
+    pub fn login_path(&self) -> &str {
+        &self.inner.paths.login
+    }
+
+    /// The session cookie's name.
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie.name
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &IdentityProvider {
+        &self.inner.idp
+    }
+}
+
+fn check_path(path: &str) -> Result<(), ConfigError> {
+    if path.starts_with('/') && !path.starts_with("//") && !path.contains(['?', '#']) {
+        Ok(())
+    } else {
+        Err(ConfigError::Path(path.to_owned()))
+    }
+}
+
+impl SessionsBuilder {
+    /// The session cookie's name: default `wos-session` for WorkOS (authkit-nextjs's), `session`
+    /// for OpenID Providers. `__Host-session` is the safest choice for a new deployment
+    /// served over https.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie = Some(name.into());
+        self
+    }
+
+    /// The cookie's `Domain` attribute (default: none, the cookie stays on this host).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The sign-in route's path (default `/auth/login`).
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.login = path.into();
+        self
+    }
+
+    /// The sign-out route's path (default `/auth/logout`).
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.logout = path.into();
+        self
+    }
+
+    /// The session endpoint's path (default `/auth/session`).
+    pub fn session_path(mut self, path: impl Into<String>) -> Self {
+        self.session = path.into();
+        self
+    }
+
+    /// Where the provider sends the browser after signing out (default: the redirect URI's
+    /// origin followed by `/`). Register it at the provider (OpenID:
+    /// `post_logout_redirect_uris`; WorkOS: the sign-out redirect).
+    pub fn post_logout_redirect(mut self, url: impl Into<String>) -> Self {
+        self.post_logout = Some(url.into());
+        self
+    }
+
+    /// Refreshes access tokens that expire within `buffer` (default: 60 s, or 30 s for tokens
+    /// that live five minutes or less, as authkit-nextjs).
+    pub fn refresh_buffer(mut self, buffer: Duration) -> Self {
+        self.refresh_buffer = Some(buffer);
+        self
+    }
+
+    /// Replaces the system clock (tests and simulations); [`Sessions::auth_layer`] passes it
+    /// on to the layer.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the sessions.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`]: a redirect URI that is not an absolute https (or loopback http) URL,
+    /// a path that does not start with `/`.
+    pub fn build(self) -> Result<Sessions, ConfigError> {
+        crate::crypto::install_crypto_provider();
+        let redirect = Url::parse(&self.redirect_uri)
+            .ok()
+            .filter(|u| check_url(u).is_ok() && u.fragment().is_none())
+            .ok_or_else(|| ConfigError::RedirectUri(self.redirect_uri.clone()))?;
+        let paths = Paths {
+            login: self.login,
+            callback: redirect.path().to_owned(),
+            logout: self.logout,
+            session: self.session,
+        };
+        for path in [&paths.login, &paths.callback, &paths.logout, &paths.session] {
+            check_path(path)?;
+        }
+        let origin = redirect.origin().ascii_serialization();
+        let post_logout = self.post_logout.unwrap_or_else(|| format!("{origin}/"));
+        parse_url(&post_logout).map_err(|_| ConfigError::RedirectUri(post_logout.clone()))?;
+        let name = self.cookie.unwrap_or_else(|| {
+            if self.idp.is_workos() { AUTHKIT_COOKIE } else { DEFAULT_COOKIE }.to_owned()
+        });
+        let cookie = CookieSettings {
+            flow_name: format!("{name}-login"),
+            name,
+            // Browsers keep `Secure` cookies off plain http; only loopback http is allowed here.
+            secure: redirect.scheme() == "https",
+            domain: self.domain,
+            max_age: SESSION_COOKIE_MAX_AGE,
+        };
+        let KeySource { store, issuers } = KeySource::from(self.idp.keys().clone());
+        let verifier = |audiences: Vec<String>| Verifier {
+            keys: store.clone(),
+            issuers: issuers.clone(),
+            audiences,
+            leeway: DEFAULT_LEEWAY.as_secs(),
+            typ: TokenType::default(),
+            clock: self.clock.clone(),
+            names: Arc::new(ClaimNames::default()),
+        };
+        let access = verifier(self.idp.audience().map(str::to_owned).into_iter().collect());
+        let id_tokens = verifier(vec![self.idp.client_id().to_owned()]);
+        Ok(Sessions {
+            inner: Arc::new(Inner {
+                idp: self.idp,
+                passwords: self.passwords,
+                cookie,
+                redirect_uri: self.redirect_uri,
+                paths,
+                post_logout,
+                refresh_buffer: self.refresh_buffer,
+                clock: self.clock,
+                access,
+                id_tokens,
+                flights: Flights::default(),
+            }),
+        })
+    }
+}

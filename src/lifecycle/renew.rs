@@ -1,0 +1,177 @@
+//! Refresh in the layer: a sealed session whose access token expired, or expires within the
+//! buffer, is refreshed before the request goes on (one refresh per session in flight; see
+//! `refresh.rs`), and the response carries the resealed cookie.
+
+use std::time::Duration;
+
+use http::HeaderValue;
+use serde_json::Value;
+
+use super::Inner;
+use super::provider::{GrantError, Tokens, unverified_claims, user_from_claims};
+use super::refresh::REUSE_WINDOW;
+use crate::audit;
+use crate::authkit::{AuthKitSession, RefreshToken, SEAL_PREFIX};
+use crate::session::verify_session;
+use crate::source::{FoundAll, TokenSource};
+use crate::verify::Verifier;
+use crate::{AuthContext, AuthError};
+
+/// What a refresh produced: the new session and its `Set-Cookie`.
+pub(crate) struct Refreshed {
+    pub(crate) session: AuthKitSession,
+    pub(crate) set_cookie: HeaderValue,
+}
+
+/// The key of the sealed payload that holds an OpenID ID token (for `id_token_hint`).
+pub(crate) const ID_TOKEN_KEY: &str = "idToken";
+
+/// What the layer should add to the response.
+pub(crate) type SetCookie = Option<HeaderValue>;
+
+/// Folds the tokens of a grant into a session: a new access token, the rotated refresh token
+/// (the old one when the provider did not rotate), and what the provider said about the user;
+/// every key the session held that this crate does not know stays.
+pub(crate) fn apply(mut session: AuthKitSession, tokens: Tokens) -> AuthKitSession {
+    session.access_token = tokens.access_token;
+    if let Some(rt) = tokens.refresh_token {
+        session.refresh_token = Some(RefreshToken::new(rt));
+    }
+    if let Some(id_token) = tokens.id_token {
+        if let Some(user) = unverified_claims(&id_token).as_ref().and_then(user_from_claims) {
+            // An ID token's profile replaces the sealed one, keeping unknown fields.
+            let extra = std::mem::take(&mut session.user.extra);
+            session.user = user;
+            session.user.extra = extra;
+        }
+        session.extra.insert(ID_TOKEN_KEY.to_owned(), Value::String(id_token));
+    }
+    if let Some(user) = tokens.user {
+        session.user = user;
+    }
+    if tokens.authentication_method.is_some() {
+        session.authentication_method = tokens.authentication_method;
+    }
+    if tokens.impersonator.is_some() {
+        session.impersonator = tokens.impersonator;
+    }
+    if let Some(org) = tokens.organization_id {
+        session.extra.insert("organizationId".to_owned(), Value::String(org));
+    }
+    session
+}
+
+impl Inner {
+    /// `true` when `ctx`'s access token should be refreshed now.
+    fn due(&self, ctx: &AuthContext, now: u64) -> bool {
+        let buffer = self.refresh_buffer.map_or_else(
+            || {
+                let lifetime = ctx.iat().map_or(u64::MAX, |iat| ctx.exp().saturating_sub(iat));
+                if lifetime <= 300 { 30 } else { 60 }
+            },
+            |b| b.as_secs(),
+        );
+        ctx.exp() <= now.saturating_add(buffer)
+    }
+
+    /// Refreshes the request's sealed session when it is due, and says what to set. Requests
+    /// this does not apply to (another cookie, a bearer token, several tokens, a session that
+    /// is not due or failed for another reason than expiry) keep their result unchanged.
+    pub(crate) async fn renew(
+        &self,
+        found: &FoundAll<'_>,
+        result: Result<AuthContext, AuthError>,
+        verifier: &Verifier,
+    ) -> (Result<AuthContext, AuthError>, SetCookie) {
+        let token = &found.first.token;
+        let ours = found.others.is_empty()
+            && matches!(found.first.source, TokenSource::Cookie(name) if *name == self.cookie.name)
+            && token.starts_with(SEAL_PREFIX);
+        if !ours {
+            return (result, None);
+        }
+        let now = self.clock.now();
+        let still_valid = match &result {
+            Ok(ctx) if !self.due(ctx, now) => return (result, None),
+            Ok(ctx) => Some(ctx.clone()),
+            Err(AuthError::Expired) => None,
+            Err(_) => return (result, None),
+        };
+        let Ok(session) = AuthKitSession::open(token, &self.passwords, self.clock.now_millis())
+        else {
+            return (result, None);
+        };
+        let Some(refresh_token) = session.refresh_token.clone() else {
+            return (result, None);
+        };
+        let task = self.refresh_task(session, refresh_token.clone());
+        let outcome = self
+            .flights
+            .run(refresh_token.expose(), task, |r| match r {
+                Ok(_) => REUSE_WINDOW,
+                Err(GrantError::Unavailable { retry_after, .. }) => {
+                    Duration::from_secs(*retry_after).min(Duration::from_secs(5))
+                }
+                // A refused token stays refused: later requests with it need no new call.
+                Err(GrantError::Refused { .. }) => REUSE_WINDOW,
+            })
+            .await;
+        let failure = match outcome.as_deref() {
+            Some(Ok(refreshed)) => {
+                return match verify_session(verifier, refreshed.session.clone()).await {
+                    Ok(ctx) => (Ok(ctx), Some(refreshed.set_cookie.clone())),
+                    Err(e) => (Err(e), None),
+                };
+            }
+            Some(Err(e)) => e.clone(),
+            None => GrantError::Unavailable { retry_after: 5, reason: "refresh failed".into() },
+        };
+        if failure.is_terminal() {
+            return (Err(AuthError::SessionEnded), Some(self.cookie.clear_session()));
+        }
+        match (still_valid, failure) {
+            (Some(ctx), _) => (Ok(ctx), None),
+            (None, GrantError::Unavailable { retry_after, .. }) => {
+                (Err(AuthError::RefreshUnavailable { retry_after }), None)
+            }
+            (None, GrantError::Refused { .. }) => {
+                (Err(AuthError::RefreshUnavailable { retry_after: 5 }), None)
+            }
+        }
+    }
+
+    /// The refresh itself, run once per refresh token (on its own task).
+    fn refresh_task(
+        &self,
+        session: AuthKitSession,
+        refresh_token: RefreshToken,
+    ) -> impl Future<Output = Result<Refreshed, GrantError>> + Send + 'static {
+        let idp = self.idp.clone();
+        let passwords = self.passwords.clone();
+        let cookie = self.cookie.clone();
+        async move {
+            let sub = session.user.id.clone();
+            let sid = unverified_claims(&session.access_token)
+                .and_then(|c| c.get("sid").and_then(Value::as_str).map(str::to_owned));
+            match idp.refresh(refresh_token.expose()).await {
+                Ok(tokens) => {
+                    let session = apply(session, tokens);
+                    let sealed = session.seal(&passwords).map_err(|_| GrantError::Unavailable {
+                        retry_after: 1,
+                        reason: "random number generator failed".into(),
+                    })?;
+                    audit::session_refreshed(&sub, sid.as_deref());
+                    Ok(Refreshed { set_cookie: cookie.session(sealed), session })
+                }
+                Err(e) => {
+                    let reason = match &e {
+                        GrantError::Refused { error } => error.as_str(),
+                        GrantError::Unavailable { reason, .. } => reason.as_str(),
+                    };
+                    audit::refresh_failed(&sub, sid.as_deref(), e.is_terminal(), reason);
+                    Err(e)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The routes the application mounts: sign-in, callback, sign-out and the session endpoint.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::{Value, json};
+
+use super::Inner;
+use super::cookies;
+use super::flow::{LoginState, challenge, same};
+use super::provider::{AuthorizeRequest, GrantError, unverified_claims};
+use super::renew::{ID_TOKEN_KEY, apply};
+use crate::authkit::{AuthKitSession, SessionUser};
+use crate::policy::FUTURE_AUTH_TIME_SKEW;
+use crate::{AuthOutcome, audit, safe_return_to};
+
+/// Longest `acr_values` accepted on the sign-in route.
+const MAX_ACR_VALUES: usize = 512;
+
+pub(super) fn router<S>(inner: Arc<Inner>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let paths = inner.paths.clone();
+    Router::new()
+        .route(&paths.login, get(login))
+        .route(&paths.callback, get(callback))
+        .route(&paths.logout, get(logout).post(logout))
+        .route(&paths.session, get(session))
+        .with_state(inner)
+}
+
+/// The query's parameters; a parameter given twice is refused (`None`).
+fn params(query: Option<&str>) -> Option<Vec<(String, String)>> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(other, _)| other == k) {
+            return None;
+        }
+    }
+    Some(pairs)
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A refusal of one of these routes: a small page for browsers, problem+json otherwise. The
+/// detail never holds token material.
+fn fail(inner: &Inner, headers: &HeaderMap, status: StatusCode, code: &str, detail: &str) -> Response {
+    let mut response = if wants_html(headers) {
+        let login = escape(&inner.paths.login);
+        let page = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>Sign-in problem</title></head><body style=\"font-family:system-ui,sans-serif;\
+             max-width:36rem;margin:2rem auto;padding:0 1rem\"><h1>Sign-in did not complete</h1>\
+             <p>{}</p><p><small>Reason: <code>{}</code></small></p>\
+             <p><a href=\"{login}\">Try again</a> · <a href=\"/\">Home</a></p></body></html>",
+            escape(detail),
+            escape(code)
+        );
+        let mut r = (status, page).into_response();
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        r
+    } else {
+        let body = json!({
+            "type": format!("{}{code}", crate::DEFAULT_PROBLEM_TYPE_BASE),
+            "title": "Sign-in failed",
+            "status": status.as_u16(),
+            "detail": detail,
+            "code": code,
+        });
+        let mut r = (status, body.to_string()).into_response();
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        r
+    };
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::try_from(location) {
+        headers.insert(LOCATION, value);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /auth/login?return_to=&max_age=&acr_values=&step_up=1`
+async fn login(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let bad = |code: &str, detail: &str| fail(&inner, &headers, StatusCode::BAD_REQUEST, code, detail);
+    let Some(q) = params(query.as_deref()) else {
+        return bad("duplicate_parameter", "a query parameter was given more than once");
+    };
+    let return_to = param(&q, "return_to").and_then(safe_return_to).unwrap_or("/").to_owned();
+    let max_age = match param(&q, "max_age") {
+        None => None,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n <= 10 * 365 * 24 * 3600 => Some(n),
+            _ => return bad("invalid_max_age", "max_age must be a whole number of seconds"),
+        },
+    };
+    let acr_values = match param(&q, "acr_values") {
+        None | Some("") => None,
+        Some(v) if v.len() <= MAX_ACR_VALUES && v.bytes().all(|b| (b' '..=b'~').contains(&b)) => {
+            Some(v.to_owned())
+        }
+        Some(_) => return bad("invalid_acr_values", "acr_values must be short printable text"),
+    };
+    // A step-up from a policy without max_age asks for a fresh sign-in (max_age=0, which
+    // OpenID defines as prompt=login), so the provider cannot answer from its session.
+    let step_up = param(&q, "step_up") == Some("1");
+    let max_age = max_age.or(step_up.then_some(0));
+    let Some(flow) = LoginState::new(return_to, max_age, acr_values, inner.clock.now()) else {
+        return fail(&inner, &headers, StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again");
+    };
+    let Some(sealed) = flow.seal(&inner.passwords, inner.clock.now_millis()) else {
+        return fail(&inner, &headers, StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again");
+    };
+    let url = inner.idp.authorize_url(&AuthorizeRequest {
+        redirect_uri: &inner.redirect_uri,
+        state: &flow.state,
+        nonce: &flow.nonce,
+        code_challenge: &challenge(&flow.verifier),
+        max_age: flow.max_age,
+        acr_values: flow.acr_values.as_deref(),
+    });
+    let mut response = redirect(url.as_str());
+    response.headers_mut().append(SET_COOKIE, inner.cookie.flow(sealed));
+    response
+}
+
+/// `GET /auth/callback?code=&state=` (or `?error=`).
+async fn callback(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let mut response = complete(&inner, query.as_deref(), &headers).await;
+    // The attempt is single-use, whatever happened.
+    response.headers_mut().append(SET_COOKIE, inner.cookie.clear_flow());
+    response
+}
+
+async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Response {
+    let refuse = |status: StatusCode, code: &str, detail: &str, step_up: bool| {
+        audit::sign_in_failed(code, step_up);
+        fail(inner, headers, status, code, detail)
+    };
+    let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, false);
+    let flow = match cookies::read(headers, &inner.cookie.flow_name) {
+        Err(()) => return bad("login_state_conflict", "the sign-in cookie appears twice"),
+        Ok(None) => {
+            return bad("login_state_missing", "no sign-in was started here, or it was already used");
+        }
+        Ok(Some(v)) => v,
+    };
+    let Some(flow) = LoginState::open(&flow, &inner.passwords, inner.clock.now_millis()) else {
+        return bad("login_state_invalid", "the sign-in attempt expired or is not valid");
+    };
+    let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
+    let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, step_up);
+    let Some(q) = params(query) else {
+        return bad("duplicate_parameter", "a query parameter was given more than once");
+    };
+    if let Some(error) = param(&q, "error") {
+        let code: String =
+            error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+        return bad("provider_error", &format!("the provider answered: {code}"));
+    }
+    match param(&q, "state") {
+        None => return bad("state_missing", "the callback carries no state"),
+        Some(state) if !same(state, &flow.state) => {
+            return bad("state_mismatch", "the callback does not belong to this sign-in");
+        }
+        Some(_) => {}
+    }
+    let Some(code) = param(&q, "code").filter(|c| !c.is_empty()) else {
+        return bad("code_missing", "the callback carries no authorization code");
+    };
+    let tokens = match inner.idp.exchange_code(code, &flow.verifier, &inner.redirect_uri).await {
+        Ok(tokens) => tokens,
+        Err(GrantError::Refused { error }) => {
+            return bad("code_rejected", &format!("the provider refused the code: {error}"));
+        }
+        Err(GrantError::Unavailable { .. }) => {
+            return refuse(
+                StatusCode::BAD_GATEWAY,
+                "provider_unavailable",
+                "the provider could not be reached; try again",
+                step_up,
+            );
+        }
+    };
+    let ctx = match inner.access.verify(&tokens.access_token).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            return bad(
+                "invalid_access_token",
+                &format!("the provider's access token was refused: {}", e.code()),
+            );
+        }
+    };
+    let mut user: Option<SessionUser> = tokens.user.clone();
+    let mut id_auth_time = None;
+    let mut id_acr = None;
+    if !inner.idp.is_workos() {
+        let Some(id_token) = tokens.id_token.as_deref() else {
+            return bad("id_token_missing", "the provider returned no ID token");
+        };
+        let id = match inner.id_tokens.verify(id_token).await {
+            Ok(id) => id,
+            Err(e) => {
+                return bad("invalid_id_token", &format!("the ID token was refused: {}", e.code()));
+            }
+        };
+        if id.claims().get("nonce").and_then(Value::as_str).is_none_or(|n| !same(n, &flow.nonce)) {
+            return bad("nonce_mismatch", "the ID token does not belong to this sign-in");
+        }
+        if id.sub() != ctx.sub() {
+            return bad("subject_mismatch", "the ID token and access token name different users");
+        }
+        id_auth_time = id.auth_time();
+        id_acr = id.acr().map(str::to_owned);
+        user = unverified_claims(id_token).as_ref().and_then(super::provider::user_from_claims);
+    }
+    let Some(user) = user.filter(|u| u.id == ctx.sub()) else {
+        return bad("subject_mismatch", "the provider's user is not the access token's subject");
+    };
+    let now = inner.clock.now();
+    if let Some(max_age) = flow.max_age {
+        let forbidden = |code: &str, detail: &str| refuse(StatusCode::FORBIDDEN, code, detail, true);
+        match ctx.auth_time().or(id_auth_time) {
+            None => return forbidden("auth_time_missing", "the provider did not say when you signed in"),
+            Some(t) if t > now.saturating_add(FUTURE_AUTH_TIME_SKEW) => {
+                return forbidden("auth_time_in_future", "the provider's auth_time lies in the future");
+            }
+            Some(t) if now.saturating_sub(t) > max_age.saturating_add(FUTURE_AUTH_TIME_SKEW) => {
+                return forbidden(
+                    "reauthentication_missing",
+                    "the provider did not ask you to sign in again",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(asked) = &flow.acr_values {
+        let acr = ctx.acr().map(str::to_owned).or(id_acr);
+        if !asked.split(' ').any(|v| Some(v) == acr.as_deref()) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "acr_not_satisfied",
+                "the provider did not authenticate you as strongly as required",
+                true,
+            );
+        }
+    }
+    let sid = ctx.sid().map(str::to_owned);
+    let session = apply(AuthKitSession::new(String::new(), user), tokens);
+    let Ok(sealed) = session.seal(&inner.passwords) else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again", step_up);
+    };
+    audit::signed_in(ctx.sub(), sid.as_deref(), step_up);
+    let mut response = redirect(&flow.return_to);
+    response.headers_mut().append(SET_COOKIE, inner.cookie.session(sealed));
+    response
+}
+
+/// `GET` or `POST /auth/logout`.
+async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    let session = cookies::read(&headers, &inner.cookie.name)
+        .ok()
+        .flatten()
+        .and_then(|c| AuthKitSession::open(&c, &inner.passwords, inner.clock.now_millis()).ok());
+    let location = match &session {
+        None => inner.post_logout.clone(),
+        Some(session) => {
+            let claims = unverified_claims(&session.access_token);
+            let sid = claims.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
+            let id_token = session.extra.get(ID_TOKEN_KEY).and_then(Value::as_str);
+            audit::signed_out(&session.user.id, sid);
+            if let Some(rt) = &session.refresh_token {
+                let (idp, rt) = (inner.idp.clone(), rt.clone());
+                tokio::spawn(async move { idp.revoke(rt.expose()).await });
+            }
+            inner
+                .idp
+                .logout_url(sid, id_token, &inner.post_logout)
+                .map_or_else(|| inner.post_logout.clone(), |u| u.to_string())
+        }
+    };
+    let mut response = redirect(&location);
+    response.headers_mut().append(SET_COOKIE, inner.cookie.clear_session());
+    response
+}
+
+/// `GET /auth/session`: what the browser may know about its session.
+async fn session(parts: Parts) -> Response {
+    let body = match parts.extensions.get::<AuthOutcome>().and_then(AuthOutcome::context) {
+        None => json!({ "authenticated": false }),
+        Some(ctx) => json!({
+            "authenticated": true,
+            "user": ctx.user(),
+            "sub": ctx.sub(),
+            "sid": ctx.sid(),
+            "org_id": ctx.org_id(),
+            "amr": ctx.amr(),
+            "acr": ctx.acr(),
+            "auth_time": ctx.auth_time(),
+            "authentication_method": ctx.authentication_method(),
+            "expires_at": ctx.exp(),
+        }),
+    };
+    let mut response = body.to_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
