@@ -57,8 +57,14 @@ pub struct Peer {
 
 impl Peer {
     pub fn spawn(script: &str) -> Self {
+        Self::spawn_with_env(script, &[])
+    }
+
+    /// As `spawn`, with environment variables for the script.
+    pub fn spawn_with_env(script: &str, env: &[(&str, &str)]) -> Self {
         let mut child = node(300)
             .arg(interop_dir().join(script))
+            .envs(env.iter().copied())
             .current_dir(interop_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
