@@ -25,6 +25,8 @@ mod jwks;
 mod sources;
 mod stepup;
 mod verify;
+#[cfg(feature = "lifecycle")]
+mod workos_standin;
 
 #[cfg(all(feature = "interop", feature = "authkit"))]
 mod interop_authkit;
@@ -34,3 +36,7 @@ mod interop_jose;
 mod interop_oidc;
 #[cfg(feature = "interop")]
 mod interop_support;
+#[cfg(all(feature = "interop", feature = "lifecycle"))]
+mod lifecycle_oidc;
+#[cfg(feature = "lifecycle")]
+mod lifecycle_support;
