@@ -118,10 +118,11 @@ impl Inner {
             .await;
         let failure = match outcome.as_deref() {
             Some(Ok(refreshed)) => {
-                return match verify_session(verifier, refreshed.session.clone()).await {
-                    Ok(ctx) => (Ok(ctx), Some(refreshed.set_cookie.clone())),
-                    Err(e) => (Err(e), None),
-                };
+                // The provider has rotated the refresh token: keep the new session even if its
+                // access token does not verify here (clock skew), or the next refresh would
+                // spend the old, now dead, token and sign the user out.
+                let result = verify_session(verifier, refreshed.session.clone()).await;
+                return (result, Some(refreshed.set_cookie.clone()));
             }
             Some(Err(e)) => e.clone(),
             None => GrantError::Unavailable { retry_after: 5, reason: "refresh failed".into() },

@@ -40,3 +40,5 @@ mod interop_support;
 mod lifecycle_oidc;
 #[cfg(feature = "lifecycle")]
 mod lifecycle_support;
+#[cfg(feature = "lifecycle")]
+mod lifecycle_workos;

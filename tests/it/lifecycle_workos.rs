@@ -1,0 +1,290 @@
+//! The session lifecycle against WorkOS AuthKit, played by the in-process stand-in
+//! (`workos_standin.rs`, itself checked with the real `@workos-inc/node`): sign-in, refresh,
+//! re-authentication ("sudo mode", no `amr`), sign-out; and the cookies the crate seals opened
+//! by `@workos-inc/node` and `iron-session`.
+
+use std::io::Write as _;
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_session_mfa::authkit::{AuthKitSession, IronPasswords};
+use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
+use axum_session_mfa::{AuthContext, RequireAuth, RequireRecentAuth};
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::lifecycle_support::{Browser, TestClock, serve};
+use crate::workos_standin::{API_KEY, CLIENT_ID, ORG_ID, USER_ID, WorkOsStandIn};
+
+const PASSWORD: &str = "the-WORKOS_COOKIE_PASSWORD-value-32+";
+
+struct World {
+    standin: WorkOsStandIn,
+    app: String,
+    clock: TestClock,
+}
+
+impl World {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app)
+    }
+
+    fn session_of(&self, browser: &Browser) -> AuthKitSession {
+        let cookie = browser.cookie(&self.app, "wos-session").expect("a wos-session cookie");
+        AuthKitSession::unseal(&cookie, &passwords()).unwrap()
+    }
+}
+
+fn passwords() -> IronPasswords {
+    IronPasswords::new("1", PASSWORD).unwrap()
+}
+
+async fn me(ctx: AuthContext) -> Json<AuthContext> {
+    Json(ctx)
+}
+
+async fn start(recent: Duration) -> World {
+    let standin = WorkOsStandIn::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
+    let clock = TestClock::default();
+    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
+        .clock(clock.clock())
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/", get(|| async { "home" }))
+        .route("/me", get(me).route_layer(RequireAuth::new()))
+        .route("/recent", get(me).route_layer(RequireRecentAuth::within(recent)))
+        .merge(sessions.routes())
+        .layer(sessions.auth_layer().build().unwrap());
+    serve(listener, router);
+    World { standin, app, clock }
+}
+
+async fn signed_in(world: &World) -> Browser {
+    let mut browser = Browser::new();
+    let page = browser.navigate(&world.url("/auth/login?return_to=/me")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert_eq!(page.url.path(), "/me");
+    browser
+}
+
+#[tokio::test]
+async fn workos_sign_in_session_refresh_and_sign_out() {
+    let world = start(Duration::from_secs(300)).await;
+    let mut browser = Browser::new();
+
+    // The authorization URL WorkOS documents: AuthKit, PKCE S256, state.
+    let login = browser.get(&world.url("/auth/login?return_to=/me")).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let to = login.location.clone().unwrap();
+    assert!(to.starts_with(&format!("{}/user_management/authorize?", world.standin.base_url())));
+    let me = browser.navigate(&to).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    let q = world.standin.last_authorize_query().unwrap();
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("client_id"), Some(CLIENT_ID));
+    assert_eq!(get("provider"), Some("authkit"));
+    assert_eq!(get("code_challenge_method"), Some("S256"));
+    assert_eq!(get("redirect_uri"), Some(world.url("/auth/callback").as_str()));
+    assert!(get("state").is_some_and(|s| s.len() >= 43));
+
+    // WorkOS sends auth_time but no amr; the context says how the user signed in.
+    let ctx = me.json();
+    assert_eq!(ctx["sub"], USER_ID);
+    assert_eq!(ctx["org_id"], ORG_ID);
+    assert_eq!(ctx["amr"], Value::Null);
+    assert!(ctx["auth_time"].as_u64().is_some());
+    assert_eq!(ctx["authentication_method"], "Password");
+    assert_eq!(ctx["user"]["email"], "ada@example.test");
+    let s = browser.api().get(&world.url("/auth/session")).await.json();
+    assert_eq!(s["authenticated"], true);
+    assert_eq!(s["authentication_method"], "Password");
+    assert_eq!(s["amr"], Value::Null);
+    assert_eq!(s["org_id"], ORG_ID);
+
+    // The sealed cookie: AuthKit's shape, no seal expiry (ttl 0, as authkit-nextjs).
+    let cookie = browser.cookie(&world.app, "wos-session").unwrap();
+    assert!(cookie.starts_with("Fe26.2*1*") && cookie.contains("**"), "ttl 0: {cookie}");
+    let sealed = world.session_of(&browser);
+    assert_eq!(sealed.extra.get("organizationId"), Some(&json!(ORG_ID)));
+
+    // WorkOS access tokens live five minutes: refreshed 30 s before they expire.
+    world.clock.set_offset(280);
+    let page = browser.api().get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    let refreshed = page.set_cookie("wos-session").expect("resealed");
+    assert_eq!(world.standin.stats().refresh_grants, 1);
+    let after = AuthKitSession::unseal(refreshed.value(), &passwords()).unwrap();
+    assert_ne!(after.refresh_token, sealed.refresh_token);
+    assert_eq!(after.extra.get("organizationId"), Some(&json!(ORG_ID)));
+    world.clock.set_offset(0);
+
+    // Sign-out ends the WorkOS session by its sid.
+    let sid = page.json()["sid"].as_str().unwrap().to_owned();
+    let out = browser.get(&world.url("/auth/logout")).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let logout = out.location.clone().unwrap();
+    assert!(logout.starts_with(&format!(
+        "{}/user_management/sessions/logout?session_id={sid}",
+        world.standin.base_url()
+    )));
+    assert!(browser.cookie(&world.app, "wos-session").is_none());
+    browser.navigate(&logout).await;
+    assert_eq!(world.standin.session_ended(&sid), Some(true));
+    assert_eq!(world.standin.stats().logouts, 1);
+    let gone = browser.api().get(&world.url("/auth/session")).await.json();
+    assert_eq!(gone, json!({"authenticated": false}));
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_one_workos_refresh() {
+    let world = start(Duration::from_secs(300)).await;
+    let browser = signed_in(&world).await;
+    world.standin.set_refresh_delay(300);
+    world.clock.set_offset(280);
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let mut b = browser.api();
+        let url = world.url("/me");
+        tasks.push(tokio::spawn(async move { b.get(&url).await }));
+    }
+    let mut cookies = std::collections::HashSet::new();
+    for t in tasks {
+        let page = t.await.unwrap();
+        assert_eq!(page.status, StatusCode::OK, "{page:?}");
+        cookies.insert(page.set_cookie("wos-session").unwrap().value().to_owned());
+    }
+    assert_eq!(cookies.len(), 1);
+    let stats = world.standin.stats();
+    assert_eq!((stats.refresh_grants, stats.refresh_failures), (1, 0), "{stats:?}");
+}
+
+#[tokio::test]
+async fn transient_refresh_failures_keep_the_session_and_terminal_ones_end_it() {
+    let world = start(Duration::from_secs(300)).await;
+    let browser = signed_in(&world).await;
+    let cookie = browser.cookie(&world.app, "wos-session").unwrap();
+
+    // 429 while the token is still valid: the request goes on, the cookie is kept.
+    world.standin.fail_next_refresh(429);
+    world.clock.set_offset(280);
+    let page = browser.api().get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert!(page.set_cookie("wos-session").is_none());
+    assert_eq!(world.standin.stats().refresh_failures, 1);
+    // 503 once the token has expired: 503 with Retry-After, cookie kept, nobody signed out.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    world.standin.fail_next_refresh(503);
+    world.clock.set_offset(1_000);
+    let page = browser.api().get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{page:?}");
+    assert_eq!(page.code(), "refresh_unavailable");
+    assert!(page.set_cookie("wos-session").is_none());
+    // The provider is back (and the token unspent): the next request refreshes.
+    tokio::time::sleep(Duration::from_millis(5_100)).await;
+    world.clock.set_offset(280);
+    let mut api = browser.api();
+    let page = api.get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert!(page.set_cookie("wos-session").is_some());
+
+    // invalid_grant (the session was revoked): the cookie is cleared, no session.
+    world.standin.revoke_refresh_tokens();
+    world.clock.set_offset(560);
+    let page = api.get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{page:?}");
+    assert_eq!(page.code(), "session_ended");
+    assert!(page.set_cookie("wos-session").is_some_and(|c| c.value().is_empty()));
+    let mut old = Browser::new().api();
+    old.set_cookie_value(&world.app, "wos-session", &cookie);
+    assert_eq!(old.get(&world.url("/me")).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sudo_mode_sends_the_browser_to_re_authenticate_and_back() {
+    // Two seconds of "recent", and a real wait: the stand-in decides on its own clock.
+    let world = start(Duration::from_secs(2)).await;
+    let mut browser = signed_in(&world).await;
+    assert_eq!(browser.api().get(&world.url("/recent")).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let api = browser.api().get(&world.url("/recent")).await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN, "{api:?}");
+    assert_eq!(api.code(), "insufficient_user_authentication");
+    assert!(api.body.contains("recent-auth"), "{}", api.body);
+    let step = browser.get(&world.url("/recent")).await;
+    let to = step.location.clone().unwrap();
+    assert!(to.contains("max_age=2") && to.contains("return_to=%2Frecent"), "{to}");
+    let page = browser.navigate(&to).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert_eq!(page.url.path(), "/recent");
+    let q = world.standin.last_authorize_query().unwrap();
+    assert!(q.iter().any(|(k, v)| k == "max_age" && v == "2"), "{q:?}");
+}
+
+#[tokio::test]
+async fn a_provider_that_ignores_max_age_gets_no_session() {
+    let world = start(Duration::from_secs(120)).await;
+    world.standin.set_ignore_max_age(true);
+    let mut browser = signed_in(&world).await;
+    // 200 s later (the access token still valid) /recent (120 s) refuses the sign-in...
+    world.clock.set_offset(200);
+    let step = browser.get(&world.url("/recent")).await;
+    let to = step.location.clone().unwrap_or_else(|| panic!("{step:?}"));
+    assert!(to.contains("max_age=120"), "{to}");
+    // ...and the provider answers the step-up without re-authenticating: refused, fail closed.
+    let before = browser.cookie(&world.app, "wos-session");
+    let page = browser.navigate(&to).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{page:?}");
+    assert_eq!(page.code(), "reauthentication_missing");
+    assert!(page.body.starts_with("<!doctype html>"), "browsers get a page");
+    assert_eq!(browser.cookie(&world.app, "wos-session"), before, "the session is unchanged");
+}
+
+#[cfg(feature = "interop")]
+#[tokio::test]
+async fn cookies_the_crate_seals_open_in_workos_node_and_iron_session() {
+    crate::interop_support::require("@workos-inc/node");
+    let world = start(Duration::from_secs(300)).await;
+    let browser = signed_in(&world).await;
+    let cookie = browser.cookie(&world.app, "wos-session").unwrap();
+    let base = world.standin.base_url().to_owned();
+    let unseal = move |via: &str| {
+        let input = json!({
+            "password": PASSWORD,
+            "sealed": cookie,
+            "via": via,
+            "workos": {"baseUrl": base, "clientId": CLIENT_ID, "apiKey": API_KEY},
+        });
+        let mut child = crate::interop_support::node(60)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/unseal.mjs"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let plain = tokio::task::spawn_blocking({
+        let unseal = unseal.clone();
+        move || unseal("iron-session")
+    });
+    let plain = plain.await.unwrap();
+    assert_eq!(plain["user"]["id"], USER_ID);
+    assert!(plain["accessToken"].as_str().is_some() && plain["refreshToken"].as_str().is_some());
+    assert_eq!(plain["authenticationMethod"], "Password");
+    assert_eq!(plain["organizationId"], ORG_ID);
+    let workos = tokio::task::spawn_blocking(move || unseal("workos")).await.unwrap();
+    assert_eq!(workos["authenticated"], true, "{workos}");
+    assert_eq!(workos["userId"], USER_ID);
+    assert_eq!(workos["organizationId"], ORG_ID);
+    assert!(workos["sessionId"].as_str().is_some_and(|s| s.starts_with("session_")));
+}
