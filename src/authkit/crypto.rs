@@ -8,9 +8,11 @@
 //!
 //! Both backends produce the same bytes (see the known-answer tests below).
 
-pub(super) use backend::{aes256_cbc_decrypt, aes256_cbc_encrypt, derive_key, hmac_sha256};
+pub(crate) use backend::random;
+#[cfg(feature = "lifecycle")]
+pub(crate) use backend::sha256;
 pub(super) use backend::verify_hmac_sha256;
-pub(crate) use backend::{random, sha256};
+pub(super) use backend::{aes256_cbc_decrypt, aes256_cbc_encrypt, derive_key, hmac_sha256};
 
 /// AES-256 and HMAC key length, in bytes.
 pub(super) const KEY_LEN: usize = 32;
@@ -118,6 +120,7 @@ mod backend {
     }
 
     /// SHA-256 of `data` (PKCE `S256`, single-flight keys).
+    #[cfg(feature = "lifecycle")]
     pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
         let mut out = [0u8; 32];
         out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref());
@@ -197,6 +200,7 @@ mod backend {
     }
 
     /// SHA-256 of `data` (PKCE `S256`, single-flight keys).
+    #[cfg(feature = "lifecycle")]
     pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
         use sha2::Digest;
         Sha256::digest(data).into()

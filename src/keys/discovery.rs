@@ -82,13 +82,13 @@ struct Document {
 /// What discovery learned about a provider, each URL checked by the URL rule (and never a step
 /// down from an `https` issuer).
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 pub(crate) struct Metadata {
     pub(crate) issuer: String,
     pub(crate) jwks_uri: Url,
     pub(crate) authorization_endpoint: Option<Url>,
     pub(crate) token_endpoint: Option<Url>,
     pub(crate) end_session_endpoint: Option<Url>,
-    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
     pub(crate) revocation_endpoint: Option<Url>,
     /// `None` when the document does not say (the OAuth default is `client_secret_basic`).
     pub(crate) token_endpoint_auth_methods: Option<Vec<String>>,
@@ -156,9 +156,7 @@ pub(crate) async fn discover_metadata(
             });
         }
         let jwks_uri = jwks_uri_for(&issuer_url, &document.jwks_uri)?;
-        let endpoint = |url: Option<String>| {
-            url.map(|u| jwks_uri_for(&issuer_url, &u)).transpose()
-        };
+        let endpoint = |url: Option<String>| url.map(|u| jwks_uri_for(&issuer_url, &u)).transpose();
         return Ok(Metadata {
             issuer: document.issuer,
             jwks_uri,

@@ -141,7 +141,11 @@ impl Config {
         use http::header::{CACHE_CONTROL, SET_COOKIE};
         #[cfg(feature = "lifecycle")]
         if let Some(sessions) = &self.sessions
-            && response.headers().get_all(SET_COOKIE).iter().any(|v| sessions.cookie.sets_session(v))
+            && response
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .any(|v| sessions.cookie.sets_session(v))
         {
             return;
         }

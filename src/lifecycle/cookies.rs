@@ -63,8 +63,7 @@ impl CookieSettings {
     fn header(cookie: &Cookie<'_>) -> HeaderValue {
         // Names and sealed values are ASCII tokens (iron seals use base64url, `*` and `~`), so
         // the header value is always valid.
-        HeaderValue::try_from(cookie.to_string())
-            .unwrap_or_else(|_| HeaderValue::from_static(""))
+        HeaderValue::try_from(cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
     /// `Set-Cookie` for a sealed session.
@@ -144,7 +143,11 @@ mod tests {
         assert_eq!(read(&h, "session"), Ok(Some("abc".to_owned())));
         assert_eq!(read(&h, "missing"), Ok(None));
         h.append(COOKIE, HeaderValue::from_static("session=abc"));
-        assert_eq!(read(&h, "session"), Ok(Some("abc".to_owned())), "one value twice is one cookie");
+        assert_eq!(
+            read(&h, "session"),
+            Ok(Some("abc".to_owned())),
+            "one value twice is one cookie"
+        );
         h.append(COOKIE, HeaderValue::from_static("session=planted"));
         assert_eq!(read(&h, "session"), Err(()));
     }

@@ -96,6 +96,8 @@ enum ClientAuth {
 }
 
 #[derive(Debug, Clone)]
+// One value per provider, built once: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Kind {
     WorkOs {
         api: Url,
@@ -223,8 +225,9 @@ impl IdentityProvider {
         let meta = discovery::discover_metadata(issuer, &options)
             .await
             .map_err(ProviderError::Discovery)?;
-        let authorization =
-            meta.authorization_endpoint.ok_or(ProviderError::MissingEndpoint("authorization_endpoint"))?;
+        let authorization = meta
+            .authorization_endpoint
+            .ok_or(ProviderError::MissingEndpoint("authorization_endpoint"))?;
         let token = meta.token_endpoint.ok_or(ProviderError::MissingEndpoint("token_endpoint"))?;
         let auth = match meta.token_endpoint_auth_methods {
             Some(methods)
@@ -408,7 +411,9 @@ impl IdentityProvider {
                 let sid = sid?;
                 let mut url = api.clone();
                 url.set_path("/user_management/sessions/logout");
-                url.query_pairs_mut().append_pair("session_id", sid).append_pair("return_to", return_to);
+                url.query_pairs_mut()
+                    .append_pair("session_id", sid)
+                    .append_pair("return_to", return_to);
                 Some(url)
             }
             Kind::Oidc { end_session, .. } => {
@@ -446,10 +451,9 @@ impl IdentityProvider {
         match auth {
             ClientAuth::Basic => {
                 // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
-                let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                request
-                    .basic_auth(enc(&self.client_id), Some(enc(self.secret.expose())))
-                    .form(form)
+                let enc =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                request.basic_auth(enc(&self.client_id), Some(enc(self.secret.expose()))).form(form)
             }
             ClientAuth::Post => {
                 let mut all: Vec<(&str, &str)> = form.to_vec();

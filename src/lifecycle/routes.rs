@@ -54,11 +54,7 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
+    headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("text/html"))
 }
 
 fn escape(text: &str) -> String {
@@ -67,7 +63,13 @@ fn escape(text: &str) -> String {
 
 /// A refusal of one of these routes: a small page for browsers, problem+json otherwise. The
 /// detail never holds token material.
-fn fail(inner: &Inner, headers: &HeaderMap, status: StatusCode, code: &str, detail: &str) -> Response {
+fn fail(
+    inner: &Inner,
+    headers: &HeaderMap,
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+) -> Response {
     let mut response = if wants_html(headers) {
         let login = escape(&inner.paths.login);
         let page = format!(
@@ -92,8 +94,7 @@ fn fail(inner: &Inner, headers: &HeaderMap, status: StatusCode, code: &str, deta
             "code": code,
         });
         let mut r = (status, body.to_string()).into_response();
-        r.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         r
     };
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -111,8 +112,13 @@ fn redirect(location: &str) -> Response {
 }
 
 /// `GET /auth/login?return_to=&max_age=&acr_values=&step_up=1`
-async fn login(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let bad = |code: &str, detail: &str| fail(&inner, &headers, StatusCode::BAD_REQUEST, code, detail);
+async fn login(
+    State(inner): State<Arc<Inner>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let bad =
+        |code: &str, detail: &str| fail(&inner, &headers, StatusCode::BAD_REQUEST, code, detail);
     let Some(q) = params(query.as_deref()) else {
         return bad("duplicate_parameter", "a query parameter was given more than once");
     };
@@ -155,7 +161,11 @@ async fn login(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery, heade
 }
 
 /// `GET /auth/callback?code=&state=` (or `?error=`).
-async fn callback(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+async fn callback(
+    State(inner): State<Arc<Inner>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let mut response = complete(&inner, query.as_deref(), &headers).await;
     // The attempt is single-use, whatever happened.
     response.headers_mut().append(SET_COOKIE, inner.cookie.clear_flow());
@@ -171,7 +181,10 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
     let flow = match cookies::read(headers, &inner.cookie.flow_name) {
         Err(()) => return bad("login_state_conflict", "the sign-in cookie appears twice"),
         Ok(None) => {
-            return bad("login_state_missing", "no sign-in was started here, or it was already used");
+            return bad(
+                "login_state_missing",
+                "no sign-in was started here, or it was already used",
+            );
         }
         Ok(Some(v)) => v,
     };
@@ -249,11 +262,20 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
     };
     let now = inner.clock.now();
     if let Some(max_age) = flow.max_age {
-        let forbidden = |code: &str, detail: &str| refuse(StatusCode::FORBIDDEN, code, detail, true);
+        let forbidden =
+            |code: &str, detail: &str| refuse(StatusCode::FORBIDDEN, code, detail, true);
         match ctx.auth_time().or(id_auth_time) {
-            None => return forbidden("auth_time_missing", "the provider did not say when you signed in"),
+            None => {
+                return forbidden(
+                    "auth_time_missing",
+                    "the provider did not say when you signed in",
+                );
+            }
             Some(t) if t > now.saturating_add(FUTURE_AUTH_TIME_SKEW) => {
-                return forbidden("auth_time_in_future", "the provider's auth_time lies in the future");
+                return forbidden(
+                    "auth_time_in_future",
+                    "the provider's auth_time lies in the future",
+                );
             }
             Some(t) if now.saturating_sub(t) > max_age.saturating_add(FUTURE_AUTH_TIME_SKEW) => {
                 return forbidden(

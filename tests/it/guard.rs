@@ -411,3 +411,53 @@ async fn problem_type_uris_are_configurable_and_stable_by_default() {
     assert_eq!(reply.json()["type"], "https://docs.example.com/errors/auth#malformed_token");
     assert_eq!(reply.json()["reason"], "header_encoding");
 }
+
+/// `RequireRecentAuth`: re-authentication ("sudo mode") without any `amr`, as WorkOS sends.
+#[tokio::test]
+async fn require_recent_auth_needs_a_recent_sign_in_and_no_amr() {
+    use axum_session_mfa::RequireRecentAuth;
+    let guard = RequireRecentAuth::within(Duration::from_secs(300));
+    assert_eq!(guard.max_age(), Duration::from_secs(300));
+    let app = Router::new()
+        .route("/billing", get(|| async { "billing ok" }))
+        .route_layer(guard)
+        .layer(builder_for(Algorithm::HS256).login_redirect("/auth/login").build().unwrap());
+    let token = |auth_time: Option<u64>| {
+        let mut c = claims();
+        let c = c.as_object_mut().unwrap();
+        c.remove("amr");
+        c.remove("acr");
+        match auth_time {
+            Some(t) => c.insert("auth_time".into(), t.into()),
+            None => c.remove("auth_time"),
+        };
+        hs256(&Value::Object(c.clone()))
+    };
+    // A sign-in a minute ago, no amr at all: passes.
+    let fresh = bearer(&app, "/billing", &token(Some(now() - 60))).await;
+    assert_eq!((fresh.status.as_u16(), fresh.text()), (200, "billing ok".to_owned()));
+    // Ten minutes ago: 403, the RFC 9470 challenge with max_age and no acr_values.
+    let old = bearer(&app, "/billing", &token(Some(now() - 600))).await;
+    assert_eq!(old.status, 403);
+    let challenge = old.www_authenticate();
+    assert!(challenge.starts_with("Bearer error=\"insufficient_user_authentication\""));
+    assert!(
+        challenge.ends_with(", max_age=300") && !challenge.contains("acr_values"),
+        "{challenge}"
+    );
+    let body = old.json();
+    assert_eq!(
+        (body["policy"].as_str(), body["rule"].as_str()),
+        (Some("recent-auth"), Some("auth_too_old"))
+    );
+    assert_eq!(body["methods"], json!([]), "no method is asked: not an MFA policy");
+    // No auth_time: refused, fail closed.
+    let unknown = bearer(&app, "/billing", &token(None)).await;
+    assert_eq!(
+        (unknown.status.as_u16(), unknown.json()["rule"].clone()),
+        (403, json!("auth_time_missing"))
+    );
+    // No session at all: 401.
+    let none = send(&app, get_req("/billing").body(Body::empty()).unwrap()).await;
+    assert_eq!(none.status, 401);
+}

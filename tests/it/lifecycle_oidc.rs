@@ -180,7 +180,8 @@ async fn sign_in_step_up_and_sign_out_with_a_real_provider() {
     // The provider's confirmation form (auto-submitted by a browser).
     let confirm = browser.navigate(&end).await;
     let form = confirm.body.split("action=\"").nth(1).and_then(|s| s.split('"').next());
-    let xsrf = confirm.body.split("name=\"xsrf\" value=\"").nth(1).and_then(|s| s.split('"').next());
+    let xsrf =
+        confirm.body.split("name=\"xsrf\" value=\"").nth(1).and_then(|s| s.split('"').next());
     if let (Some(action), Some(xsrf)) = (form, xsrf) {
         let action = confirm.url.join(action).unwrap().to_string();
         let done = browser.post_form(&action, &[("xsrf", xsrf), ("logout", "yes")]).await;
@@ -214,7 +215,9 @@ async fn refresh_once_for_many_concurrent_requests_and_reuse_for_late_ones() {
         assert_eq!(page.status, StatusCode::OK, "{page:?}");
         let set = page.set_cookie("session").expect("every response carries the new session");
         cookies.insert(set.value().to_owned());
-        assert!(page.set_cookies.iter().any(|c| c.contains("HttpOnly") && c.contains("SameSite=Lax")));
+        assert!(
+            page.set_cookies.iter().any(|c| c.contains("HttpOnly") && c.contains("SameSite=Lax"))
+        );
     }
     assert_eq!(cookies.len(), 1, "one refresh, one new cookie for all");
     let stats = world.stats().await;
@@ -322,6 +325,7 @@ async fn a_provider_that_cannot_answer_never_signs_anyone_out() {
     let page = api.get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{page:?}");
     assert_eq!(page.code(), "refresh_unavailable");
+    assert!(page.retry_after.as_deref().is_some_and(|s| s.parse::<u64>().is_ok()), "{page:?}");
     assert!(page.set_cookie("session").is_none());
     assert_eq!(api.cookie(&world.app, "session").as_deref(), Some(cookie.as_str()));
 }
@@ -332,7 +336,13 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
     let login = world.url("/auth/login?return_to=/me");
 
     // Runs the provider's part of a sign-in and returns the callback URL (not followed).
-    async fn to_callback(world: &World, browser: &mut Browser, login: &str, ts: i64, mfa: bool) -> String {
+    async fn to_callback(
+        world: &World,
+        browser: &mut Browser,
+        login: &str,
+        ts: i64,
+        mfa: bool,
+    ) -> String {
         let start = browser.get(login).await;
         let mut url = start.location.clone().unwrap();
         loop {
@@ -390,7 +400,10 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
     let cb = to_callback(&world, &mut b, &login, 0, false).await;
     let mut stranger = Browser::new();
     let page = stranger.get(&cb).await;
-    assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "login_state_missing"));
+    assert_eq!(
+        (page.status, page.code().as_str()),
+        (StatusCode::BAD_REQUEST, "login_state_missing")
+    );
     no_session(&page);
 
     // Replayed code: the first use signs in, the replay (attempt cookie put back) sets nothing.
@@ -467,7 +480,8 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
         .unwrap()
         .1
         .into_owned();
-    let page = b.api().get(&world.url(&format!("/auth/callback?error=access_denied&state={state}"))).await;
+    let page =
+        b.api().get(&world.url(&format!("/auth/callback?error=access_denied&state={state}"))).await;
     assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "provider_error"));
     no_session(&page);
 
@@ -475,7 +489,10 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
     let page = Browser::new().api().get(&world.url("/auth/login?max_age=soon")).await;
     assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "invalid_max_age"));
     let page = Browser::new().api().get(&world.url("/auth/login?return_to=/a&return_to=/b")).await;
-    assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "duplicate_parameter"));
+    assert_eq!(
+        (page.status, page.code().as_str()),
+        (StatusCode::BAD_REQUEST, "duplicate_parameter")
+    );
 }
 
 fn now_ms() -> u64 {

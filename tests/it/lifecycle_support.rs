@@ -43,6 +43,7 @@ pub struct Page {
     pub url: Url,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -139,11 +140,8 @@ impl Browser {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
-        let set_cookies: Vec<String> = headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
+        let set_cookies: Vec<String> =
+            headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
         let jar = self.jar.entry(origin(&url)).or_default();
         for raw in &set_cookies {
             let c = Cookie::parse(raw.clone()).unwrap();
@@ -158,7 +156,8 @@ impl Browser {
             let l = v.to_str().unwrap();
             url.join(l).map(|u| u.to_string()).unwrap_or_else(|_| l.to_owned())
         });
-        Page { status, url, location, set_cookies, body }
+        let retry_after = headers.get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        Page { status, url, location, set_cookies, retry_after, body }
     }
 
     pub async fn get(&mut self, url: &str) -> Page {

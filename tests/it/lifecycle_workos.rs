@@ -184,6 +184,7 @@ async fn transient_refresh_failures_keep_the_session_and_terminal_ones_end_it() 
     let page = browser.api().get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{page:?}");
     assert_eq!(page.code(), "refresh_unavailable");
+    assert!(page.retry_after.is_some(), "{page:?}");
     assert!(page.set_cookie("wos-session").is_none());
     // The provider is back (and the token unspent): the next request refreshes.
     tokio::time::sleep(Duration::from_millis(5_100)).await;
