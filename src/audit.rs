@@ -5,7 +5,7 @@
 //!
 //! | field | on | meaning |
 //! |---|---|---|
-//! | `event` | all | `token_rejected`, `guard_decision`, or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out` |
+//! | `event` | all | `token_rejected`, `guard_decision`, or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`; [revocation](crate::Revocations) events: `revocation`, `shared_state` |
 //! | `decision` | all | `allow` or `deny` |
 //! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, or `ok` |
 //! | `source` | token_rejected | `cookie` or `bearer` |
@@ -182,4 +182,45 @@ pub(crate) fn signed_out(sub: &str, sid: Option<&str>) {
         sid,
         "signed out"
     );
+}
+
+/// A session or user was revoked (by this instance).
+#[cfg(feature = "revocation")]
+pub(crate) fn revoked(entry: &crate::shared::Entry) {
+    use crate::shared::Entry;
+    let (sid, sub) = match entry {
+        Entry::Session { sid, .. } => (Some(sid.as_str()), None),
+        Entry::User { sub, .. } => (None, Some(sub.as_str())),
+    };
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event = "revocation",
+        decision = "deny",
+        reason = if sid.is_some() { "session_revoked" } else { "user_revoked" },
+        sid,
+        sub,
+        "session revoked"
+    );
+}
+
+/// The shared state became unreachable (`up` false) or reachable again.
+#[cfg(feature = "revocation")]
+pub(crate) fn shared_state_changed(up: bool, reason: &str) {
+    if up {
+        tracing::info!(
+            target: "axum_session_mfa::audit",
+            event = "shared_state",
+            decision = "allow",
+            reason,
+            "shared state reachable again"
+        );
+    } else {
+        tracing::warn!(
+            target: "axum_session_mfa::audit",
+            event = "shared_state",
+            decision = "deny",
+            reason,
+            "shared state unreachable"
+        );
+    }
 }

@@ -81,6 +81,17 @@ pub enum AuthError {
         /// Seconds to wait before trying again; sent as `Retry-After`.
         retry_after: u64,
     },
+    /// The session was revoked ([`Revocations`](crate::Revocations): signed out elsewhere,
+    /// back-channel logout, an administrator).
+    #[cfg(feature = "revocation")]
+    SessionRevoked,
+    /// The revocation list could not be kept current for longer than allowed (the shared
+    /// state is unreachable), so sessions are refused until it is back (fail closed).
+    #[cfg(feature = "revocation")]
+    RevocationUnavailable {
+        /// Seconds to wait before trying again; sent as `Retry-After`.
+        retry_after: u64,
+    },
 }
 
 impl AuthError {
@@ -113,6 +124,10 @@ impl AuthError {
             Self::SessionEnded => "session_ended",
             #[cfg(feature = "lifecycle")]
             Self::RefreshUnavailable { .. } => "refresh_unavailable",
+            #[cfg(feature = "revocation")]
+            Self::SessionRevoked => "session_revoked",
+            #[cfg(feature = "revocation")]
+            Self::RevocationUnavailable { .. } => "revocation_unavailable",
         }
     }
 
@@ -156,6 +171,8 @@ impl AuthError {
             Self::KeysUnavailable { retry_after } => Some(*retry_after),
             #[cfg(feature = "lifecycle")]
             Self::RefreshUnavailable { retry_after } => Some(*retry_after),
+            #[cfg(feature = "revocation")]
+            Self::RevocationUnavailable { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -206,6 +223,12 @@ impl fmt::Display for AuthError {
             Self::RefreshUnavailable { .. } => f.write_str(
                 "the session expired and the identity provider cannot be reached to refresh it",
             ),
+            #[cfg(feature = "revocation")]
+            Self::SessionRevoked => f.write_str("the session has been revoked"),
+            #[cfg(feature = "revocation")]
+            Self::RevocationUnavailable { .. } => {
+                f.write_str("the revocation list is temporarily unavailable")
+            }
         }
     }
 }

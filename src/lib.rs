@@ -22,7 +22,11 @@ mod keys;
 mod layer;
 mod policy;
 mod reject;
+#[cfg(feature = "revocation")]
+mod revocation;
 mod session;
+#[cfg(feature = "revocation")]
+mod shared;
 mod source;
 mod stepup;
 mod verify;
@@ -43,6 +47,12 @@ pub use keys::{Key, KeyError, KeySource, KeyType};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFuture};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
+#[cfg(feature = "revocation")]
+pub use revocation::{Revocations, RevocationsBuilder};
+#[cfg(feature = "redis")]
+pub use shared::RedisOptions;
+#[cfg(feature = "revocation")]
+pub use shared::{SharedState, StateError};
 pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 pub use stepup::safe_return_to;
 pub use verify::{DEFAULT_LEEWAY, TokenType};

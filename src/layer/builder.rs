@@ -35,6 +35,8 @@ pub struct AuthLayerBuilder {
     cache: TokenCache,
     #[cfg(feature = "lifecycle")]
     sessions: Option<Arc<crate::lifecycle::Inner>>,
+    #[cfg(feature = "revocation")]
+    revocations: Option<crate::Revocations>,
 }
 
 impl fmt::Debug for AuthLayerBuilder {
@@ -114,7 +116,20 @@ impl AuthLayerBuilder {
             cache: TokenCache::new(),
             #[cfg(feature = "lifecycle")]
             sessions: None,
+            #[cfg(feature = "revocation")]
+            revocations: None,
         }
+    }
+
+    /// Refuses revoked sessions (feature `revocation`): after verification (and on token cache
+    /// hits), the session's `sid` and `sub` are looked up in the local copy of `revocations`,
+    /// with no network call. A revoked session gets 401 `session_revoked`; a copy older than
+    /// its staleness bound gets 503 `revocation_unavailable` (unless it fails open). See
+    /// [`Revocations`](crate::Revocations).
+    #[cfg(feature = "revocation")]
+    pub fn revocations(mut self, revocations: crate::Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
     /// Refreshes the sealed sessions of a [`Sessions`](crate::lifecycle::Sessions) (set by
@@ -346,6 +361,8 @@ impl AuthLayerBuilder {
             responder: (!self.responder.is_default()).then(|| Arc::new(self.responder)),
             #[cfg(feature = "lifecycle")]
             sessions: self.sessions,
+            #[cfg(feature = "revocation")]
+            revocations: self.revocations,
         };
         Ok(AuthLayer { config: Arc::new(config) })
     }

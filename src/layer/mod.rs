@@ -64,6 +64,9 @@ pub(crate) struct Config {
     /// The session lifecycle, when the layer refreshes sealed sessions.
     #[cfg(feature = "lifecycle")]
     sessions: Option<Arc<crate::lifecycle::Inner>>,
+    /// Revoked sessions, checked on every request after verification (and the cache).
+    #[cfg(feature = "revocation")]
+    revocations: Option<crate::Revocations>,
 }
 
 impl fmt::Debug for AuthLayer {
@@ -116,10 +119,17 @@ impl Config {
         let (result, label) = match &found {
             Ok(found) => {
                 #[cfg_attr(not(feature = "lifecycle"), allow(unused_mut))]
-                let mut result = self.verify(found).await;
+                let mut result = self.revoked(self.verify(found).await);
                 #[cfg(feature = "lifecycle")]
                 if let Some(sessions) = &self.sessions {
-                    (result, set_cookie) = sessions.renew(found, result, &self.verifier).await;
+                    let path = req.uri().path();
+                    (result, set_cookie) =
+                        sessions.renew(found, result, &self.verifier, path).await;
+                    // A refreshed session may be a revoked one (its old token had expired).
+                    result = self.revoked(result);
+                    if matches!(result, Err(AuthError::SessionRevoked)) {
+                        set_cookie = sessions.clear_if_ours(found);
+                    }
                 }
                 (result, found.first.source.label())
             }
@@ -135,8 +145,9 @@ impl Config {
     }
 
     /// Adds the layer's `Set-Cookie` to a response, unless the response sets the session
-    /// cookie itself (sign-out, a new sign-in): that one wins. Such responses are marked
-    /// `Cache-Control: private, no-store` unless they say otherwise.
+    /// cookie itself (sign-out, a new sign-in): that one wins. Such a response carries a
+    /// session, so it is marked `Cache-Control: private, no-store` (replacing what the handler
+    /// said: a shared cache must never keep it) and `Vary: Cookie`.
     fn add_cookie(&self, response: &mut axum::response::Response, value: http::HeaderValue) {
         use http::header::{CACHE_CONTROL, SET_COOKIE};
         #[cfg(feature = "lifecycle")]
@@ -151,9 +162,18 @@ impl Config {
         }
         let headers = response.headers_mut();
         headers.append(SET_COOKIE, value);
-        if !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(CACHE_CONTROL, http::HeaderValue::from_static("private, no-store"));
+        headers.insert(CACHE_CONTROL, http::HeaderValue::from_static("private, no-store"));
+        headers.append(http::header::VARY, http::HeaderValue::from_static("Cookie"));
+    }
+
+    /// Refuses a revoked session (a no-op without revocations).
+    #[cfg_attr(not(feature = "revocation"), allow(clippy::unused_self))]
+    fn revoked(&self, result: Result<AuthContext, AuthError>) -> Result<AuthContext, AuthError> {
+        #[cfg(feature = "revocation")]
+        if let (Some(revocations), Ok(ctx)) = (&self.revocations, &result) {
+            revocations.check(ctx)?;
         }
+        result
     }
 
     /// Verifies what the sources found, through the cache.

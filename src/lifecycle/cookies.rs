@@ -19,8 +19,11 @@ pub(crate) const BROWSER_COOKIE_LIMIT: usize = 4096;
 #[derive(Debug, Clone)]
 pub(crate) struct CookieSettings {
     pub(crate) name: String,
-    /// The sign-in attempt's cookie: the session cookie's name with `-login`.
-    pub(crate) flow_name: String,
+    /// How sign-in attempt cookies start: `__Host-` (when the cookies are `Secure` and
+    /// host-only, so a sibling subdomain cannot plant one), the session cookie's name, `-login-`.
+    /// Each attempt's cookie ends with 8 hex digits of its `state`'s hash, so two tabs signing in
+    /// at once do not overwrite each other.
+    pub(crate) flow_prefix: String,
     pub(crate) secure: bool,
     pub(crate) domain: Option<String>,
     pub(crate) max_age: Duration,
@@ -32,8 +35,10 @@ pub(crate) struct CookieSettings {
 pub(crate) fn read(headers: &HeaderMap, name: &str) -> Result<Option<String>, ()> {
     let mut found: Option<String> = None;
     for value in headers.get_all(COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for cookie in Cookie::split_parse(text).flatten() {
+        // Another cookie with non-ASCII bytes must not hide ours: decode lossily, as the
+        // layer's sources do.
+        let text = String::from_utf8_lossy(value.as_bytes());
+        for cookie in Cookie::split_parse(text.as_ref()).flatten() {
             if cookie.name() == name {
                 match &found {
                     Some(prev) if prev != cookie.value() => return Err(()),
@@ -86,14 +91,20 @@ impl CookieSettings {
         Self::header(&self.build(&self.name, String::new(), Duration::ZERO))
     }
 
+    /// The cookie name of the sign-in attempt with this `state`.
+    pub(crate) fn flow_name(&self, state: &str) -> String {
+        let hash = super::flow::hex_sha256(state);
+        format!("{}{}", self.flow_prefix, &hash[..8])
+    }
+
     /// `Set-Cookie` for a sign-in attempt.
-    pub(crate) fn flow(&self, sealed: String) -> HeaderValue {
-        Self::header(&self.build(&self.flow_name, sealed, FLOW_TTL))
+    pub(crate) fn flow(&self, state: &str, sealed: String) -> HeaderValue {
+        Self::header(&self.build(&self.flow_name(state), sealed, FLOW_TTL))
     }
 
     /// `Set-Cookie` that removes the sign-in attempt (it is single-use).
-    pub(crate) fn clear_flow(&self) -> HeaderValue {
-        Self::header(&self.build(&self.flow_name, String::new(), Duration::ZERO))
+    pub(crate) fn clear_flow(&self, state: &str) -> HeaderValue {
+        Self::header(&self.build(&self.flow_name(state), String::new(), Duration::ZERO))
     }
 
     /// `true` when `value` (a `Set-Cookie` header) sets the session cookie.
@@ -113,7 +124,7 @@ mod tests {
     fn settings(secure: bool) -> CookieSettings {
         CookieSettings {
             name: "session".into(),
-            flow_name: "session-login".into(),
+            flow_prefix: "session-login-".into(),
             secure,
             domain: None,
             max_age: SESSION_COOKIE_MAX_AGE,
@@ -133,7 +144,8 @@ mod tests {
         let clear = settings(true).clear_session();
         assert!(clear.to_str().unwrap().contains("Max-Age=0"), "{clear:?}");
         assert!(settings(true).sets_session(&clear));
-        assert!(!settings(true).sets_session(&settings(true).flow("y".into())));
+        assert!(!settings(true).sets_session(&settings(true).flow("st", "y".into())));
+        assert_eq!(settings(true).flow_name("st").len(), "session-login-".len() + 8);
     }
 
     #[test]
@@ -150,5 +162,9 @@ mod tests {
         );
         h.append(COOKIE, HeaderValue::from_static("session=planted"));
         assert_eq!(read(&h, "session"), Err(()));
+        // A cookie header with non-ASCII bytes still yields our cookie.
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_bytes(b"pref=caf\xc3\xa9; session=abc").unwrap());
+        assert_eq!(read(&h, "session"), Ok(Some("abc".to_owned())));
     }
 }

@@ -31,6 +31,30 @@ pub(crate) struct LoginState {
     pub(crate) started: u64,
 }
 
+/// The `state`s of attempts that reached the callback, for ten minutes (an attempt's life).
+/// Bounded: beyond [`UsedStates::LIMIT`] remembered states, new callbacks are refused until old
+/// ones age out (fail closed under a flood).
+#[derive(Default)]
+pub(crate) struct UsedStates {
+    seen: std::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>,
+}
+
+impl UsedStates {
+    const LIMIT: usize = 100_000;
+
+    /// `true` the first time `state` is presented (at `now`, seconds), `false` after.
+    pub(crate) fn first_use(&self, state: &str, now: u64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= 1024 {
+            seen.retain(|_, at| now.saturating_sub(*at) <= FLOW_TTL.as_secs() + 60);
+        }
+        if seen.len() >= Self::LIMIT {
+            return false;
+        }
+        seen.insert(sha256(state.as_bytes()), now).is_none()
+    }
+}
+
 /// 32 random bytes as base64url (43 characters): a `state`, `nonce` or PKCE verifier.
 pub(crate) fn random_token() -> Option<String> {
     random::<32>().ok().map(|b| URL_SAFE_NO_PAD.encode(b))
@@ -39,6 +63,16 @@ pub(crate) fn random_token() -> Option<String> {
 /// The PKCE `S256` challenge of a verifier (RFC 7636 section 4.2).
 pub(crate) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()))
+}
+
+/// The SHA-256 of `text` in lowercase hex (keys for the shared state: no raw value stored).
+pub(crate) fn hex_sha256(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for b in sha256(text.as_bytes()) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Compares two strings in time independent of where they differ.
@@ -88,6 +122,14 @@ mod tests {
             challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+    }
+
+    #[test]
+    fn a_state_is_used_once() {
+        let used = UsedStates::default();
+        assert!(used.first_use("s1", 100));
+        assert!(!used.first_use("s1", 101));
+        assert!(used.first_use("s2", 101));
     }
 
     #[test]

@@ -115,6 +115,7 @@ pub(crate) struct Paths {
     pub(crate) callback: String,
     pub(crate) logout: String,
     pub(crate) session: String,
+    pub(crate) backchannel: String,
 }
 
 pub(crate) struct Inner {
@@ -130,7 +131,14 @@ pub(crate) struct Inner {
     pub(crate) access: Verifier,
     /// Verifies ID tokens (OpenID): `aud` is the client id.
     pub(crate) id_tokens: Verifier,
+    /// Verifies back-channel logout tokens: `aud` is the client id, any `typ`.
+    pub(crate) logout_tokens: Verifier,
     pub(crate) flights: Flights<Result<renew::Refreshed, GrantError>>,
+    /// Sign-in attempts already completed or refused (their `state`), so an attempt cookie
+    /// replayed by someone who kept it cannot drive the token endpoint again.
+    pub(crate) used_states: flow::UsedStates,
+    /// Revocations (and the shared state whose leases coordinate refreshes across instances).
+    pub(crate) revocations: Option<crate::Revocations>,
 }
 
 /// Why [`Sessions`] could not be built.
@@ -147,6 +155,12 @@ pub enum ConfigError {
     Path(String),
     /// The provider could not be set up.
     Provider(ProviderError),
+    /// An OpenID Provider without [`resource`](IdentityProvider::resource) or
+    /// [`audience`](IdentityProvider::audience): access tokens would not be bound to this API,
+    /// so any token the provider signs (an ID token, another client's access token) would pass.
+    NoAudience,
+    /// A `__Host-` cookie name with a `Domain`, or without `https`: browsers refuse to store it.
+    HostCookie(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -160,6 +174,13 @@ impl fmt::Display for ConfigError {
             ),
             Self::Path(p) => write!(f, "the route path {p:?} must start with /"),
             Self::Provider(e) => e.fmt(f),
+            Self::NoAudience => f.write_str(
+                "set the provider's resource (or audience) so access tokens are bound to this API",
+            ),
+            Self::HostCookie(name) => write!(
+                f,
+                "the cookie {name:?} needs https and no Domain (the __Host- prefix requires both)"
+            ),
         }
     }
 }
@@ -194,6 +215,8 @@ pub struct SessionsBuilder {
     post_logout: Option<String>,
     refresh_buffer: Option<Duration>,
     clock: Clock,
+    backchannel: String,
+    revocations: Option<crate::Revocations>,
 }
 
 impl fmt::Debug for SessionsBuilder {
@@ -241,6 +264,8 @@ impl Sessions {
             post_logout: None,
             refresh_buffer: None,
             clock: Clock::system(),
+            backchannel: "/auth/backchannel-logout".to_owned(),
+            revocations: None,
         }
     }
 
@@ -293,7 +318,10 @@ impl Sessions {
             .login_redirect(i.paths.login.clone())
             .step_up_redirect(format!("{}?step_up=1", i.paths.login))
             .sessions(self.inner.clone());
-        if let Some(audience) = i.idp.audience() {
+        if let Some(revocations) = &i.revocations {
+            builder = builder.revocations(revocations.clone());
+        }
+        if let Some(audience) = i.idp.required_audience() {
             builder = builder.audience(audience);
         }
         builder
@@ -374,6 +402,28 @@ impl SessionsBuilder {
         self
     }
 
+    /// Shares these sessions' state with other instances through `revocations` (and its
+    /// [`SharedState`](crate::SharedState)):
+    /// * the layer refuses revoked sessions (and clears their cookie);
+    /// * a refresh takes a short lease in the shared state, so one instance refreshes a session
+    ///   and the others wait for its result instead of spending the single-use refresh token
+    ///   again (when the shared state is unreachable, each instance falls back to its own
+    ///   single-flight);
+    /// * the routes gain `POST /auth/backchannel-logout`: OpenID Back-Channel Logout 1.0, which
+    ///   verifies the provider's `logout_token` (signature, `iss`, `aud`, `events`, `sid` or
+    ///   `sub`, no `nonce`, a `jti` never seen before) and revokes the session or user.
+    pub fn revocations(mut self, revocations: crate::Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The back-channel logout route's path (default `/auth/backchannel-logout`), mounted
+    /// with [`revocations`](Self::revocations).
+    pub fn backchannel_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.backchannel = path.into();
+        self
+    }
+
     /// Refreshes access tokens that expire within `buffer` (default: 60 s, or 30 s for tokens
     /// that live five minutes or less, as authkit-nextjs).
     pub fn refresh_buffer(mut self, buffer: Duration) -> Self {
@@ -405,8 +455,11 @@ impl SessionsBuilder {
             callback: redirect.path().to_owned(),
             logout: self.logout,
             session: self.session,
+            backchannel: self.backchannel,
         };
-        for path in [&paths.login, &paths.callback, &paths.logout, &paths.session] {
+        for path in
+            [&paths.login, &paths.callback, &paths.logout, &paths.session, &paths.backchannel]
+        {
             check_path(path)?;
         }
         let origin = redirect.origin().ascii_serialization();
@@ -415,26 +468,42 @@ impl SessionsBuilder {
         let name = self.cookie.unwrap_or_else(|| {
             if self.idp.is_workos() { AUTHKIT_COOKIE } else { DEFAULT_COOKIE }.to_owned()
         });
+        let secure = redirect.scheme() == "https";
+        let base = name.trim_start_matches("__Host-").trim_start_matches("__Secure-");
+        let host_only = if secure && self.domain.is_none() { "__Host-" } else { "" };
+        if name.starts_with("__Host-") && (self.domain.is_some() || !secure) {
+            return Err(ConfigError::HostCookie(name));
+        }
         let cookie = CookieSettings {
-            flow_name: format!("{name}-login"),
+            flow_prefix: format!("{host_only}{base}-login-"),
             name,
             // Browsers keep `Secure` cookies off plain http; only loopback http is allowed here.
-            secure: redirect.scheme() == "https",
+            secure,
             domain: self.domain,
             max_age: SESSION_COOKIE_MAX_AGE,
         };
+        if !self.idp.is_workos() && self.idp.required_audience().is_none() {
+            return Err(ConfigError::NoAudience);
+        }
         let KeySource { store, issuers } = KeySource::from(self.idp.keys().clone());
-        let verifier = |audiences: Vec<String>| Verifier {
+        let verifier = |audiences: Vec<String>, typ: TokenType| Verifier {
             keys: store.clone(),
             issuers: issuers.clone(),
             audiences,
             leeway: DEFAULT_LEEWAY.as_secs(),
-            typ: TokenType::default(),
+            typ,
             clock: self.clock.clone(),
             names: Arc::new(ClaimNames::default()),
         };
-        let access = verifier(self.idp.audience().map(str::to_owned).into_iter().collect());
-        let id_tokens = verifier(vec![self.idp.client_id().to_owned()]);
+        let client = vec![self.idp.client_id().to_owned()];
+        let access = verifier(
+            self.idp.required_audience().map(str::to_owned).into_iter().collect(),
+            TokenType::default(),
+        );
+        let id_tokens = verifier(client.clone(), TokenType::default());
+        // Back-Channel Logout 1.0 recommends `typ: logout+jwt`; older providers send `JWT`.
+        let logout_tokens =
+            verifier(client, TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]));
         Ok(Sessions {
             inner: Arc::new(Inner {
                 idp: self.idp,
@@ -447,7 +516,10 @@ impl SessionsBuilder {
                 clock: self.clock,
                 access,
                 id_tokens,
+                logout_tokens,
                 flights: Flights::default(),
+                used_states: flow::UsedStates::default(),
+                revocations: self.revocations,
             }),
         })
     }

@@ -110,6 +110,7 @@ enum Kind {
         auth: ClientAuth,
         scopes: String,
         resource: Option<String>,
+        audience: Option<String>,
     },
 }
 
@@ -249,6 +250,7 @@ impl IdentityProvider {
                 auth,
                 scopes: DEFAULT_SCOPES.to_owned(),
                 resource: None,
+                audience: None,
             },
             client_id,
             secret: Secret(client_secret),
@@ -274,8 +276,20 @@ impl IdentityProvider {
     /// issues a JWT access token for your API; it also becomes the audience the access tokens
     /// must carry. No effect on WorkOS.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        if let Kind::Oidc { resource: r, .. } = &mut self.kind {
-            *r = Some(resource.into());
+        if let Kind::Oidc { resource: r, audience, .. } = &mut self.kind {
+            let resource = resource.into();
+            *audience = Some(resource.clone());
+            *r = Some(resource);
+        }
+        self
+    }
+
+    /// The audience access tokens must carry, for providers that bind access tokens to an API
+    /// without RFC 8707 (Auth0's `audience`, Keycloak's audience mappers). [`resource`](Self::resource)
+    /// sets it too. No effect on WorkOS.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        if let Kind::Oidc { audience: a, .. } = &mut self.kind {
+            *a = Some(audience.into());
         }
         self
     }
@@ -295,10 +309,10 @@ impl IdentityProvider {
         &self.keys
     }
 
-    /// The audience access tokens must carry: the `resource`, if one is set.
-    pub(crate) fn audience(&self) -> Option<&str> {
+    /// The audience access tokens must carry (OpenID Providers).
+    pub(crate) fn required_audience(&self) -> Option<&str> {
         match &self.kind {
-            Kind::Oidc { resource, .. } => resource.as_deref(),
+            Kind::Oidc { audience, .. } => audience.as_deref(),
             Kind::WorkOs { .. } => None,
         }
     }

@@ -35,7 +35,9 @@ struct Flight<R> {
 
 impl<R> Flight<R> {
     fn current(&self, now: Instant) -> bool {
-        self.result.borrow().is_none() || now < self.until
+        // A flight whose task died (a panic) without a result is over: the next caller retries.
+        let running = self.result.borrow().is_none() && self.result.has_changed().is_ok();
+        running || now < self.until
     }
 }
 
@@ -107,6 +109,25 @@ impl<R: Send + Sync + 'static> Flights<R> {
             let _ = tx.send(Some(Arc::new(result)));
         });
         rx
+    }
+
+    /// The finished result for `refresh_token`, if one is still handed out.
+    pub(crate) fn finished(&self, refresh_token: &str) -> Option<Arc<R>> {
+        let key = sha256(refresh_token.as_bytes());
+        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        let flight = table.get(&key).filter(|f| f.current(Instant::now()))?;
+        flight.result.borrow().clone()
+    }
+
+    /// Records `result` as the outcome for `refresh_token` (sign-out: late requests with the
+    /// old cookie must not get the session back).
+    pub(crate) fn settle(&self, refresh_token: &str, result: R) {
+        let key = sha256(refresh_token.as_bytes());
+        let (tx, rx) = watch::channel(Some(Arc::new(result)));
+        drop(tx);
+        let until = Instant::now() + REUSE_WINDOW;
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        table.insert(key, Flight { result: rx, until });
     }
 
     /// Flights remembered now (running or reusable), for tests.

@@ -15,7 +15,86 @@ use crate::authkit::{AuthKitSession, RefreshToken, SEAL_PREFIX};
 use crate::session::verify_session;
 use crate::source::{FoundAll, TokenSource};
 use crate::verify::Verifier;
-use crate::{AuthContext, AuthError};
+use crate::{AuthContext, AuthError, Clock, SharedState};
+
+/// How long one instance may hold a session's refresh (longer than the provider's timeout).
+const LEASE_TTL: Duration = Duration::from_secs(15);
+/// How often the other instances look for the leader's result.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+
+/// A session's refresh, coordinated across instances through the shared state.
+struct Lease {
+    shared: SharedState,
+    lease: String,
+    result: String,
+}
+
+impl Lease {
+    fn new(shared: SharedState, refresh_token: &str) -> Self {
+        let hex = super::flow::hex_sha256(refresh_token);
+        Self { shared, lease: format!("refresh-lease:{hex}"), result: format!("refresh:{hex}") }
+    }
+
+    /// `Ok(None)`: this instance holds the lease and refreshes. `Ok(Some(result))`: another
+    /// instance's result (waited for while it refreshed).
+    async fn acquire(
+        &self,
+        passwords: &crate::authkit::IronPasswords,
+        cookie: &super::cookies::CookieSettings,
+        clock: &Clock,
+    ) -> Result<Option<Result<Refreshed, GrantError>>, crate::StateError> {
+        let backend = &self.shared.backend;
+        let deadline = tokio::time::Instant::now() + LEASE_TTL;
+        loop {
+            if let Some(stored) = backend.get(&self.result).await? {
+                return Ok(Some(Self::read(&stored, passwords, cookie, clock)));
+            }
+            if backend.lease(&self.lease, LEASE_TTL).await? {
+                return Ok(None);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Some(Err(GrantError::Unavailable {
+                    retry_after: 1,
+                    reason: "another instance is still refreshing".into(),
+                })));
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    }
+
+    /// Another instance's result: the sealed session (`ok:`) or a terminal refusal (`err:`).
+    fn read(
+        stored: &str,
+        passwords: &crate::authkit::IronPasswords,
+        cookie: &super::cookies::CookieSettings,
+        clock: &Clock,
+    ) -> Result<Refreshed, GrantError> {
+        if let Some(sealed) = stored.strip_prefix("ok:")
+            && let Ok(session) = AuthKitSession::open(sealed, passwords, clock.now_millis())
+        {
+            return Ok(Refreshed { set_cookie: cookie.session(sealed.to_owned()), session });
+        }
+        let error = stored.strip_prefix("err:").unwrap_or("invalid_grant").to_owned();
+        Err(GrantError::Refused { error })
+    }
+
+    /// Leaves the result for the other instances (sealed: no token is stored in clear).
+    async fn publish(&self, result: &Result<Refreshed, GrantError>) {
+        let value = match result {
+            Ok(r) => {
+                let header = r.set_cookie.to_str().unwrap_or_default();
+                let sealed = header.split_once('=').map_or("", |(_, v)| v);
+                format!("ok:{}", sealed.split(';').next().unwrap_or_default())
+            }
+            Err(GrantError::Refused { error }) => format!("err:{error}"),
+            // A transient failure: nothing to share; the lease expires and someone retries.
+            Err(GrantError::Unavailable { .. }) => return,
+        };
+        if let Err(e) = self.shared.backend.put(&self.result, &value, REUSE_WINDOW).await {
+            tracing::warn!(error = %e, "could not share a refresh result");
+        }
+    }
+}
 
 /// What a refresh produced: the new session and its `Set-Cookie`.
 pub(crate) struct Refreshed {
@@ -62,15 +141,26 @@ pub(crate) fn apply(mut session: AuthKitSession, tokens: Tokens) -> AuthKitSessi
 }
 
 impl Inner {
+    /// `true` when the request's token is this lifecycle's sealed session cookie.
+    fn is_ours(&self, found: &FoundAll<'_>) -> bool {
+        found.others.is_empty()
+            && matches!(found.first.source, TokenSource::Cookie(name) if *name == self.cookie.name)
+            && found.first.token.starts_with(SEAL_PREFIX)
+    }
+
+    /// A `Set-Cookie` that clears the session, when the request's token is our cookie.
+    pub(crate) fn clear_if_ours(&self, found: &FoundAll<'_>) -> SetCookie {
+        self.is_ours(found).then(|| self.cookie.clear_session())
+    }
+
     /// `true` when `ctx`'s access token should be refreshed now.
     fn due(&self, ctx: &AuthContext, now: u64) -> bool {
-        let buffer = self.refresh_buffer.map_or_else(
-            || {
-                let lifetime = ctx.iat().map_or(u64::MAX, |iat| ctx.exp().saturating_sub(iat));
-                if lifetime <= 300 { 30 } else { 60 }
-            },
-            |b| b.as_secs(),
-        );
+        let lifetime = ctx.iat().map_or(u64::MAX, |iat| ctx.exp().saturating_sub(iat));
+        let buffer = self
+            .refresh_buffer
+            .map_or(if lifetime <= 300 { 30 } else { 60 }, |b| b.as_secs())
+            // Never more than half the token's life, or every request would refresh.
+            .min(lifetime / 2);
         ctx.exp() <= now.saturating_add(buffer)
     }
 
@@ -82,19 +172,22 @@ impl Inner {
         found: &FoundAll<'_>,
         result: Result<AuthContext, AuthError>,
         verifier: &Verifier,
+        path: &str,
     ) -> (Result<AuthContext, AuthError>, SetCookie) {
         let token = &found.first.token;
-        let ours = found.others.is_empty()
-            && matches!(found.first.source, TokenSource::Cookie(name) if *name == self.cookie.name)
-            && token.starts_with(SEAL_PREFIX);
-        if !ours {
+        // Sign-in and sign-out replace the session: refreshing it on the way would spend a
+        // refresh token whose result nobody keeps.
+        let p = &self.paths;
+        if !self.is_ours(found) || [&p.login, &p.callback, &p.logout].iter().any(|x| *x == path) {
             return (result, None);
         }
         let now = self.clock.now();
         let still_valid = match &result {
             Ok(ctx) if !self.due(ctx, now) => return (result, None),
             Ok(ctx) => Some(ctx.clone()),
-            Err(AuthError::Expired) => None,
+            // Expired, or signed by a key the provider has since rotated out: the seal proves
+            // we wrote the session, so its refresh token may still be good.
+            Err(AuthError::Expired | AuthError::UnknownKey) => None,
             Err(_) => return (result, None),
         };
         let Ok(session) = AuthKitSession::open(token, &self.passwords, self.clock.now_millis())
@@ -150,28 +243,71 @@ impl Inner {
         let idp = self.idp.clone();
         let passwords = self.passwords.clone();
         let cookie = self.cookie.clone();
+        let shared = self.revocations.as_ref().map(|r| r.shared_state().clone());
+        let clock = self.clock.clone();
         async move {
             let sub = session.user.id.clone();
             let sid = unverified_claims(&session.access_token)
                 .and_then(|c| c.get("sid").and_then(Value::as_str).map(str::to_owned));
-            match idp.refresh(refresh_token.expose()).await {
-                Ok(tokens) => {
-                    let session = apply(session, tokens);
-                    let sealed = session.seal(&passwords).map_err(|_| GrantError::Unavailable {
-                        retry_after: 1,
-                        reason: "random number generator failed".into(),
-                    })?;
-                    audit::session_refreshed(&sub, sid.as_deref());
-                    Ok(Refreshed { set_cookie: cookie.session(sealed), session })
+            let lease = match shared.filter(SharedState::is_shared) {
+                None => None,
+                Some(shared) => {
+                    let key = Lease::new(shared, refresh_token.expose());
+                    match key.acquire(&passwords, &cookie, &clock).await {
+                        // Another instance refreshed (or is refreshing) this session.
+                        Ok(Some(done)) => return done,
+                        Ok(None) => Some(key),
+                        // The shared state is unreachable: refresh here, as one instance would.
+                        Err(e) => {
+                            tracing::warn!(error = %e, "refresh lease unavailable; refreshing locally");
+                            None
+                        }
+                    }
                 }
-                Err(e) => {
-                    let reason = match &e {
-                        GrantError::Refused { error } => error.as_str(),
-                        GrantError::Unavailable { reason, .. } => reason.as_str(),
-                    };
-                    audit::refresh_failed(&sub, sid.as_deref(), e.is_terminal(), reason);
-                    Err(e)
-                }
+            };
+            let result = Self::refresh_now(
+                &idp,
+                &passwords,
+                &cookie,
+                session,
+                &refresh_token,
+                &sub,
+                sid.as_deref(),
+            )
+            .await;
+            if let Some(lease) = lease {
+                lease.publish(&result).await;
+            }
+            result
+        }
+    }
+
+    async fn refresh_now(
+        idp: &super::IdentityProvider,
+        passwords: &crate::authkit::IronPasswords,
+        cookie: &super::cookies::CookieSettings,
+        session: AuthKitSession,
+        refresh_token: &RefreshToken,
+        sub: &str,
+        sid: Option<&str>,
+    ) -> Result<Refreshed, GrantError> {
+        match idp.refresh(refresh_token.expose()).await {
+            Ok(tokens) => {
+                let session = apply(session, tokens);
+                let sealed = session.seal(&passwords).map_err(|_| GrantError::Unavailable {
+                    retry_after: 1,
+                    reason: "random number generator failed".into(),
+                })?;
+                audit::session_refreshed(sub, sid);
+                Ok(Refreshed { set_cookie: cookie.session(sealed), session })
+            }
+            Err(e) => {
+                let reason = match &e {
+                    GrantError::Refused { error } => error.as_str(),
+                    GrantError::Unavailable { reason, .. } => reason.as_str(),
+                };
+                audit::refresh_failed(sub, sid, e.is_terminal(), reason);
+                Err(e)
             }
         }
     }

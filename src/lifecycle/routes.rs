@@ -20,6 +20,10 @@ use crate::authkit::{AuthKitSession, SessionUser};
 use crate::policy::FUTURE_AUTH_TIME_SKEW;
 use crate::{AuthOutcome, audit, safe_return_to};
 
+/// Seconds an `auth_time` may exceed the `max_age` asked for: clock skew between the provider
+/// and this service, and the time from the provider's sign-in to this callback.
+const MAX_AGE_TOLERANCE: u64 = 30;
+
 /// Longest `acr_values` accepted on the sign-in route.
 const MAX_ACR_VALUES: usize = 512;
 
@@ -28,26 +32,133 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let paths = inner.paths.clone();
-    Router::new()
+    let mut router = Router::new()
         .route(&paths.login, get(login))
         .route(&paths.callback, get(callback))
         .route(&paths.logout, get(logout).post(logout))
-        .route(&paths.session, get(session))
-        .with_state(inner)
+        .route(&paths.session, get(session));
+    if inner.revocations.is_some() {
+        router = router.route(&paths.backchannel, axum::routing::post(backchannel_logout));
+    }
+    router.with_state(inner)
 }
 
-/// The query's parameters; a parameter given twice is refused (`None`).
+/// The `events` member of a logout token (OpenID Back-Channel Logout 1.0, section 2.4).
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// Largest back-channel request body read.
+const MAX_BACKCHANNEL_BODY: usize = 16 * 1024;
+
+/// A back-channel logout refusal: `400` with an OAuth-style JSON error (section 2.8).
+fn backchannel_error(code: &str, detail: &str) -> Response {
+    audit::sign_in_failed(code, false);
+    let body = json!({ "error": "invalid_request", "error_description": detail, "code": code });
+    let mut r = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// `POST /auth/backchannel-logout`: the provider says a session (or all of a user's) ended.
+async fn backchannel_logout(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let Some(revocations) = &inner.revocations else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return backchannel_error("not_a_form", "expected application/x-www-form-urlencoded");
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BACKCHANNEL_BODY).await else {
+        return backchannel_error("body_too_large", "the request body is too large");
+    };
+    let Some(q) = params(std::str::from_utf8(&bytes).ok()) else {
+        return backchannel_error("duplicate_parameter", "a parameter was given more than once");
+    };
+    let Some(token) = param(&q, "logout_token").filter(|t| !t.is_empty()) else {
+        return backchannel_error("logout_token_missing", "no logout_token");
+    };
+    let claims = match inner.logout_tokens.verify(token).await {
+        Ok(ctx) => ctx,
+        Err(e) => return backchannel_error(e.code(), "the logout_token was refused"),
+    };
+    let c = claims.claims();
+    if !c
+        .get("events")
+        .and_then(Value::as_object)
+        .is_some_and(|e| e.contains_key(BACKCHANNEL_EVENT))
+    {
+        return backchannel_error(
+            "not_a_logout_token",
+            "events lacks the back-channel logout event",
+        );
+    }
+    if c.contains_key("nonce") {
+        return backchannel_error("nonce_present", "a logout token must not carry a nonce");
+    }
+    let Some(jti) =
+        c.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= 256)
+    else {
+        return backchannel_error("jti_missing", "the logout token has no jti");
+    };
+    // Remember the jti as long as the token could be replayed (its exp plus leeway).
+    let ttl = claims.exp().saturating_sub(inner.clock.now()).saturating_add(60);
+    let jti_key = format!("jti:{}", super::flow::hex_sha256(jti));
+    match revocations
+        .shared_state()
+        .backend
+        .lease(&jti_key, std::time::Duration::from_secs(ttl))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return backchannel_error("jti_replayed", "this logout token was already used");
+        }
+        Err(_) => {
+            let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
+            r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return r;
+        }
+    }
+    let sid = c.get("sid").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let outcome = match sid {
+        Some(sid) => revocations.revoke_session(sid).await,
+        None => revocations.revoke_user(claims.sub()).await,
+    };
+    if let Err(e) = outcome {
+        // This instance refuses the session already; the others will on their next resync.
+        tracing::warn!(error = %e, "back-channel logout: the revocation was not shared");
+    }
+    audit::signed_out(claims.sub(), sid);
+    let mut r = StatusCode::OK.into_response();
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Most parameters any of these routes reads; a longer query is refused.
+const MAX_PARAMS: usize = 16;
+
+/// The query's parameters; `None` for a parameter given twice or too many parameters.
 fn params(query: Option<&str>) -> Option<Vec<(String, String)>> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    for (i, (k, _)) in pairs.iter().enumerate() {
-        if pairs[..i].iter().any(|(other, _)| other == k) {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        // At most MAX_PARAMS entries: the duplicate scan stays small.
+        if pairs.len() == MAX_PARAMS || pairs.iter().any(|(other, _)| *other == k) {
             return None;
         }
+        pairs.push((k.into_owned(), v.into_owned()));
     }
     Some(pairs)
 }
+
+/// Longest `return_to` kept (a longer one would push the attempt cookie past what browsers
+/// store); a longer one returns to `/`.
+const MAX_RETURN_TO: usize = 1024;
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -120,9 +231,13 @@ async fn login(
     let bad =
         |code: &str, detail: &str| fail(&inner, &headers, StatusCode::BAD_REQUEST, code, detail);
     let Some(q) = params(query.as_deref()) else {
-        return bad("duplicate_parameter", "a query parameter was given more than once");
+        return bad("duplicate_parameter", "a query parameter was repeated, or there are too many");
     };
-    let return_to = param(&q, "return_to").and_then(safe_return_to).unwrap_or("/").to_owned();
+    let return_to = param(&q, "return_to")
+        .and_then(safe_return_to)
+        .filter(|r| r.len() <= MAX_RETURN_TO)
+        .unwrap_or("/")
+        .to_owned();
     let max_age = match param(&q, "max_age") {
         None => None,
         Some(v) => match v.parse::<u64>() {
@@ -156,7 +271,7 @@ async fn login(
         acr_values: flow.acr_values.as_deref(),
     });
     let mut response = redirect(url.as_str());
-    response.headers_mut().append(SET_COOKIE, inner.cookie.flow(sealed));
+    response.headers_mut().append(SET_COOKIE, inner.cookie.flow(&flow.state, sealed));
     response
 }
 
@@ -166,19 +281,35 @@ async fn callback(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let mut response = complete(&inner, query.as_deref(), &headers).await;
+    let Some(q) = params(query.as_deref()) else {
+        audit::sign_in_failed("duplicate_parameter", false);
+        let detail = "a query parameter was repeated, or there are too many";
+        return fail(&inner, &headers, StatusCode::BAD_REQUEST, "duplicate_parameter", detail);
+    };
+    // The state names the attempt: without it nothing is touched, not even an attempt cookie.
+    let Some(state) = param(&q, "state").filter(|s| !s.is_empty()) else {
+        audit::sign_in_failed("state_missing", false);
+        let detail = "the callback carries no state";
+        return fail(&inner, &headers, StatusCode::BAD_REQUEST, "state_missing", detail);
+    };
+    let mut response = complete(&inner, &q, state, &headers).await;
     // The attempt is single-use, whatever happened.
-    response.headers_mut().append(SET_COOKIE, inner.cookie.clear_flow());
+    response.headers_mut().append(SET_COOKIE, inner.cookie.clear_flow(state));
     response
 }
 
-async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Response {
+async fn complete(
+    inner: &Inner,
+    q: &[(String, String)],
+    state: &str,
+    headers: &HeaderMap,
+) -> Response {
     let refuse = |status: StatusCode, code: &str, detail: &str, step_up: bool| {
         audit::sign_in_failed(code, step_up);
         fail(inner, headers, status, code, detail)
     };
     let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, false);
-    let flow = match cookies::read(headers, &inner.cookie.flow_name) {
+    let flow = match cookies::read(headers, &inner.cookie.flow_name(state)) {
         Err(()) => return bad("login_state_conflict", "the sign-in cookie appears twice"),
         Ok(None) => {
             return bad(
@@ -191,24 +322,20 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
     let Some(flow) = LoginState::open(&flow, &inner.passwords, inner.clock.now_millis()) else {
         return bad("login_state_invalid", "the sign-in attempt expired or is not valid");
     };
+    if !same(state, &flow.state) {
+        return bad("state_mismatch", "the callback does not belong to this sign-in");
+    }
+    if !inner.used_states.first_use(&flow.state, inner.clock.now()) {
+        return bad("state_replayed", "this sign-in attempt was already completed");
+    }
     let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
     let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, step_up);
-    let Some(q) = params(query) else {
-        return bad("duplicate_parameter", "a query parameter was given more than once");
-    };
-    if let Some(error) = param(&q, "error") {
+    if let Some(error) = param(q, "error") {
         let code: String =
             error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
         return bad("provider_error", &format!("the provider answered: {code}"));
     }
-    match param(&q, "state") {
-        None => return bad("state_missing", "the callback carries no state"),
-        Some(state) if !same(state, &flow.state) => {
-            return bad("state_mismatch", "the callback does not belong to this sign-in");
-        }
-        Some(_) => {}
-    }
-    let Some(code) = param(&q, "code").filter(|c| !c.is_empty()) else {
+    let Some(code) = param(q, "code").filter(|c| !c.is_empty()) else {
         return bad("code_missing", "the callback carries no authorization code");
     };
     let tokens = match inner.idp.exchange_code(code, &flow.verifier, &inner.redirect_uri).await {
@@ -235,8 +362,6 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
         }
     };
     let mut user: Option<SessionUser> = tokens.user.clone();
-    let mut id_auth_time = None;
-    let mut id_acr = None;
     if !inner.idp.is_workos() {
         let Some(id_token) = tokens.id_token.as_deref() else {
             return bad("id_token_missing", "the provider returned no ID token");
@@ -253,18 +378,18 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
         if id.sub() != ctx.sub() {
             return bad("subject_mismatch", "the ID token and access token name different users");
         }
-        id_auth_time = id.auth_time();
-        id_acr = id.acr().map(str::to_owned);
         user = unverified_claims(id_token).as_ref().and_then(super::provider::user_from_claims);
     }
     let Some(user) = user.filter(|u| u.id == ctx.sub()) else {
         return bad("subject_mismatch", "the provider's user is not the access token's subject");
     };
+    // The step-up is judged on the access token, as the guards will judge it: a provider that
+    // puts `auth_time` or `acr` only in the ID token would pass here and fail every guard.
     let now = inner.clock.now();
     if let Some(max_age) = flow.max_age {
         let forbidden =
             |code: &str, detail: &str| refuse(StatusCode::FORBIDDEN, code, detail, true);
-        match ctx.auth_time().or(id_auth_time) {
+        match ctx.auth_time() {
             None => {
                 return forbidden(
                     "auth_time_missing",
@@ -277,7 +402,7 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
                     "the provider's auth_time lies in the future",
                 );
             }
-            Some(t) if now.saturating_sub(t) > max_age.saturating_add(FUTURE_AUTH_TIME_SKEW) => {
+            Some(t) if now.saturating_sub(t) > max_age.saturating_add(MAX_AGE_TOLERANCE) => {
                 return forbidden(
                     "reauthentication_missing",
                     "the provider did not ask you to sign in again",
@@ -287,8 +412,7 @@ async fn complete(inner: &Inner, query: Option<&str>, headers: &HeaderMap) -> Re
         }
     }
     if let Some(asked) = &flow.acr_values {
-        let acr = ctx.acr().map(str::to_owned).or(id_acr);
-        if !asked.split(' ').any(|v| Some(v) == acr.as_deref()) {
+        if !asked.split(' ').any(|v| Some(v) == ctx.acr()) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "acr_not_satisfied",
@@ -322,8 +446,23 @@ async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
             let id_token = session.extra.get(ID_TOKEN_KEY).and_then(Value::as_str);
             audit::signed_out(&session.user.id, sid);
             if let Some(rt) = &session.refresh_token {
-                let (idp, rt) = (inner.idp.clone(), rt.clone());
-                tokio::spawn(async move { idp.revoke(rt.expose()).await });
+                // A refresh this session just did (its cookie not yet in the browser) must end
+                // too: revoke the rotated token, and hand late requests an ended session.
+                let mut tokens = vec![rt.clone()];
+                if let Some(done) = inner.flights.finished(rt.expose())
+                    && let Ok(refreshed) = &*done
+                    && let Some(rotated) = &refreshed.session.refresh_token
+                {
+                    tokens.push(rotated.clone());
+                }
+                let ended = GrantError::Refused { error: "invalid_grant".to_owned() };
+                inner.flights.settle(rt.expose(), Err(ended));
+                let idp = inner.idp.clone();
+                tokio::spawn(async move {
+                    for rt in tokens {
+                        idp.revoke(rt.expose()).await;
+                    }
+                });
             }
             inner
                 .idp

@@ -370,7 +370,7 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
         );
     };
 
-    // Wrong state.
+    // Wrong state: it names no attempt this browser started (attempt cookies are per state).
     let mut b = Browser::new();
     let cb = to_callback(&world, &mut b, &login, 0, false).await;
     let mut forged = reqwest::Url::parse(&cb).unwrap();
@@ -383,7 +383,10 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
         .collect();
     forged.query_pairs_mut().clear().extend_pairs(pairs);
     let page = b.get(forged.as_str()).await;
-    assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "state_mismatch"));
+    assert_eq!(
+        (page.status, page.code().as_str()),
+        (StatusCode::BAD_REQUEST, "login_state_missing")
+    );
     no_session(&page);
 
     // Missing state.
@@ -406,22 +409,34 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
     );
     no_session(&page);
 
-    // Replayed code: the first use signs in, the replay (attempt cookie put back) sets nothing.
-    let flow = b.cookie(&world.app, "session-login").unwrap();
+    // Replayed callback: the first use signs in; the replay, with the attempt cookie put back,
+    // is refused before the provider is asked again (and the provider would refuse the code).
+    let (flow_name, flow) = b.cookie_starting(&world.app, "session-login-").unwrap();
     let first = b.get(&cb).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{first:?}");
     assert!(first.set_cookie("session").is_some_and(|c| !c.value().is_empty()));
+    assert!(first.set_cookie(&flow_name).is_some_and(|c| c.value().is_empty()), "single-use");
     let mut replay = Browser::new();
-    replay.set_cookie_value(&world.app, "session-login", &flow);
+    replay.set_cookie_value(&world.app, &flow_name, &flow);
     let page = replay.get(&cb).await;
-    assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "code_rejected"));
+    assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "state_replayed"));
     no_session(&page);
+
+    // Two tabs signing in at once: each attempt has its own cookie, both complete.
+    let mut b = Browser::new();
+    let cb1 = to_callback(&world, &mut b, &login, 0, false).await;
+    let cb2 =
+        to_callback(&world, &mut b, &world.url("/auth/login?return_to=/admin"), 0, false).await;
+    assert_eq!(b.get(&cb1).await.status, StatusCode::SEE_OTHER);
+    let second = b.get(&cb2).await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{second:?}");
+    assert_eq!(second.location.as_deref(), Some(world.url("/admin").as_str()));
 
     // Nonce mismatch: the attempt cookie re-sealed with another nonce (a forged attempt cookie
     // needs the password; this proves the check is there).
     let mut b = Browser::new();
     let cb = to_callback(&world, &mut b, &login, 0, false).await;
-    let flow = b.cookie(&world.app, "session-login").unwrap();
+    let (flow_name, flow) = b.cookie_starting(&world.app, "session-login-").unwrap();
     let pw = World::passwords();
     let plain = axum_session_mfa::__private::unseal(&flow, &pw, now_ms()).unwrap();
     let mut state: Value = serde_json::from_slice(&plain).unwrap();
@@ -433,7 +448,7 @@ async fn callbacks_that_do_not_belong_to_the_sign_in_set_nothing() {
         now_ms(),
     )
     .unwrap();
-    b.set_cookie_value(&world.app, "session-login", &resealed);
+    b.set_cookie_value(&world.app, &flow_name, &resealed);
     let page = b.get(&cb).await;
     assert_eq!((page.status, page.code().as_str()), (StatusCode::BAD_REQUEST, "nonce_mismatch"));
     no_session(&page);

@@ -113,6 +113,16 @@ impl Browser {
         self.jar.get(&origin(&url)).and_then(|c| c.get(name)).cloned()
     }
 
+    /// The name and value of the first cookie whose name starts with `prefix`.
+    pub fn cookie_starting(&self, url: &str, prefix: &str) -> Option<(String, String)> {
+        let url = Url::parse(url).unwrap();
+        self.jar
+            .get(&origin(&url))?
+            .iter()
+            .find(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+    }
+
     pub fn set_cookie_value(&mut self, url: &str, name: &str, value: &str) {
         let url = Url::parse(url).unwrap();
         self.jar.entry(origin(&url)).or_default().insert(name.to_owned(), value.to_owned());

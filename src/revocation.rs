@@ -1,0 +1,355 @@
+//! [`Revocations`]: signed-out and revoked sessions refused on every instance (feature
+//! `revocation`).
+//!
+//! A JWT stays valid until it expires; a revocation makes the layer refuse it anyway:
+//! [`revoke_session`](Revocations::revoke_session) refuses every token carrying that `sid`,
+//! [`revoke_user`](Revocations::revoke_user) every session of that `sub` that authenticated
+//! (`auth_time`, else `iat`) at or before the call. Entries are forgotten after
+//! [`retain`](RevocationsBuilder::retain) (default 24 hours): set it longer than any token you
+//! accept lives, and end the session at the provider too, so no refresh brings it back later.
+//!
+//! **The request path never waits for the network.** Each instance keeps a local copy (an
+//! [`arc_swap`] snapshot: one atomic load and a hash lookup per request, no allocation), kept
+//! current by the shared state's announcements ([`SharedState`], Redis pub/sub) and a full
+//! resync every [`resync_every`](RevocationsBuilder::resync_every) (default 5 s). An instance
+//! loads the whole set when it starts, so it refuses sessions revoked before it existed.
+//!
+//! **When the shared state is unreachable**, the local copy keeps serving for
+//! [`max_staleness`](RevocationsBuilder::max_staleness) (default 30 s) after the last
+//! successful sync; after that, requests with a session are refused with 503 and
+//! `Retry-After` (fail closed), or let through if you chose
+//! [`fail_open`](RevocationsBuilder::fail_open). It recovers on its own when the state comes
+//! back. Each change (unreachable, recovered) is an audit event.
+//!
+//! ```no_run
+//! use axum_session_mfa::{AuthLayer, Key, Algorithm, Revocations, SharedState};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+//! # let key = Key::hmac(Algorithm::HS256, &[7; 32])?;
+//! let auth = AuthLayer::builder(key).revocations(revocations.clone()).build()?;
+//! // Later, from an admin endpoint or a back-channel logout:
+//! revocations.revoke_session("session_01H").await?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::shared::{Entry, SharedState, StateError};
+use crate::{AuthContext, AuthError, Clock};
+
+/// The local copy: what is revoked, as of the last sync.
+#[derive(Default)]
+struct Snapshot {
+    /// `sid` -> when the entry may be forgotten.
+    sessions: HashMap<Box<str>, u64>,
+    /// `sub` -> (sessions that authenticated at or before this are revoked, forget after).
+    users: HashMap<Box<str>, (u64, u64)>,
+}
+
+impl Snapshot {
+    fn apply(&mut self, entry: Entry) {
+        match entry {
+            Entry::Session { sid, until } => {
+                let slot = self.sessions.entry(sid.into_boxed_str()).or_default();
+                *slot = (*slot).max(until);
+            }
+            Entry::User { sub, before, until } => {
+                let slot = self.users.entry(sub.into_boxed_str()).or_default();
+                *slot = (slot.0.max(before), slot.1.max(until));
+            }
+        }
+    }
+
+    fn from_entries(entries: Vec<Entry>) -> Self {
+        let mut s = Self::default();
+        for e in entries {
+            s.apply(e);
+        }
+        s
+    }
+}
+
+struct Inner {
+    shared: SharedState,
+    snapshot: ArcSwap<Snapshot>,
+    /// When the copy was last known current (ms since the epoch, by `clock`).
+    synced_ms: AtomicU64,
+    /// Whether the last sync attempt failed (for one audit event per change).
+    down: AtomicBool,
+    clock: Clock,
+    retain: Duration,
+    max_staleness: Duration,
+    resync_every: Duration,
+    fail_open: bool,
+}
+
+/// Revoked sessions and users, shared by every instance; cheap to clone. See the
+/// [module docs](self).
+#[derive(Clone)]
+pub struct Revocations {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Revocations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.inner.snapshot.load();
+        f.debug_struct("Revocations")
+            .field("shared", &self.inner.shared)
+            .field("sessions", &s.sessions.len())
+            .field("users", &s.users.len())
+            .field("fail_open", &self.inner.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds [`Revocations`]; see [`Revocations::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct RevocationsBuilder {
+    shared: SharedState,
+    retain: Duration,
+    max_staleness: Duration,
+    resync_every: Duration,
+    fail_open: bool,
+    clock: Clock,
+}
+
+impl Revocations {
+    /// Revocations kept in `shared` (in memory for one instance, Redis for several).
+    pub fn builder(shared: SharedState) -> RevocationsBuilder {
+        RevocationsBuilder {
+            shared,
+            retain: Duration::from_secs(24 * 3600),
+            max_staleness: Duration::from_secs(30),
+            resync_every: Duration::from_secs(5),
+            fail_open: false,
+            clock: Clock::system(),
+        }
+    }
+
+    /// Refuses every token of the session `sid` on every instance, from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError`] when the shared state cannot be written; the local copy of this instance
+    /// refuses the session anyway.
+    pub async fn revoke_session(&self, sid: &str) -> Result<(), StateError> {
+        let until = self.until();
+        self.publish(Entry::Session { sid: sid.to_owned(), until }).await
+    }
+
+    /// Refuses every session of the user `sub` that authenticated now or earlier, on every
+    /// instance; a later sign-in is not affected.
+    ///
+    /// # Errors
+    ///
+    /// As [`revoke_session`](Self::revoke_session).
+    pub async fn revoke_user(&self, sub: &str) -> Result<(), StateError> {
+        let now = self.inner.clock.now();
+        let entry = Entry::User { sub: sub.to_owned(), before: now, until: self.until() };
+        self.publish(entry).await
+    }
+
+    /// The shared state these revocations live in.
+    pub fn shared_state(&self) -> &SharedState {
+        &self.inner.shared
+    }
+
+    fn until(&self) -> u64 {
+        self.inner.clock.now().saturating_add(self.inner.retain.as_secs())
+    }
+
+    async fn publish(&self, entry: Entry) -> Result<(), StateError> {
+        // This instance refuses at once, whatever the backend says.
+        self.apply(entry.clone());
+        crate::audit::revoked(&entry);
+        self.inner.shared.backend.publish(entry).await
+    }
+
+    fn apply(&self, entry: Entry) {
+        self.inner.snapshot.rcu(|current| {
+            let mut next =
+                Snapshot { sessions: current.sessions.clone(), users: current.users.clone() };
+            next.apply(entry.clone());
+            next
+        });
+    }
+
+    /// What the layer asks of every request: `Err(`[`AuthError::SessionRevoked`]`)` for a
+    /// revoked session, `Err(`[`AuthError::RevocationUnavailable`]`)` when the local copy is
+    /// older than the staleness bound (unless fail-open), else `Ok`. No allocation, no network:
+    /// use it for sessions checked outside the layer (WebSocket messages, background jobs).
+    pub fn check(&self, ctx: &AuthContext) -> Result<(), AuthError> {
+        let inner = &*self.inner;
+        let now_ms = inner.clock.now_millis();
+        let synced = inner.synced_ms.load(Ordering::Relaxed);
+        let stale_ms = inner.max_staleness.as_millis() as u64;
+        if now_ms.saturating_sub(synced) > stale_ms && !inner.fail_open {
+            let retry_after = inner.resync_every.as_secs().max(1);
+            return Err(AuthError::RevocationUnavailable { retry_after });
+        }
+        let snapshot = inner.snapshot.load();
+        if snapshot.sessions.is_empty() && snapshot.users.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms / 1000;
+        if let Some(sid) = ctx.sid()
+            && snapshot.sessions.get(sid).is_some_and(|until| *until >= now)
+        {
+            return Err(AuthError::SessionRevoked);
+        }
+        if let Some((before, until)) = snapshot.users.get(ctx.sub())
+            && *until >= now
+            && ctx.auth_time().or(ctx.iat()).is_none_or(|t| t <= *before)
+        {
+            return Err(AuthError::SessionRevoked);
+        }
+        Ok(())
+    }
+
+    /// Reloads the copy from the shared state (a resync). Entries only ever leave by expiring,
+    /// so the copy becomes the union of what was loaded and what it already held (an
+    /// announcement that arrived during the load is not lost), minus what expired.
+    async fn resync(&self) -> Result<(), StateError> {
+        let now = self.inner.clock.now();
+        let entries = self.inner.shared.backend.load(now).await?;
+        let loaded = Snapshot::from_entries(entries);
+        self.inner.snapshot.rcu(|current| {
+            let mut next =
+                Snapshot { sessions: loaded.sessions.clone(), users: loaded.users.clone() };
+            for (sid, until) in current.sessions.iter().filter(|(_, u)| **u >= now) {
+                let slot = next.sessions.entry(sid.clone()).or_default();
+                *slot = (*slot).max(*until);
+            }
+            for (sub, (before, until)) in current.users.iter().filter(|(_, (_, u))| *u >= now) {
+                let slot = next.users.entry(sub.clone()).or_default();
+                *slot = (slot.0.max(*before), slot.1.max(*until));
+            }
+            next
+        });
+        self.mark_synced();
+        Ok(())
+    }
+
+    fn mark_synced(&self) {
+        self.inner.synced_ms.store(self.inner.clock.now_millis(), Ordering::Relaxed);
+        if self.inner.down.swap(false, Ordering::Relaxed) {
+            crate::audit::shared_state_changed(true, "resynced");
+        }
+    }
+
+    fn mark_down(&self, e: &StateError) {
+        if !self.inner.down.swap(true, Ordering::Relaxed) {
+            crate::audit::shared_state_changed(false, &e.to_string());
+        }
+    }
+
+    /// Keeps the copy current: subscribe, resync, apply announcements, resync periodically;
+    /// on any failure wait a little and start over. Ends when the last handle is dropped.
+    async fn run(weak: std::sync::Weak<Inner>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let Some(inner) = weak.upgrade() else { return };
+            let this = Revocations { inner };
+            let every = this.inner.resync_every;
+            let broke = match this.inner.shared.backend.subscribe().await {
+                Err(e) => e,
+                Ok(mut rx) => match this.resync().await {
+                    Err(e) => e,
+                    Ok(()) => {
+                        backoff = Duration::from_millis(100);
+                        let mut tick = tokio::time::interval(every);
+                        tick.tick().await;
+                        drop(this);
+                        loop {
+                            tokio::select! {
+                                msg = rx.recv() => {
+                                    let Some(inner) = weak.upgrade() else { return };
+                                    match msg {
+                                        Some(entry) => Revocations { inner }.apply(entry),
+                                        None => break StateError::Unavailable("subscription closed".into()),
+                                    }
+                                }
+                                _ = tick.tick() => {
+                                    let Some(inner) = weak.upgrade() else { return };
+                                    if let Err(e) = (Revocations { inner }).resync().await {
+                                        break e;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+            };
+            let Some(inner) = weak.upgrade() else { return };
+            Revocations { inner }.mark_down(&broke);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+impl RevocationsBuilder {
+    /// How long an entry is kept (default 24 hours): longer than any token you accept lives.
+    pub fn retain(mut self, retain: Duration) -> Self {
+        self.retain = retain;
+        self
+    }
+
+    /// How old the local copy may get while the shared state is unreachable before requests
+    /// with a session are refused with 503 (default 30 s).
+    pub fn max_staleness(mut self, staleness: Duration) -> Self {
+        self.max_staleness = staleness;
+        self
+    }
+
+    /// How often the whole set is reloaded (default 5 s; keep it below
+    /// [`max_staleness`](Self::max_staleness)).
+    pub fn resync_every(mut self, every: Duration) -> Self {
+        self.resync_every = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// When the copy is too stale, let sessions through instead of refusing them: revoked
+    /// sessions may then work until the shared state is back. Off by default (fail closed).
+    pub fn fail_open(mut self) -> Self {
+        self.fail_open = true;
+        self
+    }
+
+    /// Replaces the system clock (tests and simulations).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Loads the current set (waiting at most the staleness bound; an unreachable shared
+    /// state is then retried in the background) and starts keeping it current. Call it inside
+    /// a Tokio runtime.
+    pub async fn start(self) -> Revocations {
+        let revocations = Revocations {
+            inner: Arc::new(Inner {
+                shared: self.shared,
+                snapshot: ArcSwap::default(),
+                synced_ms: AtomicU64::new(0),
+                down: AtomicBool::new(false),
+                clock: self.clock,
+                retain: self.retain,
+                max_staleness: self.max_staleness,
+                resync_every: self.resync_every,
+                fail_open: self.fail_open,
+            }),
+        };
+        if let Err(e) = revocations.resync().await {
+            revocations.mark_down(&e);
+        }
+        tokio::spawn(Revocations::run(Arc::downgrade(&revocations.inner)));
+        revocations
+    }
+}

@@ -1,0 +1,151 @@
+//! [`SharedState`]: what several instances of a service must agree on (feature `revocation`):
+//! revoked sessions, who refreshes a session right now (a short lease) and its result, and
+//! one-time ids (back-channel logout `jti`).
+//!
+//! Two backends, behind one internal interface that the rest of the crate talks to:
+//!
+//! * [`SharedState::in_memory`] (the default): one process. Revocations, leases and results
+//!   live in this process only.
+//! * [`SharedState::redis`] (feature `redis`): every instance that points at the same Redis
+//!   (and key prefix) shares them. Revocations are stored in a hash and announced on a
+//!   pub/sub channel; each instance keeps a local copy (so the request path never waits for
+//!   the network) and resyncs it periodically. Leases are `SET NX PX`; results expire on their
+//!   own. Every command has a timeout: an unreachable Redis never hangs a request.
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+#[cfg(feature = "redis")]
+pub use self::redis::RedisOptions;
+
+/// A boxed future, for the backend interface.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why the shared state could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The backend did not answer in time, or the connection is down.
+    Unavailable(String),
+    /// The backend's address or settings are invalid.
+    Config(String),
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable(e) => write!(f, "shared state unavailable: {e}"),
+            Self::Config(e) => write!(f, "shared state misconfigured: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+/// One revocation, as stored and announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Entry {
+    /// Every token of this session (`sid`) is refused.
+    Session {
+        sid: String,
+        /// When the entry may be forgotten (seconds since the epoch).
+        until: u64,
+    },
+    /// Every session of this user (`sub`) that authenticated at or before `before` is refused.
+    User { sub: String, before: u64, until: u64 },
+}
+
+impl Entry {
+    pub(crate) fn until(&self) -> u64 {
+        match self {
+            Self::Session { until, .. } | Self::User { until, .. } => *until,
+        }
+    }
+
+    /// The hash field this entry is stored under (one per session or user).
+    pub(crate) fn field(&self) -> String {
+        match self {
+            Self::Session { sid, .. } => format!("sid:{sid}"),
+            Self::User { sub, .. } => format!("sub:{sub}"),
+        }
+    }
+}
+
+/// The interface every backend implements. Keys are short ASCII strings chosen by the crate.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// Stores a revocation (keeping the later `until` and `before` when one exists) and
+    /// announces it to every subscriber.
+    fn publish(&self, entry: Entry) -> BoxFuture<'_, Result<(), StateError>>;
+    /// Every stored revocation that has not expired (and drops the expired ones).
+    fn load(&self, now: u64) -> BoxFuture<'_, Result<Vec<Entry>, StateError>>;
+    /// Announcements from now on; the channel closes when the subscription breaks.
+    fn subscribe(&self) -> BoxFuture<'_, Result<mpsc::Receiver<Entry>, StateError>>;
+    /// Takes `key` for `ttl` unless someone holds it: `true` for the taker.
+    fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>>;
+    /// Stores `value` under `key` for `ttl`.
+    fn put(&self, key: &str, value: &str, ttl: Duration) -> BoxFuture<'_, Result<(), StateError>>;
+    /// The value under `key`, if any.
+    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StateError>>;
+    /// `true` when the state is shared with other processes.
+    fn is_shared(&self) -> bool;
+}
+
+/// The state instances share; cheap to clone. See the [module docs](self).
+#[derive(Clone)]
+pub struct SharedState {
+    pub(crate) backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for SharedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedState").field("shared", &self.backend.is_shared()).finish()
+    }
+}
+
+impl Default for SharedState {
+    fn default() -> Self {
+        Self::in_memory()
+    }
+}
+
+impl SharedState {
+    /// State kept in this process only: the default, for one instance.
+    pub fn in_memory() -> Self {
+        Self { backend: Arc::new(memory::Memory::default()) }
+    }
+
+    /// State shared through Redis at `url` (`redis://host:port/db`, `rediss://` for TLS), with
+    /// the default [`RedisOptions`]. Connects lazily and reconnects on its own: a Redis that is
+    /// down at start is not an error here.
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::SharedState;
+    /// let shared = SharedState::redis("redis://127.0.0.1:6379").unwrap();
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(url: &str) -> Result<Self, StateError> {
+        Self::redis_with(url, RedisOptions::default())
+    }
+
+    /// [`SharedState::redis`] with a key prefix and timeouts.
+    #[cfg(feature = "redis")]
+    pub fn redis_with(url: &str, options: RedisOptions) -> Result<Self, StateError> {
+        Ok(Self { backend: Arc::new(redis::Redis::new(url, options)?) })
+    }
+
+    /// `true` when other processes see this state (Redis), `false` in memory.
+    pub fn is_shared(&self) -> bool {
+        self.backend.is_shared()
+    }
+}
