@@ -215,11 +215,27 @@ impl Revocations {
 
     /// Reloads the copy from the shared state (a resync). Entries only ever leave by expiring,
     /// so the copy becomes the union of what was loaded and what it already held (an
-    /// announcement that arrived during the load is not lost), minus what expired.
+    /// announcement that arrived during the load is not lost), minus what expired. What this
+    /// instance holds and the shared state lacks (a revocation made while it was unreachable,
+    /// or a Redis that restarted empty) is published again, so the others learn it too.
     async fn resync(&self) -> Result<(), StateError> {
         let now = self.inner.clock.now();
-        let entries = self.inner.shared.backend.load(now).await?;
+        let backend = &self.inner.shared.backend;
+        let entries = backend.load(now).await?;
         let loaded = Snapshot::from_entries(entries);
+        let mut missing = Vec::new();
+        let current = self.inner.snapshot.load();
+        for (sid, until) in current.sessions.iter().filter(|(_, u)| **u >= now) {
+            if loaded.sessions.get(sid).is_none_or(|u| u < until) {
+                missing.push(Entry::Session { sid: sid.to_string(), until: *until });
+            }
+        }
+        for (sub, (before, until)) in current.users.iter().filter(|(_, (_, u))| *u >= now) {
+            if loaded.users.get(sub).is_none_or(|(b, u)| b < before || u < until) {
+                missing.push(Entry::User { sub: sub.to_string(), before: *before, until: *until });
+            }
+        }
+        drop(current);
         self.inner.snapshot.rcu(|current| {
             let mut next =
                 Snapshot { sessions: loaded.sessions.clone(), users: loaded.users.clone() };
@@ -233,6 +249,9 @@ impl Revocations {
             }
             next
         });
+        for entry in missing {
+            backend.publish(entry).await?;
+        }
         self.mark_synced();
         Ok(())
     }

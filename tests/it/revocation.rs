@@ -113,3 +113,179 @@ async fn unreachable_shared_state_fails_closed_after_the_staleness_bound_or_open
         .await;
     assert_eq!(bearer(&app_with(&open).await, "/me", &hs256(&claims())).await.status, 200);
 }
+
+/// A key prefix of its own per test, so tests sharing the local Redis never see each other.
+#[cfg(feature = "redis")]
+fn prefix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    format!("it-{}-{}", std::process::id(), nanos.as_nanos())
+}
+
+#[cfg(feature = "redis")]
+fn redis_state(url: &str, prefix: &str) -> SharedState {
+    use axum_session_mfa::RedisOptions;
+    SharedState::redis_with(url, RedisOptions::default().prefix(prefix)).unwrap()
+}
+
+/// Polls `f` every 5 ms for up to `limit`; `true` once it holds.
+#[cfg(feature = "redis")]
+async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_revocation_on_one_instance_is_refused_on_the_others_and_on_new_ones() {
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let p = prefix();
+    let a = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let b = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let (app_a, app_b) = (app_with(&a).await, app_with(&b).await);
+    let token = hs256(&claims());
+    assert_eq!(bearer(&app_b, "/me", &token).await.status, 200);
+    a.revoke_session("session_abc").await.unwrap();
+    assert_eq!(bearer(&app_a, "/me", &token).await.code(), "session_revoked");
+    let refused = eventually(Duration::from_secs(2), async || {
+        bearer(&app_b, "/me", &token).await.status == 401
+    })
+    .await;
+    assert!(refused, "instance B still accepts a session revoked on A");
+    assert_eq!(bearer(&app_b, "/me", &token).await.code(), "session_revoked");
+    // A user revoked on B is refused on A.
+    let mut c = claims();
+    c["sub"] = json!("user_789");
+    c["sid"] = json!("session_789");
+    let user_token = hs256(&c);
+    b.revoke_user("user_789").await.unwrap();
+    let refused = eventually(Duration::from_secs(2), async || {
+        bearer(&app_a, "/me", &user_token).await.status == 401
+    })
+    .await;
+    assert!(refused);
+    // An instance started afterwards loads the state at start.
+    let late = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let app_late = app_with(&late).await;
+    assert_eq!(bearer(&app_late, "/me", &token).await.code(), "session_revoked");
+    assert_eq!(bearer(&app_late, "/me", &user_token).await.code(), "session_revoked");
+}
+
+/// A Redis server of the test's own on a free port, killed on drop.
+#[cfg(feature = "redis")]
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+#[cfg(feature = "redis")]
+impl OwnRedis {
+    fn start(port: Option<u16>) -> Self {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        });
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (.ci/run installs it)");
+        let up = (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "redis-server did not start on port {port}");
+        Self { port, child }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_stopped_and_restarted_mid_test() {
+    crate::common::init_tracing();
+    let redis = OwnRedis::start(None);
+    let (url, port, p) = (redis.url(), redis.port, prefix());
+    let start = |url: String| {
+        let p = p.clone();
+        async move {
+            Revocations::builder(redis_state(&url, &p))
+                .max_staleness(Duration::from_millis(1_000))
+                .resync_every(Duration::from_millis(100))
+                .start()
+                .await
+        }
+    };
+    let a = start(url.clone()).await;
+    let b = start(url.clone()).await;
+    let (app_a, app_b) = (app_with(&a).await, app_with(&b).await);
+    let revoked = hs256(&claims());
+    let mut c = claims();
+    c["sid"] = json!("session_fine");
+    let fine = hs256(&c);
+    a.revoke_session("session_abc").await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(2), async || bearer(&app_b, "/me", &revoked).await.status
+            == 401)
+        .await
+    );
+
+    // Redis goes away: the local copy keeps working for the staleness bound...
+    drop(redis);
+    assert_eq!(bearer(&app_b, "/me", &revoked).await.code(), "session_revoked");
+    assert_eq!(bearer(&app_b, "/me", &fine).await.status, 200);
+    // ...a revocation made meanwhile holds on the instance that made it (and says it could not
+    // be shared)...
+    let mut c = claims();
+    c["sid"] = json!("session_during");
+    let during = hs256(&c);
+    assert!(a.revoke_session("session_during").await.is_err(), "no hang, an error");
+    assert_eq!(bearer(&app_a, "/me", &during).await.code(), "session_revoked");
+    // ...then sessions are refused with 503 and Retry-After (fail closed), never a 500 or a hang.
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let reply = bearer(&app_b, "/me", &fine).await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (503, "revocation_unavailable".to_owned()));
+    assert!(reply.headers.contains_key("retry-after"));
+
+    // Redis comes back (empty: it keeps nothing on disk): both recover on their own, and keep
+    // what they knew was revoked.
+    let _redis = OwnRedis::start(Some(port));
+    assert!(
+        eventually(Duration::from_secs(10), async || bearer(&app_b, "/me", &fine).await.status
+            == 200)
+        .await,
+        "instance B did not recover"
+    );
+    assert_eq!(bearer(&app_b, "/me", &revoked).await.code(), "session_revoked");
+    assert_eq!(bearer(&app_a, "/me", &during).await.code(), "session_revoked");
+    // What A revoked during the outage reaches B once Redis is back (A publishes it again).
+    assert!(
+        eventually(Duration::from_secs(3), async || bearer(&app_b, "/me", &during).await.status
+            == 401)
+        .await,
+        "a revocation made during the outage was lost"
+    );
+    // New revocations flow again.
+    a.revoke_session("session_fine").await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(2), async || bearer(&app_b, "/me", &fine).await.status
+            == 401)
+        .await
+    );
+}
