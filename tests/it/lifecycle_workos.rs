@@ -289,3 +289,99 @@ async fn cookies_the_crate_seals_open_in_workos_node_and_iron_session() {
     assert_eq!(workos["organizationId"], ORG_ID);
     assert!(workos["sessionId"].as_str().is_some_and(|s| s.starts_with("session_")));
 }
+
+/// Back-Channel Logout 1.0 checks, with logout tokens signed by the stand-in's key (any
+/// provider's keys work the same way): every malformed token refused with its reason, a good
+/// one revokes the session once, a replay is refused.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
+    use axum_session_mfa::{Revocations, SharedState};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let standin = WorkOsStandIn::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
+    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
+        .revocations(revocations)
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/me", get(me).route_layer(RequireAuth::new()))
+        .merge(sessions.routes())
+        .layer(sessions.auth_layer().build().unwrap());
+    serve(listener, router);
+    let world = World { standin, app, clock: TestClock::default() };
+    let browser = signed_in(&world).await;
+    let sid = browser.api().get(&world.url("/me")).await.json()["sid"].as_str().unwrap().to_owned();
+
+    let key = EncodingKey::from_rsa_pem(&crate::common::fixture("rsa_private.pem")).unwrap();
+    let now = crate::common::now();
+    let good = json!({
+        "iss": format!("https://api.workos.com/user_management/{CLIENT_ID}"),
+        "aud": CLIENT_ID, "sub": USER_ID, "sid": sid, "iat": now, "exp": now + 120,
+        "jti": format!("jti-{now}"),
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    });
+    let sign = |claims: &Value, typ: &str| {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("standin-rs256".into());
+        header.typ = Some(typ.into());
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    };
+    let post = |token: String| {
+        let url = world.url("/auth/backchannel-logout");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("logout_token={token}"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default();
+            (status.as_u16(), body["code"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let with = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut c = good.clone();
+        f(c.as_object_mut().unwrap());
+        c
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (with(&|c| drop(c.remove("events"))), "logout+jwt", "not_a_logout_token"),
+        (
+            with(&|c| drop(c.insert("events".into(), json!({"other": {}})))),
+            "logout+jwt",
+            "not_a_logout_token",
+        ),
+        (with(&|c| drop(c.insert("nonce".into(), json!("n")))), "logout+jwt", "nonce_present"),
+        (with(&|c| drop(c.remove("jti"))), "logout+jwt", "jti_missing"),
+        (
+            with(&|c| drop(c.insert("aud".into(), json!("another-client")))),
+            "logout+jwt",
+            "wrong_audience",
+        ),
+        (
+            with(&|c| drop(c.insert("iss".into(), json!("https://evil.example")))),
+            "logout+jwt",
+            "wrong_issuer",
+        ),
+        (with(&|c| drop(c.insert("exp".into(), json!(now - 3600)))), "logout+jwt", "token_expired"),
+        (good.clone(), "at+jwt", "wrong_token_type"),
+    ];
+    for (claims, typ, code) in cases {
+        assert_eq!(post(sign(&claims, typ)).await, (400, code.to_owned()), "{claims}");
+        // Nothing was revoked by a refused token.
+        assert_eq!(browser.api().get(&world.url("/me")).await.status, StatusCode::OK, "{code}");
+    }
+    // The good token revokes the session; the same token again is a replay.
+    let token = sign(&good, "logout+jwt");
+    assert_eq!(post(token.clone()).await.0, 200);
+    let page = browser.api().get(&world.url("/me")).await;
+    assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+    assert_eq!(post(token).await, (400, "jti_replayed".to_owned()));
+}
