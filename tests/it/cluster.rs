@@ -229,7 +229,8 @@ async fn back_channel_logout_signs_the_session_out_on_every_instance() {
         (StatusCode::BAD_REQUEST, Some("wrong_token_type"))
     );
     // A tampered signature, a missing token, a JSON body: refused.
-    let mut parts: Vec<String> = id_token.split('.').map(str::to_owned).collect();
+    let real = body_token(&cluster);
+    let mut parts: Vec<String> = real.split('.').map(str::to_owned).collect();
     parts[2] = "AAAA".into();
     let (status, json) = post(form(&parts.join("."))).await;
     assert_eq!((status, json["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_signature")));
@@ -239,5 +240,18 @@ async fn back_channel_logout_signs_the_session_out_on_every_instance() {
         (StatusCode::BAD_REQUEST, Some("logout_token_missing"))
     );
     // The other browser's session was not touched by any of this.
-    assert_eq!(other.api().get(&format!("{}/me", cluster.apps[1])).await.status, StatusCode::OK);
+    let mut other_b = other.api();
+    let other_cookie = other.cookie(&cluster.apps[0], "session").unwrap();
+    other_b.set_cookie_value(&cluster.apps[1], "session", &other_cookie);
+    let page = other_b.get(&format!("{}/me", cluster.apps[1])).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+}
+
+/// The first logout token the provider posted.
+fn body_token(cluster: &Cluster) -> String {
+    let body = cluster.logout_tokens.lock().unwrap().first().cloned().unwrap();
+    form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
 }
