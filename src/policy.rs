@@ -333,6 +333,12 @@ impl DenyRule {
         !matches!(self, Self::Custom(_))
     }
 
+    /// `true` for the rules about when the session authenticated (`auth_time`): a fresh
+    /// sign-in satisfies them with any provider.
+    pub fn is_recency(&self) -> bool {
+        matches!(self, Self::AuthTimeMissing | Self::AuthTimeInFuture | Self::TooOld { .. })
+    }
+
     /// A stable snake_case code for logs and problem bodies.
     pub fn code(&self) -> &'static str {
         match self {

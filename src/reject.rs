@@ -30,6 +30,10 @@ pub(crate) struct Responder {
     pub(crate) step_up_status: StatusCode,
     pub(crate) problem_type_base: Arc<str>,
     pub(crate) on_reject: Option<RejectFn>,
+    /// Only the recency rules (`auth_time`) send a browser to step up: set for providers that
+    /// never send `amr` or `acr` (WorkOS), where signing in again cannot satisfy a method rule
+    /// and the redirect would loop.
+    pub(crate) step_up_recency_only: bool,
 }
 
 impl Default for Responder {
@@ -40,6 +44,7 @@ impl Default for Responder {
             step_up_status: StatusCode::FORBIDDEN,
             problem_type_base: Arc::from(DEFAULT_PROBLEM_TYPE_BASE),
             on_reject: None,
+            step_up_recency_only: false,
         }
     }
 }
@@ -88,6 +93,7 @@ impl Responder {
             && self.step_up_status == StatusCode::FORBIDDEN
             && &*self.problem_type_base == DEFAULT_PROBLEM_TYPE_BASE
             && self.on_reject.is_none()
+            && !self.step_up_recency_only
     }
 
     /// The settings of a route without a layer, or of a layer with the defaults.
@@ -108,17 +114,22 @@ impl Responder {
             other => other,
         };
         let url = match &kind {
-            RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
+            RejectionKind::InsufficientAuthentication(d)
+                if d.rule.step_up_helps()
+                    && (!self.step_up_recency_only || d.rule.is_recency()) =>
+            {
                 self.step_up.as_deref().map(|url| (url, Some(&*d.policy)))
             }
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
             RejectionKind::Unauthenticated(_) => self.login.as_deref().map(|url| (url, None)),
             _ => None,
         };
+        let browser = is_browser_navigation(target.method, target.headers);
         let location = url
-            .filter(|_| is_browser_navigation(target.method, target.headers))
+            .filter(|_| browser)
             .and_then(|(url, policy)| redirect_location(url, target.path_and_query, policy));
-        Rejection { kind, location, responder: self.clone() }
+        let navigation = browser.then(|| Box::from(target.path_and_query));
+        Rejection { kind, location, navigation, responder: self.clone() }
     }
 }
 
@@ -228,6 +239,8 @@ impl Responder {
 pub struct Rejection {
     kind: RejectionKind,
     location: Option<HeaderValue>,
+    /// The path and query of a browser navigation; `None` for API requests.
+    navigation: Option<Box<str>>,
     responder: Arc<Responder>,
 }
 
@@ -301,6 +314,13 @@ impl Rejection {
     /// step-up URL with `return_to`), if anywhere.
     pub fn location(&self) -> Option<&str> {
         self.location.as_ref().and_then(|l| l.to_str().ok())
+    }
+
+    /// For a browser navigation (a `GET` that accepts `text/html`), the path and query it asked
+    /// for, so an [`on_reject`](crate::AuthLayerBuilder::on_reject) can answer people with a
+    /// page; `None` for API requests.
+    pub fn navigation(&self) -> Option<&str> {
+        self.navigation.as_deref()
     }
 
     /// The `WWW-Authenticate` challenge, if this rejection carries one.

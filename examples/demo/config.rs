@@ -3,17 +3,23 @@
 //! Fail closed: any `AUTH_*` variable the demo does not know (a typo such as `AUTH_JWKS_URI`),
 //! or one that is set but blank or not UTF-8, stops the demo with a message naming it. Without
 //! that rule a mistyped key variable would start the token-minting development issuer instead of
-//! verifying the keys the user meant to configure.
+//! verifying the keys the user meant to configure. The same holds for combinations: a client
+//! secret without its client id, or sign-in settings without a provider to sign in with, stop
+//! the demo rather than starting it in another mode than the one meant.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use axum_session_mfa::authkit::IronPasswords;
 use axum_session_mfa::jwks::{JwksKeys, Provider};
+#[cfg(feature = "lifecycle")]
+use axum_session_mfa::lifecycle::{
+    ConfigError, IdentityProvider, ProviderError, Sessions, WORKOS_API,
+};
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 18] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -25,6 +31,23 @@ const KNOWN: [&str; 11] = [
     "AUTH_WORKOS_CLIENT_ID",
     "AUTH_IRON_PASSWORD",
     "AUTH_STEP_UP_URL",
+    "AUTH_CLIENT_ID",
+    "AUTH_CLIENT_SECRET",
+    "AUTH_REDIRECT_URI",
+    "AUTH_SCOPES",
+    "AUTH_RESOURCE",
+    "AUTH_WORKOS_API_URL",
+    "AUTH_REDIS_URL",
+];
+
+/// The variables that only mean something with the sign-in routes (the session lifecycle).
+const SIGN_IN_ONLY: [&str; 6] = [
+    "AUTH_CLIENT_ID",
+    "AUTH_CLIENT_SECRET",
+    "AUTH_REDIRECT_URI",
+    "AUTH_SCOPES",
+    "AUTH_RESOURCE",
+    "AUTH_WORKOS_API_URL",
 ];
 
 /// The variables that each name a key source; at most one may be set.
@@ -48,6 +71,32 @@ pub struct Config {
     /// The configured key source and the variable that named it; `None`: no key configured,
     /// so the development issuer runs.
     pub keys: Option<(&'static str, KeyChoice)>,
+    /// The sign-in routes (`/auth/*`), when the provider's client credentials are set.
+    pub sign_in: Option<SignIn>,
+    /// The tokens come from WorkOS (`AUTH_WORKOS_CLIENT_ID`), which sends no `amr`.
+    pub workos: bool,
+    /// `AUTH_REDIS_URL`: revocations (and refresh leases) shared through this Redis.
+    pub redis_url: Option<String>,
+}
+
+/// The session lifecycle's settings: this application's client at the provider named by the
+/// key source (`AUTH_OIDC_ISSUER` or `AUTH_WORKOS_CLIENT_ID`).
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+pub struct SignIn {
+    /// `AUTH_CLIENT_ID` (OpenID), or `AUTH_WORKOS_CLIENT_ID` (WorkOS).
+    pub client_id: String,
+    /// `AUTH_CLIENT_SECRET`: the client secret (WorkOS: the API key).
+    pub client_secret: String,
+    /// `AUTH_REDIRECT_URI`, default `http://<DEMO_ADDR>/auth/callback`.
+    pub redirect_uri: String,
+    /// `AUTH_SCOPES` (OpenID only), space-separated.
+    pub scopes: Option<Vec<String>>,
+    /// `AUTH_RESOURCE` (OpenID only): the RFC 8707 resource, also the required audience.
+    pub resource: Option<String>,
+    /// `AUTH_WORKOS_API_URL` (WorkOS only): another API base URL for the requests.
+    pub workos_api: Option<String>,
+    /// `AUTH_IRON_PASSWORD`: seals the session cookie.
+    pub passwords: IronPasswords,
 }
 
 /// The one key source the environment names.
@@ -79,8 +128,6 @@ impl Config {
         let authkit = get("AUTH_IRON_PASSWORD")
             .map(|p| IronPasswords::new("1", p).map_err(|e| format!("AUTH_IRON_PASSWORD: {e}")))
             .transpose()?;
-        let default_cookie = if authkit.is_some() { "wos-session" } else { "session" };
-        let cookie = get("AUTH_COOKIE").unwrap_or_else(|| default_cookie.to_owned());
 
         // One key source, said out loud: a second one would otherwise be silently ignored.
         let named: Vec<&str> = KEY_SOURCES.into_iter().filter(|v| env.contains_key(*v)).collect();
@@ -115,6 +162,16 @@ impl Config {
                 Some((var, choice))
             }
         };
+        let sign_in = sign_in(&env, named.first().copied(), addr, authkit.as_ref())?;
+        // The cookie AuthKit apps use for sealed sessions; an OpenID Provider's sessions keep
+        // the plain name even though they are sealed too.
+        let default_cookie = match (&sign_in, named.first().copied()) {
+            (Some(_), Some("AUTH_OIDC_ISSUER")) => "session",
+            (Some(_), _) => "wos-session",
+            (None, _) if authkit.is_some() => "wos-session",
+            (None, _) => "session",
+        };
+        let cookie = get("AUTH_COOKIE").unwrap_or_else(|| default_cookie.to_owned());
         Ok(Self {
             addr,
             cookie,
@@ -122,9 +179,134 @@ impl Config {
             audiences: list("AUTH_AUDIENCE"),
             authkit,
             step_up_url: get("AUTH_STEP_UP_URL"),
+            workos: named.first() == Some(&"AUTH_WORKOS_CLIENT_ID"),
             keys,
+            sign_in,
+            redis_url: get("AUTH_REDIS_URL"),
         })
     }
+}
+
+/// The sign-in routes' settings, when the environment asks for them, checked against the key
+/// source they belong to. `key` is the variable that names the key source.
+fn sign_in(
+    env: &BTreeMap<String, String>,
+    key: Option<&'static str>,
+    addr: SocketAddr,
+    passwords: Option<&IronPasswords>,
+) -> Result<Option<SignIn>, String> {
+    let get = |name: &str| env.get(name).cloned();
+    let set = |names: &[&'static str]| names.iter().copied().find(|n| env.contains_key(*n));
+    let client_id = match key {
+        Some("AUTH_OIDC_ISSUER") => {
+            if let Some(var) = set(&["AUTH_WORKOS_API_URL"]) {
+                return Err(format!("{var} applies to AUTH_WORKOS_CLIENT_ID only"));
+            }
+            match (get("AUTH_CLIENT_ID"), env.contains_key("AUTH_CLIENT_SECRET")) {
+                (Some(id), true) => id,
+                (Some(_), false) => {
+                    return Err("AUTH_CLIENT_ID needs AUTH_CLIENT_SECRET: the sign-in routes \
+                                authenticate to the provider's token endpoint with it"
+                        .into());
+                }
+                (None, true) => {
+                    return Err("AUTH_CLIENT_SECRET needs AUTH_CLIENT_ID, this application's \
+                                client id at AUTH_OIDC_ISSUER"
+                        .into());
+                }
+                (None, false) => {
+                    if let Some(var) = set(&["AUTH_REDIRECT_URI", "AUTH_SCOPES", "AUTH_RESOURCE"]) {
+                        return Err(format!(
+                            "{var} applies to the sign-in routes: set AUTH_CLIENT_ID and \
+                             AUTH_CLIENT_SECRET too (without them AUTH_OIDC_ISSUER only verifies \
+                             tokens)"
+                        ));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        Some("AUTH_WORKOS_CLIENT_ID") => {
+            if env.contains_key("AUTH_CLIENT_ID") {
+                return Err("AUTH_CLIENT_ID is for AUTH_OIDC_ISSUER; with WorkOS the client id \
+                            is AUTH_WORKOS_CLIENT_ID: unset AUTH_CLIENT_ID"
+                    .into());
+            }
+            if let Some(var) = set(&["AUTH_SCOPES", "AUTH_RESOURCE"]) {
+                return Err(format!("{var} applies to AUTH_OIDC_ISSUER only; WorkOS ignores it"));
+            }
+            if !env.contains_key("AUTH_CLIENT_SECRET") {
+                if let Some(var) = set(&["AUTH_REDIRECT_URI", "AUTH_WORKOS_API_URL"]) {
+                    return Err(format!(
+                        "{var} applies to the sign-in routes: set AUTH_CLIENT_SECRET (the WorkOS \
+                         API key) too (without it AUTH_WORKOS_CLIENT_ID only verifies tokens)"
+                    ));
+                }
+                return Ok(None);
+            }
+            get("AUTH_WORKOS_CLIENT_ID").expect("the key source is set")
+        }
+        other => {
+            if let Some(var) = set(&SIGN_IN_ONLY) {
+                let now = match other {
+                    Some(key) => format!("{key} only verifies tokens"),
+                    None => "no key source is set".to_owned(),
+                };
+                return Err(format!(
+                    "{var} applies to the sign-in routes of AUTH_OIDC_ISSUER or \
+                     AUTH_WORKOS_CLIENT_ID, and {now}"
+                ));
+            }
+            return Ok(None);
+        }
+    };
+    if env.contains_key("AUTH_AUDIENCE") {
+        // The callback checks the tokens it receives against the provider's settings only; a
+        // narrower layer would refuse the session the callback just set, and send the browser
+        // to sign in again, and again.
+        return Err("AUTH_AUDIENCE does not apply with the sign-in routes: with AUTH_OIDC_ISSUER \
+                    set AUTH_RESOURCE, which the sign-in asks for and the layer then requires"
+            .into());
+    }
+    if !cfg!(feature = "lifecycle") {
+        return Err("the sign-in routes (AUTH_CLIENT_SECRET) need the crate's `lifecycle` \
+                    feature (on by default): run without --no-default-features"
+            .into());
+    }
+    let Some(passwords) = passwords.cloned() else {
+        return Err("the sign-in routes (AUTH_CLIENT_SECRET) need AUTH_IRON_PASSWORD (32+ \
+                    characters): it seals the session cookie"
+            .into());
+    };
+    let scopes: Option<Vec<String>> =
+        get("AUTH_SCOPES").map(|s| s.split_whitespace().map(str::to_owned).collect());
+    if let Some(scopes) = &scopes
+        && !scopes.iter().any(|s| s == "openid")
+    {
+        return Err("AUTH_SCOPES must include openid: the sign-in checks the ID token".into());
+    }
+    // The browser comes back to this demo: on its own address (loopback when it listens on
+    // every interface).
+    let redirect_uri = get("AUTH_REDIRECT_URI").unwrap_or_else(|| {
+        let mut addr = addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("http://{addr}/auth/callback")
+    });
+    Ok(Some(SignIn {
+        client_id,
+        client_secret: get("AUTH_CLIENT_SECRET").expect("checked above"),
+        redirect_uri,
+        scopes,
+        resource: get("AUTH_RESOURCE"),
+        workos_api: get("AUTH_WORKOS_API_URL"),
+        passwords,
+    }))
 }
 
 impl KeyChoice {
@@ -161,6 +343,51 @@ impl KeyChoice {
                 .into()
             }
         })
+    }
+}
+
+#[cfg(feature = "lifecycle")]
+impl KeyChoice {
+    /// The session lifecycle for this key source's provider: `IdentityProvider` (discovery, or
+    /// the WorkOS API) and `Sessions` with the demo's cookie. Errors name the variable.
+    pub async fn sessions(
+        self,
+        sign_in: SignIn,
+        cookie: &str,
+        revocations: axum_session_mfa::Revocations,
+    ) -> Result<Sessions, String> {
+        let SignIn { client_id, client_secret, redirect_uri, scopes, resource, .. } = sign_in;
+        let idp = match self {
+            Self::OidcIssuer(issuer) => {
+                let mut idp = IdentityProvider::discover(&issuer, client_id, client_secret)
+                    .await
+                    .map_err(|e| format!("AUTH_OIDC_ISSUER {issuer}: {e}"))?;
+                if let Some(scopes) = scopes {
+                    idp = idp.scopes(scopes);
+                }
+                if let Some(resource) = resource {
+                    idp = idp.resource(resource);
+                }
+                idp
+            }
+            Self::WorkOs(client_id) => {
+                let api = sign_in.workos_api.as_deref().unwrap_or(WORKOS_API);
+                IdentityProvider::workos_at(api, client_id, client_secret).map_err(|e| match e {
+                    ProviderError::Url(_) => format!("AUTH_WORKOS_API_URL: {e}"),
+                    _ => format!("AUTH_WORKOS_CLIENT_ID: {e}"),
+                })?
+            }
+            _ => unreachable!("config.rs allows the sign-in routes with these two only"),
+        };
+        Sessions::builder(idp, sign_in.passwords, &redirect_uri)
+            .cookie_name(cookie)
+            .revocations(revocations)
+            .build()
+            .map_err(|e| match e {
+                ConfigError::NoAudience => format!("AUTH_RESOURCE: {e}"),
+                ConfigError::HostCookie(_) => format!("AUTH_COOKIE: {e}"),
+                _ => format!("AUTH_REDIRECT_URI: {e}"),
+            })
     }
 }
 

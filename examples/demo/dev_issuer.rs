@@ -137,7 +137,8 @@ struct StepUpForm {
 
 /// The sign-in page; the layer's `login_redirect` sends signed-out browsers here.
 async fn home(ctx: Option<AuthContext>, Query(q): Query<ReturnTo>) -> Html<String> {
-    pages::home(ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
+    let site = pages::Site { sign_in: pages::SignIn::Dev, workos: false };
+    pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
 }
 
 async fn login(State(dev): State<Arc<DevIssuer>>, Form(form): Form<LoginForm>) -> Response {

@@ -1,7 +1,7 @@
 //! The runnable demo: `cargo run --example demo`.
 //!
 //! This file is the part to read: the layer, the guards and the routes. `config.rs` reads the
-//! environment, `dev_issuer.rs` is a stand-in identity provider, `pages.rs` its HTML.
+//! environment, `dev_issuer.rs` is a stand-in identity provider, `pages.rs` the HTML.
 //!
 //! Environment contract (all optional):
 //!
@@ -12,25 +12,42 @@
 //! | `AUTH_PUBLIC_KEY_PEM` | path to a public key PEM (RSA, EC or Ed25519) |
 //! | `AUTH_ALG` | the algorithm for that key where its type allows several (RS256, PS256, ...) |
 //! | `AUTH_ISSUER` | comma-separated accepted issuers |
-//! | `AUTH_AUDIENCE` | comma-separated accepted audiences (optional) |
-//! | `AUTH_COOKIE` | session cookie name, default `session`; Bearer tokens are accepted too |
+//! | `AUTH_AUDIENCE` | comma-separated accepted audiences (optional; not with sign-in, where `AUTH_RESOURCE` is the audience) |
+//! | `AUTH_COOKIE` | session cookie name, default `session` (`wos-session` with WorkOS sign-in, or with `AUTH_IRON_PASSWORD` unless an OpenID Provider signs users in); Bearer tokens are accepted too |
 //! | `AUTH_JWKS_URL` | verify with keys from this JWKS URL (cached, rotated); requires `AUTH_ISSUER` |
-//! | `AUTH_OIDC_ISSUER` | OIDC discovery from this issuer URL (keys and accepted issuer) |
-//! | `AUTH_WORKOS_CLIENT_ID` | the WorkOS preset: its JWKS and issuers for this client id |
-//! | `AUTH_IRON_PASSWORD` | read WorkOS AuthKit `wos-session` iron-sealed cookies (32+ chars); the cookie name then defaults to `wos-session`, and the development issuer hands out sealed cookies (its tokens carry `amr`; real WorkOS tokens do not) |
-//! | `AUTH_STEP_UP_URL` | where browsers that fail a policy are sent (default: the dev issuer's page) |
+//! | `AUTH_OIDC_ISSUER` | OIDC discovery from this issuer URL (keys and accepted issuer); with `AUTH_CLIENT_ID` and `AUTH_CLIENT_SECRET` it also signs users in (the `/auth/*` routes) |
+//! | `AUTH_WORKOS_CLIENT_ID` | the WorkOS preset: its JWKS and issuers for this client id; with `AUTH_CLIENT_SECRET` (the API key) it also signs users in with AuthKit |
+//! | `AUTH_CLIENT_ID` | sign-in: this application's client id at `AUTH_OIDC_ISSUER` |
+//! | `AUTH_CLIENT_SECRET` | sign-in: the client secret (`AUTH_OIDC_ISSUER`) or the WorkOS API key (`AUTH_WORKOS_CLIENT_ID`) |
+//! | `AUTH_REDIRECT_URI` | sign-in: the callback URL registered at the provider, default `http://<DEMO_ADDR>/auth/callback` (its path is the callback route) |
+//! | `AUTH_SCOPES` | sign-in, OpenID only: space-separated scopes, default `openid profile email offline_access` |
+//! | `AUTH_RESOURCE` | sign-in, OpenID only: RFC 8707 resource to ask tokens for; access tokens must then carry it as `aud` |
+//! | `AUTH_WORKOS_API_URL` | sign-in, WorkOS only: another API base URL for the requests (a proxy or a stand-in); the accepted issuers stay WorkOS's |
+//! | `AUTH_IRON_PASSWORD` | read WorkOS AuthKit `wos-session` iron-sealed cookies (32+ chars); the cookie name then defaults to `wos-session`, and the development issuer hands out sealed cookies (its tokens carry `amr`; real WorkOS tokens do not). Required for sign-in: it seals the session cookie |
+//! | `AUTH_STEP_UP_URL` | where browsers that fail a policy are sent (default: the dev issuer's page, or `/auth/login?step_up=1` with sign-in) |
+//! | `AUTH_REDIS_URL` | share revocations (and, with sign-in, refresh leases) with every demo instance on this Redis (`redis://127.0.0.1:6379`); needs the `redis` feature. Without it revocations stay in this process |
 //!
 //! Set at most one key source (`AUTH_OIDC_ISSUER`, `AUTH_WORKOS_CLIENT_ID`, `AUTH_JWKS_URL`,
 //! `AUTH_HS256_SECRET`, `AUTH_PUBLIC_KEY_PEM`). With none, a development issuer runs inside the
 //! demo with a key generated at start, and `/` offers sign-in as a password-only session or with
-//! MFA. Any other `AUTH_*` variable (a typo), or one that is set but blank, stops the demo with
-//! a message naming it (exit status 2): it never falls back to minting its own tokens when you
-//! meant to configure a key.
+//! MFA. Any other `AUTH_*` variable (a typo), one that is set but blank, or a combination that
+//! does not fit (a client secret without its client id, sign-in settings without a provider to
+//! sign in with, sign-in without `AUTH_IRON_PASSWORD`) stops the demo with a message naming it
+//! (exit status 2): it never falls back to minting its own tokens when you meant to configure a
+//! key.
 //!
-//! Routes: `GET /health`, `GET /me` (the `AuthContext` as JSON, 401 without a session),
-//! `GET /admin` (behind `RequireMfa`), `GET /admin/recent` (MFA within 300 s), and for the
-//! development issuer `GET /`, `POST /dev/login`, `POST /dev/logout`, `GET /dev/token`,
-//! `GET`/`POST /dev/step-up` (upgrades the session: `mfa` and a fresh `auth_time`).
+//! Routes: `GET /` (home: the session and the buttons that fit it), `GET /health`, `GET /me`
+//! (the `AuthContext` as JSON, 401 without a session), `GET /admin` (behind `RequireMfa`),
+//! `GET /admin/recent` (MFA within 300 s; with WorkOS, which sends no `amr`, a sign-in within
+//! 300 s: `RequireRecentAuth`). `/admin` and `/admin/recent` answer browsers with a page and
+//! API clients with JSON. With sign-in: `GET /auth/login`, `GET /auth/callback`,
+//! `GET`/`POST /auth/logout`, `GET /auth/session` (and `POST /auth/backchannel-logout`, OpenID
+//! Back-Channel Logout). `POST /admin/revoke` (behind `RequireMfa`) takes `{"sid": "..."}` or
+//! `{"sub": "..."}` and answers 204: that session, or every session of that user signed in
+//! until now, is refused from then on, on every instance sharing `AUTH_REDIS_URL`. For the
+//! development issuer:
+//! `POST /dev/login`, `POST /dev/logout`, `GET /dev/token`, `GET`/`POST /dev/step-up` (upgrades
+//! the session: `mfa` and a fresh `auth_time`).
 
 mod config;
 mod dev_issuer;
@@ -39,66 +56,216 @@ mod pages;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use axum_session_mfa::{AuthContext, AuthLayer, KeySource, MfaPolicy, RequireMfa, TokenSource};
-use serde_json::{Value, json};
+#[cfg(feature = "lifecycle")]
+use axum_session_mfa::lifecycle::Sessions;
+use axum_session_mfa::{
+    AuthContext, AuthLayer, AuthLayerBuilder, DenyRule, KeySource, MfaPolicy, RejectionKind,
+    RequireMfa, RequireRecentAuth, Revocations, SharedState, TokenSource, safe_return_to,
+};
+use serde::Deserialize;
+use serde_json::json;
 
 use config::Config;
 use dev_issuer::DevIssuer;
+use pages::{SignIn, Site};
 
-/// The layer: where the token is, which keys and claims to trust, and how to answer browsers.
-fn auth_layer(config: &Config, keys: KeySource, dev: bool) -> Result<AuthLayer, String> {
+/// How long ago the last sign-in may be for `/admin/recent`.
+const RECENT: Duration = Duration::from_secs(300);
+
+/// Who signs users in.
+enum Mode {
+    /// The built-in development issuer (no key configured): `/`, `/dev/*`.
+    Dev(Arc<DevIssuer>),
+    /// The crate's session lifecycle with an identity provider: `/auth/*`. The redirect URI
+    /// is kept for the banner.
+    #[cfg(feature = "lifecycle")]
+    Sessions(Sessions, String),
+    /// Nobody here: tokens come from elsewhere, the demo only verifies them.
+    Verify,
+}
+
+/// The layer for tokens from a configured key or the development issuer: where the token is,
+/// which keys to trust, and where browsers go.
+fn key_layer(config: &Config, keys: KeySource, dev: bool) -> AuthLayerBuilder {
     let mut auth = AuthLayer::builder(keys)
         .sources([TokenSource::cookie(&config.cookie), TokenSource::Bearer]);
+    if let Some(passwords) = &config.authkit {
+        auth = auth.authkit(passwords.clone()); // `wos-session` cookies are iron seals
+    }
+    if dev {
+        // Signed-out browsers go to the dev issuer's sign-in page, and come back afterwards;
+        // those that fail a policy to its step-up page (unless AUTH_STEP_UP_URL says otherwise).
+        auth = auth.issuer(dev_issuer::ISSUER).login_redirect("/").step_up_redirect("/dev/step-up");
+    }
+    auth
+}
+
+/// What every mode adds: the accepted issuers and audiences, and how to answer browsers.
+fn auth_layer(config: &Config, mut auth: AuthLayerBuilder) -> Result<AuthLayer, String> {
     for issuer in &config.issuers {
         auth = auth.issuer(issuer);
     }
     for audience in &config.audiences {
         auth = auth.audience(audience);
     }
-    if let Some(passwords) = &config.authkit {
-        auth = auth.authkit(passwords.clone()); // `wos-session` cookies are iron seals
-    }
-    // Browsers that fail a policy are sent to step up: AUTH_STEP_UP_URL, or the dev issuer's page.
-    let step_up = config.step_up_url.clone().or_else(|| dev.then(|| "/dev/step-up".to_owned()));
-    if let Some(url) = step_up {
+    if let Some(url) = &config.step_up_url {
         auth = auth.step_up_redirect(url);
     }
-    if dev {
-        // Signed-out browsers go to the dev issuer's sign-in page, and come back afterwards.
-        auth = auth.login_redirect("/");
-        auth = auth.issuer(dev_issuer::ISSUER);
+    if config.workos {
+        // WorkOS access tokens carry no `amr`: sending a browser to sign in again can never
+        // satisfy RequireMfa, so it gets a page that says so instead of going round in circles.
+        auth = auth.on_reject(|rejection| match (rejection.kind(), rejection.navigation()) {
+            (RejectionKind::InsufficientAuthentication(denial), Some(path))
+                if matches!(denial.rule(), DenyRule::AmrAbsent) =>
+            {
+                let path = path.split('?').next().unwrap_or(path);
+                (StatusCode::FORBIDDEN, pages::no_amr(path)).into_response()
+            }
+            _ => rejection.default_response(),
+        });
     }
     auth.build().map_err(|e| e.to_string())
 }
 
 /// The routes: guards go on with `route_layer`, the auth layer goes around everything.
-fn app(auth: AuthLayer, dev: Option<Arc<DevIssuer>>) -> Router {
-    let recent = MfaPolicy::builder().name("recent-mfa").max_age(Duration::from_secs(300));
+fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Router {
+    let recent = Router::new().route(
+        "/admin/recent",
+        get(move |ctx, headers| {
+            admin_page(ctx, headers, "Recent sign-in area", recent_why(site.workos))
+        }),
+    );
+    let recent = if site.workos {
+        // WorkOS sends no `amr`: "sudo mode" asks for a recent active sign-in, not for MFA.
+        recent.route_layer(RequireRecentAuth::within(RECENT))
+    } else {
+        let policy = MfaPolicy::builder().name("recent-mfa").max_age(RECENT);
+        recent.route_layer(RequireMfa::with_policy(policy.build()))
+    };
     let admin = Router::new()
-        .route("/admin", get(admin))
+        .route("/admin", get(|ctx, headers| admin_page(ctx, headers, "Admin area", ADMIN_WHY)))
+        .route("/admin/revoke", post(revoke).with_state(revocations))
         .route_layer(RequireMfa::new()) // 401 without a session, 403 until `amr` has `mfa`
-        .merge(
-            Router::new()
-                .route("/admin/recent", get(admin))
-                .route_layer(RequireMfa::with_policy(recent.build())),
-        );
+        .merge(recent);
+    let sign_in = match mode {
+        Mode::Dev(dev) => dev_issuer::routes(dev),
+        // /auth/login, /auth/callback, /auth/logout, /auth/session; behind the layer, which
+        // refreshes sessions and tells /auth/session what it found.
+        #[cfg(feature = "lifecycle")]
+        Mode::Sessions(sessions, _) => sessions.routes().route("/", get(home)).with_state(site),
+        Mode::Verify => Router::new().route("/", get(home)).with_state(site),
+    };
     Router::new()
         .merge(admin)
         .route("/me", get(me)) // any valid session: the extractor answers 401 otherwise
         .route("/health", get(|| async { "ok" }))
-        .merge(dev.map(dev_issuer::routes).unwrap_or_default())
+        .merge(sign_in)
         .layer(auth)
+}
+
+/// `POST /admin/revoke` with `{"sid": "..."}` or `{"sub": "..."}`: 204 once revoked here and
+/// shared; 400 for another body; 503 when the shared state could not be told (this instance
+/// refuses the session already, the others will once Redis answers again).
+async fn revoke(State(revocations): State<Revocations>, body: Bytes) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Revoke {
+        sid: Option<String>,
+        sub: Option<String>,
+    }
+    let bad = |detail: &str| {
+        (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_request", "detail": detail})))
+            .into_response()
+    };
+    let Ok(Revoke { sid, sub }) = serde_json::from_slice::<Revoke>(&body) else {
+        return bad(r#"expected {"sid": "..."} or {"sub": "..."}"#);
+    };
+    let result = match (sid.filter(|s| !s.is_empty()), sub.filter(|s| !s.is_empty())) {
+        (Some(sid), None) => revocations.revoke_session(&sid).await,
+        (None, Some(sub)) => revocations.revoke_user(&sub).await,
+        _ => return bad("give exactly one of sid and sub"),
+    };
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            let body = Json(json!({"error": "temporarily_unavailable", "detail": e.to_string()}));
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], body).into_response()
+        }
+    }
+}
+
+/// Revocations in this process, or shared through `AUTH_REDIS_URL`.
+async fn revocations(config: &Config) -> Revocations {
+    let shared = match &config.redis_url {
+        None => SharedState::in_memory(),
+        #[cfg(feature = "redis")]
+        Some(url) => {
+            SharedState::redis(url).unwrap_or_else(|e| fail(&format!("AUTH_REDIS_URL: {e}")))
+        }
+        #[cfg(not(feature = "redis"))]
+        Some(_) => fail(
+            "AUTH_REDIS_URL needs the `redis` feature: cargo run --example demo --features redis",
+        ),
+    };
+    Revocations::builder(shared).start().await
+}
+
+#[derive(Deserialize)]
+struct ReturnTo {
+    #[serde(default)]
+    return_to: String,
+}
+
+/// The home page: the session (if any) and the buttons that fit it.
+async fn home(
+    State(site): State<Site>,
+    ctx: Option<AuthContext>,
+    Query(q): Query<ReturnTo>,
+) -> Html<String> {
+    pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
 }
 
 async fn me(ctx: AuthContext) -> Json<AuthContext> {
     Json(ctx)
 }
 
-async fn admin(ctx: AuthContext) -> Json<Value> {
+const ADMIN_WHY: &str = "This page is behind <code>RequireMfa</code>: your session's \
+                         <code>amr</code> lists <code>mfa</code>.";
+
+fn recent_why(workos: bool) -> &'static str {
+    if workos {
+        "This page is behind <code>RequireRecentAuth</code>: you signed in within the last 5 \
+         minutes (WorkOS tokens carry no <code>amr</code>, so this is a fresh sign-in, not MFA)."
+    } else {
+        "This page is behind <code>RequireMfa</code> with <code>max_age</code> 300: you passed \
+         MFA within the last 5 minutes."
+    }
+}
+
+/// `/admin` and `/admin/recent`: a page for browsers, JSON for API clients.
+async fn admin_page(ctx: AuthContext, headers: HeaderMap, title: &str, why: &str) -> Response {
+    if wants_html(&headers) {
+        return pages::admin(&ctx, title, why).into_response();
+    }
     let message = "welcome to the admin area";
     Json(json!({ "ok": true, "sub": ctx.sub(), "amr": ctx.amr(), "message": message }))
+        .into_response()
+}
+
+/// `true` when the client lists `text/html` among what it accepts (a browser).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|accept| {
+        accept.split(',').any(|range| {
+            let media = range.split(';').next().unwrap_or_default().trim();
+            media.eq_ignore_ascii_case("text/html")
+        })
+    })
 }
 
 #[tokio::main]
@@ -111,54 +278,129 @@ async fn main() {
         .init();
 
     let mut config = Config::from_env().unwrap_or_else(|e| fail(&e));
-    let (keys, dev) = match config.keys.take() {
-        Some((var, choice)) => {
-            println!("Verifying tokens with the key source from {var}.");
-            let keys = choice.key_source(&config.issuers).await;
-            (keys.unwrap_or_else(|e| fail(&e)), None)
+    let revocations = revocations(&config).await;
+    let (builder, mode) = match (config.keys.take(), config.sign_in.take()) {
+        #[cfg(feature = "lifecycle")]
+        (Some((var, choice)), Some(sign_in)) => {
+            println!("Signing users in with the provider from {var}.");
+            let redirect_uri = sign_in.redirect_uri.clone();
+            let sessions = choice
+                .sessions(sign_in, &config.cookie, revocations.clone())
+                .await
+                .unwrap_or_else(|e| fail(&e));
+            // Preconfigured: the provider's keys, its cookie then Bearer, sealed cookies
+            // refreshed before they expire, browsers sent to /auth/login to sign in or step up.
+            (sessions.auth_layer(), Mode::Sessions(sessions, redirect_uri))
         }
-        None => {
+        (Some((var, choice)), _) => {
+            println!("Verifying tokens with the key source from {var}.");
+            let keys = choice.key_source(&config.issuers).await.unwrap_or_else(|e| fail(&e));
+            (key_layer(&config, keys, false).revocations(revocations.clone()), Mode::Verify)
+        }
+        (None, _) => {
             let (dev, key) = DevIssuer::new(&config.cookie, config.authkit.clone());
-            (key.into(), Some(dev))
+            (key_layer(&config, key.into(), true).revocations(revocations.clone()), Mode::Dev(dev))
         }
     };
-    let auth = auth_layer(&config, keys, dev.is_some()).unwrap_or_else(|e| fail(&e));
+    let auth = auth_layer(&config, builder).unwrap_or_else(|e| fail(&e));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on {}: {e}", config.addr)));
-    print_banner(&config, dev.is_some());
+    print_banner(&config, &mode);
 
-    let server = axum::serve(listener, app(auth, dev)).with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
+    let sign_in = match &mode {
+        Mode::Dev(_) => SignIn::Dev,
+        #[cfg(feature = "lifecycle")]
+        Mode::Sessions(sessions, _) => SignIn::Provider(provider_name(sessions)),
+        Mode::Verify => SignIn::Elsewhere { cookie: config.cookie.clone() },
+    };
+    let site = Site { sign_in, workos: config.workos };
+    let server =
+        axum::serve(listener, app(auth, mode, site, revocations)).with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
     if let Err(e) = server.await {
         fail(&format!("server error: {e}"));
     }
 }
 
-fn print_banner(config: &Config, dev: bool) {
+/// "WorkOS AuthKit" or the OpenID Provider's issuer.
+#[cfg(feature = "lifecycle")]
+fn provider_name(sessions: &Sessions) -> String {
+    let idp = sessions.provider();
+    if idp.is_workos() {
+        "WorkOS AuthKit".to_owned()
+    } else {
+        idp.keys().issuers().first().cloned().unwrap_or_else(|| "the OpenID Provider".into())
+    }
+}
+
+fn print_banner(config: &Config, mode: &Mode) {
     let base = format!("http://{}", config.addr);
     println!("axum-session-mfa demo listening on {base}");
-    if dev {
-        println!("No key configured: running the built-in development issuer.");
-        if config.authkit.is_some() {
+    match mode {
+        Mode::Dev(_) => {
+            println!("No key configured: running the built-in development issuer.");
+            if config.authkit.is_some() {
+                println!(
+                    "  It hands out AuthKit-style sealed `{}` cookies. Its tokens carry `amr`; \
+                     real WorkOS access tokens do not, so with WorkOS RequireMfa denies every \
+                     session.",
+                    config.cookie
+                );
+            }
             println!(
-                "  It hands out AuthKit-style sealed `{}` cookies. Its tokens carry `amr`; real \
-                 WorkOS access tokens do not, so with WorkOS RequireMfa denies every session.",
-                config.cookie
+                "  Browser: open {base}/ and sign in with or without MFA, then visit /me and \
+                 /admin."
+            );
+            println!("  curl:    T=$(curl -s '{base}/dev/token?mfa=true')");
+            println!("           curl -i -H \"Authorization: Bearer $T\" {base}/admin");
+        }
+        #[cfg(feature = "lifecycle")]
+        Mode::Sessions(sessions, redirect_uri) => {
+            // Sessions::build checked that it is an absolute URL.
+            let url = url::Url::parse(redirect_uri).expect("a checked redirect URI");
+            let (origin, callback) = (url.origin().ascii_serialization(), url.path());
+            println!(
+                "Signing users in with {} (client `{}`); the session is the sealed cookie `{}`, \
+                 Bearer tokens are accepted too.",
+                provider_name(sessions),
+                sessions.provider().client_id(),
+                sessions.cookie_name()
+            );
+            println!(
+                "  Sign-in routes: GET {}, GET {callback}, GET|POST /auth/logout, GET /auth/session",
+                sessions.login_path()
+            );
+            println!(
+                "  Register at the provider: redirect URI {redirect_uri}, sign-out redirect {origin}/"
+            );
+            println!(
+                "  Browser: open {base}/ and sign in, then visit /me, /admin and /admin/recent."
             );
         }
-        println!(
-            "  Browser: open {base}/ and sign in with or without MFA, then visit /me and /admin."
-        );
-        println!("  curl:    T=$(curl -s '{base}/dev/token?mfa=true')");
-        println!("           curl -i -H \"Authorization: Bearer $T\" {base}/admin");
-    } else {
-        println!("Send tokens as the cookie `{}` or as a Bearer token:", config.cookie);
-        println!("  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/me");
-        println!("  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/admin");
+        Mode::Verify => {
+            println!("Send tokens as the cookie `{}` or as a Bearer token:", config.cookie);
+            println!("  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/me");
+            println!("  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/admin");
+        }
     }
-    println!("  Without a session: curl -i {base}/admin  (401), password-only: 403, with mfa: 200");
+    if config.workos {
+        println!(
+            "  /admin is RequireMfa: WorkOS tokens carry no `amr`, so it refuses every WorkOS \
+             session (403; with a step-up URL, browsers get a page saying so)."
+        );
+        println!(
+            "  /admin/recent is RequireRecentAuth: a sign-in within {} s (403 after that; with \
+             sign-in, browsers are sent to sign in again).",
+            RECENT.as_secs()
+        );
+    } else {
+        println!(
+            "  Without a session: curl -i {base}/admin  (401), password-only: 403, with mfa: 200"
+        );
+        println!("  /admin/recent: MFA within the last {} s.", RECENT.as_secs());
+    }
 }
 
 fn fail(message: &str) -> ! {

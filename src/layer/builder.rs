@@ -133,9 +133,12 @@ impl AuthLayerBuilder {
     }
 
     /// Refreshes the sealed sessions of a [`Sessions`](crate::lifecycle::Sessions) (set by
-    /// [`Sessions::auth_layer`](crate::lifecycle::Sessions::auth_layer)).
+    /// [`Sessions::auth_layer`](crate::lifecycle::Sessions::auth_layer)). With WorkOS, whose
+    /// tokens carry no `amr` or `acr`, only recency denials send a browser to sign in again:
+    /// for a method rule that sign-in could never help, and the redirect would loop.
     #[cfg(feature = "lifecycle")]
     pub(crate) fn sessions(mut self, sessions: Arc<crate::lifecycle::Inner>) -> Self {
+        self.responder.step_up_recency_only = sessions.idp.is_workos();
         self.sessions = Some(sessions);
         self
     }

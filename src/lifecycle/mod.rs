@@ -307,8 +307,11 @@ impl Sessions {
     /// the `resource` as audience), the session cookie then `Authorization: Bearer` as
     /// sources, sealed cookies, the refresh described in the [module docs](self), browsers
     /// without a session sent to the sign-in route, and browsers that must step up sent to it
-    /// with the policy's `max_age` / `acr_values`. Adjust it further before `build()`; keep the
-    /// sources, the AuthKit passwords and the clock as set here.
+    /// with the policy's `max_age` / `acr_values` (with WorkOS, only for recency rules: its
+    /// tokens carry no `amr`, so a method rule answers 403). Adjust it further before
+    /// `build()`; keep the sources, the AuthKit passwords, the clock and the audience as set
+    /// here (the callback verifies tokens the same way: set the audience on the
+    /// [`IdentityProvider`], or the layer would refuse the sessions the callback sets).
     pub fn auth_layer(&self) -> AuthLayerBuilder {
         let i = &self.inner;
         let mut builder = AuthLayer::builder(i.idp.keys().clone())

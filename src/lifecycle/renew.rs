@@ -294,7 +294,7 @@ impl Inner {
         match idp.refresh(refresh_token.expose()).await {
             Ok(tokens) => {
                 let session = apply(session, tokens);
-                let sealed = session.seal(&passwords).map_err(|_| GrantError::Unavailable {
+                let sealed = session.seal(passwords).map_err(|_| GrantError::Unavailable {
                     retry_after: 1,
                     reason: "random number generator failed".into(),
                 })?;

@@ -411,15 +411,15 @@ async fn complete(
             Some(_) => {}
         }
     }
-    if let Some(asked) = &flow.acr_values {
-        if !asked.split(' ').any(|v| Some(v) == ctx.acr()) {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "acr_not_satisfied",
-                "the provider did not authenticate you as strongly as required",
-                true,
-            );
-        }
+    if let Some(asked) = &flow.acr_values
+        && !asked.split(' ').any(|v| Some(v) == ctx.acr())
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "acr_not_satisfied",
+            "the provider did not authenticate you as strongly as required",
+            true,
+        );
     }
     let sid = ctx.sid().map(str::to_owned);
     let session = apply(AuthKitSession::new(String::new(), user), tokens);

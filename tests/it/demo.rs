@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,9 +12,18 @@ use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-struct Demo {
+pub struct Demo {
     child: Child,
-    base: String,
+    pub base: String,
+    /// Where the demo's stdout and stderr go, when kept.
+    log: Option<PathBuf>,
+}
+
+impl Demo {
+    /// What the demo printed so far (empty unless started with a log file).
+    pub fn output(&self) -> String {
+        self.log.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default()
+    }
 }
 
 impl Drop for Demo {
@@ -37,8 +46,19 @@ fn demo_binary() -> PathBuf {
     bin
 }
 
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 fn start(env: &[(&str, &str)]) -> Demo {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    start_on(free_port(), env, None)
+}
+
+/// Starts the demo binary on `127.0.0.1:<port>` with `env` (and nothing else but `DEMO_ADDR`
+/// and `RUST_LOG=warn`, which `env` may override), its output in `log` when given, and waits
+/// until it answers `/health`.
+pub fn start_on(port: u16, env: &[(&str, &str)], log: Option<&Path>) -> Demo {
     let addr = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(demo_binary());
     cmd.env_clear()
@@ -47,22 +67,33 @@ fn start(env: &[(&str, &str)]) -> Demo {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    if let Some(log) = log {
+        let file = std::fs::File::create(log).unwrap();
+        cmd.stdout(file.try_clone().unwrap()).stderr(file);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let demo = Demo { child: cmd.spawn().unwrap(), base: format!("http://{addr}") };
+    let mut demo = Demo {
+        child: cmd.spawn().unwrap(),
+        base: format!("http://{addr}"),
+        log: log.map(Path::to_path_buf),
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if http(&demo, "GET", "/health", &[], None).0 == 200 {
             return demo;
         }
+        if let Ok(Some(status)) = demo.child.try_wait() {
+            panic!("the demo exited ({status}) instead of serving:\n{}", demo.output());
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("the demo did not answer /health within 20 s");
+    panic!("the demo did not answer /health within 20 s:\n{}", demo.output());
 }
 
 /// One request; returns (status, headers, body). Redirects are not followed.
-fn http(
+pub fn http(
     demo: &Demo,
     method: &str,
     path: &str,
@@ -349,6 +380,12 @@ fn blank_auth_variable_is_a_startup_error_naming_it() {
         "AUTH_WORKOS_CLIENT_ID",
         "AUTH_IRON_PASSWORD",
         "AUTH_ISSUER",
+        "AUTH_CLIENT_ID",
+        "AUTH_CLIENT_SECRET",
+        "AUTH_REDIRECT_URI",
+        "AUTH_SCOPES",
+        "AUTH_RESOURCE",
+        "AUTH_WORKOS_API_URL",
     ] {
         for blank in ["", "  ", "\t"] {
             let stderr = refused_start(&os_env(&[(name, blank)]));
@@ -379,6 +416,9 @@ fn unknown_auth_variable_is_a_startup_error_naming_it() {
         ),
         (vec![("auth_hs256_secret", secret)], "auth_hs256_secret", "AUTH_HS256_SECRET"),
         (vec![("AUTH_TOKEN", "x")], "AUTH_TOKEN", ""),
+        (vec![("AUTH_CLIENT_SECRETS", "x")], "AUTH_CLIENT_SECRETS", "AUTH_CLIENT_SECRET"),
+        (vec![("AUTH_REDIRECT_URL", "x")], "AUTH_REDIRECT_URL", "AUTH_REDIRECT_URI"),
+        (vec![("AUTH_WORKOS_API_KEY", "sk_test")], "AUTH_WORKOS_API_KEY", "AUTH_WORKOS_API_URL"),
     ] {
         let stderr = refused_start(&os_env(&env));
         assert!(stderr.contains(&format!("unknown variable {name}")), "{env:?}: {stderr}");
@@ -386,8 +426,8 @@ fn unknown_auth_variable_is_a_startup_error_naming_it() {
     }
 }
 
-/// Serves `/jwks` (the RSA fixture key as `kid` "demo-key") and an OIDC discovery document on
-/// loopback from a background thread; returns the base URL.
+/// Serves `/jwks` and `/sso/jwks/<client>` (the RSA fixture key as `kid` "demo-key") and an
+/// OIDC discovery document on loopback from a background thread; returns the base URL.
 fn key_server() -> String {
     use axum::Json;
     use axum::routing::get;
@@ -407,9 +447,20 @@ fn key_server() -> String {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let jwks = json!({ "keys": [jwk] });
-            let discovery = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks") });
-            let app =
-                axum::Router::new().route("/jwks", get(move || async move { Json(jwks) })).route(
+            // Enough for the sign-in routes too (nothing here answers those endpoints).
+            let discovery = json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks"),
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"),
+                "end_session_endpoint": format!("{issuer}/session/end"),
+            });
+            let workos_jwks = jwks.clone();
+            let app = axum::Router::new()
+                .route("/jwks", get(move || async move { Json(jwks) }))
+                // Where the WorkOS preset looks for a client's keys (AUTH_WORKOS_API_URL).
+                .route("/sso/jwks/{client}", get(move || async move { Json(workos_jwks) }))
+                .route(
                     "/.well-known/openid-configuration",
                     get(move || async move { Json(discovery) }),
                 );
@@ -523,4 +574,374 @@ fn authkit_cookie_configuration() {
     let _ = child.wait();
     let banner = banner.join("\n");
     assert!(banner.contains("carry `amr`; real WorkOS access tokens do not"), "{banner}");
+}
+
+const IRON_PASSWORD: &str = "a-cookie-password-of-at-least-32-characters!";
+
+/// The sign-in variables must come in combinations that mean one thing: each other case stops
+/// the demo with a message naming the variables.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn sign_in_configuration_is_checked_at_start() {
+    const OIDC: (&str, &str) = ("AUTH_OIDC_ISSUER", "http://127.0.0.1:9");
+    const WORKOS: (&str, &str) = ("AUTH_WORKOS_CLIENT_ID", "client_demo");
+    const ID: (&str, &str) = ("AUTH_CLIENT_ID", "demo-client");
+    const SECRET: (&str, &str) = ("AUTH_CLIENT_SECRET", "a-client-secret");
+    const IRON: (&str, &str) = ("AUTH_IRON_PASSWORD", IRON_PASSWORD);
+    const HS256: (&str, &str) = ("AUTH_HS256_SECRET", "demo-shared-secret-of-at-least-32-bytes");
+    for (env, says) in [
+        (vec![OIDC, SECRET, IRON], "AUTH_CLIENT_SECRET needs AUTH_CLIENT_ID"),
+        (vec![OIDC, ID, IRON], "AUTH_CLIENT_ID needs AUTH_CLIENT_SECRET"),
+        (vec![OIDC, ID, SECRET], "need AUTH_IRON_PASSWORD"),
+        (vec![WORKOS, SECRET], "need AUTH_IRON_PASSWORD"),
+        (vec![WORKOS, SECRET, IRON, ID], "with WorkOS the client id is AUTH_WORKOS_CLIENT_ID"),
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_SCOPES", "openid")],
+            "AUTH_SCOPES applies to AUTH_OIDC_ISSUER only",
+        ),
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_RESOURCE", "https://api.example")],
+            "AUTH_RESOURCE applies to AUTH_OIDC_ISSUER only",
+        ),
+        (
+            vec![WORKOS, ("AUTH_WORKOS_API_URL", "http://127.0.0.1:9")],
+            "AUTH_WORKOS_API_URL applies to the sign-in routes: set AUTH_CLIENT_SECRET",
+        ),
+        (
+            vec![OIDC, ID, SECRET, IRON, ("AUTH_WORKOS_API_URL", "http://127.0.0.1:9")],
+            "AUTH_WORKOS_API_URL applies to AUTH_WORKOS_CLIENT_ID only",
+        ),
+        (
+            vec![OIDC, ("AUTH_REDIRECT_URI", "http://127.0.0.1:3000/auth/callback")],
+            "AUTH_REDIRECT_URI applies to the sign-in routes: set AUTH_CLIENT_ID",
+        ),
+        (vec![SECRET], "AUTH_CLIENT_SECRET applies to the sign-in routes"),
+        (vec![ID, SECRET, IRON], "no key source is set"),
+        (vec![HS256, ID], "AUTH_HS256_SECRET only verifies tokens"),
+        (vec![OIDC, ID, SECRET, IRON, ("AUTH_SCOPES", "profile email")], "must include openid"),
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_AUDIENCE", "api")],
+            "AUTH_AUDIENCE does not apply with the sign-in routes",
+        ),
+        // Checked when the provider is set up: discovery, URLs.
+        (vec![OIDC, ID, SECRET, IRON], "AUTH_OIDC_ISSUER http://127.0.0.1:9: "),
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_REDIRECT_URI", "http://app.example/auth/callback")],
+            "AUTH_REDIRECT_URI: the redirect URI \"http://app.example/auth/callback\" must be",
+        ),
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_WORKOS_API_URL", "http://workos.example")],
+            "AUTH_WORKOS_API_URL: ",
+        ),
+        (
+            vec![("AUTH_WORKOS_CLIENT_ID", "not a client id"), SECRET, IRON],
+            "AUTH_WORKOS_CLIENT_ID: ",
+        ),
+        (vec![OIDC, ID, SECRET, ("AUTH_IRON_PASSWORD", "short")], "AUTH_IRON_PASSWORD: "),
+    ] {
+        let stderr = refused_start(&os_env(&env));
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+    }
+}
+
+/// Built without the `lifecycle` feature, the demo says so instead of ignoring the sign-in
+/// variables.
+#[cfg(not(feature = "lifecycle"))]
+#[test]
+fn sign_in_needs_the_lifecycle_feature() {
+    let env = [
+        ("AUTH_OIDC_ISSUER", "http://127.0.0.1:9"),
+        ("AUTH_CLIENT_ID", "demo-client"),
+        ("AUTH_CLIENT_SECRET", "a-client-secret"),
+        ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+    ];
+    let stderr = refused_start(&os_env(&env));
+    assert!(stderr.contains("need the crate's `lifecycle` feature"), "{stderr}");
+}
+
+/// What a browser sees: HTML pages whose buttons follow the session, with escaped values; API
+/// clients keep getting JSON.
+#[test]
+fn pages_follow_the_session_and_escape_what_they_show() {
+    let demo = start(&[]);
+    let html = [("accept", "text/html")];
+    let (status, headers, page) = http(&demo, "GET", "/?return_to=%2Fadmin", &html, None);
+    assert_eq!(status, 200);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.contains(r#"<meta name="viewport" content="width=device-width"#), "{page}");
+    assert!(page.contains("Sign in to continue to <code>/admin</code>"), "{page}");
+    assert!(page.contains("Sign in with a password only") && !page.contains("Sign out"), "{page}");
+
+    // A return_to that passes safe_return_to but is hostile HTML is shown escaped.
+    let hostile = "/?return_to=%2F%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let (_, _, page) = http(&demo, "GET", hostile, &html, None);
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(page.contains("/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
+
+    let (_, headers, _) = http(&demo, "POST", "/dev/login", &[], Some("method=pwd"));
+    let pwd = session_cookie(&headers, "session");
+    let (_, _, page) = http(&demo, "GET", "/", &[("cookie", &pwd)], None);
+    assert!(page.contains(r#"action="/dev/logout""#) && page.contains("Sign out"), "{page}");
+    assert!(!page.contains("/dev/login") && page.contains("no MFA in this session"), "{page}");
+    let (_, _, page) =
+        http(&demo, "GET", "/dev/step-up?return_to=%2Fadmin", &[("cookie", &pwd)], None);
+    assert!(page.contains(r#"<label for="code">"#) && page.contains(r#"id="code""#), "{page}");
+    assert!(page.contains(r#"<a class="button" href="/">Cancel</a>"#), "{page}");
+    assert!(page.contains("To continue to <code>/admin</code>"), "{page}");
+
+    let (_, headers, _) = http(&demo, "POST", "/dev/login", &[], Some("method=mfa"));
+    let mfa = session_cookie(&headers, "session");
+    for path in ["/admin", "/admin/recent"] {
+        let browser = [("cookie", mfa.as_str()), ("accept", "text/html,application/xhtml+xml")];
+        let (status, headers, page) = http(&demo, "GET", path, &browser, None);
+        assert_eq!(status, 200, "{path}");
+        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        assert!(page.contains("Welcome to the admin area") && page.contains(r#"href="/""#));
+        let (status, headers, body) = http(&demo, "GET", path, &[("cookie", &mfa)], None);
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(headers["content-type"], "application/json", "{path}");
+        assert_eq!(json_of(&body)["ok"], true, "{path}: {body}");
+    }
+}
+
+/// WorkOS sign-in (AUTH_WORKOS_CLIENT_ID + AUTH_CLIENT_SECRET + AUTH_IRON_PASSWORD), with the
+/// API at a loopback stand-in that serves the client's key set: the routes, the `wos-session`
+/// cookie, `/admin/recent` as RequireRecentAuth, and `/admin` that explains instead of sending
+/// the browser round in circles (WorkOS tokens carry no `amr`).
+#[cfg(feature = "lifecycle")]
+#[test]
+fn workos_sign_in_configuration() {
+    use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};
+
+    let api = key_server();
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("demo-workos-{}-{port}.log", std::process::id()));
+    let demo = start_on(
+        port,
+        &[
+            ("AUTH_WORKOS_CLIENT_ID", "client_demo"),
+            ("AUTH_CLIENT_SECRET", "sk_test_demo"),
+            ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+            ("AUTH_WORKOS_API_URL", &api),
+        ],
+        Some(&log),
+    );
+    let banner = demo.output();
+    let _ = std::fs::remove_file(&log);
+    for says in ["Signing users in with WorkOS AuthKit", "GET /auth/login", "RequireRecentAuth"] {
+        assert!(banner.contains(says), "{says}: {banner}");
+    }
+
+    // Sign-in goes to the API given, with the demo's callback and a `wos-session-login` attempt.
+    let (status, headers, _) = http(&demo, "GET", "/auth/login?return_to=%2Fadmin", &[], None);
+    assert_eq!(status, 303);
+    let location = headers["location"].to_str().unwrap();
+    assert!(location.starts_with(&format!("{api}/user_management/authorize?")), "{location}");
+    let callback = format!("http%3A%2F%2F127.0.0.1%3A{port}%2Fauth%2Fcallback");
+    assert!(location.contains(&format!("redirect_uri={callback}")), "{location}");
+    assert!(location.contains("client_id=client_demo"), "{location}");
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("wos-session-login"));
+
+    let (_, _, body) = http(&demo, "GET", "/auth/session", &[], None);
+    assert_eq!(json_of(&body), json!({ "authenticated": false }));
+    let (_, _, page) = http(&demo, "GET", "/", &[("accept", "text/html")], None);
+    assert!(page.contains(r#"href="/auth/login?return_to=%2F">Sign in</a>"#), "{page}");
+    assert!(!page.contains("Sign out"), "{page}");
+    let html = [("accept", "text/html")];
+    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &html, None);
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/auth/login?return_to=%2Fadmin%2Frecent")
+    );
+    assert_eq!(http(&demo, "GET", "/admin", &[], None).0, 401);
+
+    // A session sealed as the callback would: WorkOS claims, no `amr`.
+    let private = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("demo-key".into());
+    let passwords = IronPasswords::new("1", IRON_PASSWORD).unwrap();
+    let session = |signed_in_ago: u64| {
+        let mut c = claims();
+        c["iss"] = json!("https://api.workos.com/user_management/client_demo");
+        c["auth_time"] = json!(now() - signed_in_ago);
+        c.as_object_mut().unwrap().remove("amr");
+        let token = sign_with(&header, &c, &private);
+        let sealed = AuthKitSession::new(token, SessionUser::new("user_123")).seal(&passwords);
+        format!("wos-session={}", sealed.unwrap())
+    };
+    let fresh = session(10);
+    let (_, _, body) = http(&demo, "GET", "/auth/session", &[("cookie", &fresh)], None);
+    let body = json_of(&body);
+    assert_eq!((body["authenticated"].clone(), body["amr"].clone()), (json!(true), Value::Null));
+    assert_eq!(http(&demo, "GET", "/admin/recent", &[("cookie", &fresh)], None).0, 200);
+    let (_, _, page) = http(&demo, "GET", "/", &[("cookie", &fresh)], None);
+    assert!(page.contains(r#"action="/auth/logout""#) && !page.contains(">Sign in<"), "{page}");
+
+    // /admin: API clients get the challenge; browsers a page, not a sign-in that cannot help.
+    let (status, _, body) = http(&demo, "GET", "/admin", &[("cookie", &fresh)], None);
+    assert_eq!(
+        (status, json_of(&body)["code"].clone()),
+        (403, json!("insufficient_user_authentication"))
+    );
+    let browser = [("cookie", fresh.as_str()), ("accept", "text/html")];
+    let (status, headers, page) = http(&demo, "GET", "/admin", &browser, None);
+    assert_eq!(status, 403);
+    assert!(headers.get("location").is_none());
+    assert!(page.contains("This page needs proof of MFA") && page.contains("<code>/admin</code>"));
+
+    // Sudo mode: a sign-in older than 300 s is sent to sign in again, with max_age.
+    let stale = session(1000);
+    let browser = [("cookie", stale.as_str()), ("accept", "text/html")];
+    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &browser, None);
+    assert_eq!(status, 303);
+    assert_eq!(
+        headers["location"],
+        "/auth/login?step_up=1&return_to=%2Fadmin%2Frecent&max_age=300"
+    );
+    assert_eq!(http(&demo, "GET", "/admin/recent", &[("cookie", &stale)], None).0, 403);
+
+    // Sign-out ends the WorkOS session too, and comes back to the demo's home.
+    let (status, headers, _) = http(&demo, "POST", "/auth/logout", &[("cookie", &fresh)], None);
+    assert_eq!(status, 303);
+    let location = headers["location"].to_str().unwrap();
+    let home = format!("http%3A%2F%2F127.0.0.1%3A{port}%2F");
+    assert_eq!(
+        location,
+        format!("{api}/user_management/sessions/logout?session_id=session_abc&return_to={home}")
+    );
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("wos-session=;"), "{headers:?}");
+}
+
+/// OpenID sign-in (AUTH_OIDC_ISSUER + AUTH_CLIENT_ID + AUTH_CLIENT_SECRET + AUTH_IRON_PASSWORD)
+/// with AUTH_SCOPES and AUTH_RESOURCE: what the sign-in asks the provider for, the cookie
+/// name, the resource as required audience, and the step-up redirects. The whole round trip
+/// with a real provider and a real browser is `browser::a_person_signs_in_steps_up_and_signs_out`.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn oidc_sign_in_configuration() {
+    let issuer = key_server();
+    let port = free_port();
+    let demo = start_on(
+        port,
+        &[
+            ("AUTH_OIDC_ISSUER", &issuer),
+            ("AUTH_CLIENT_ID", "demo-client"),
+            ("AUTH_CLIENT_SECRET", "a-client-secret"),
+            ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+            ("AUTH_SCOPES", "openid email"),
+            ("AUTH_RESOURCE", "https://api.demo.test"),
+        ],
+        None,
+    );
+    let (status, headers, _) = http(&demo, "GET", "/auth/login?return_to=%2Fadmin", &[], None);
+    assert_eq!(status, 303);
+    let location = headers["location"].to_str().unwrap();
+    assert!(location.starts_with(&format!("{issuer}/authorize?")), "{location}");
+    let callback = format!("http%3A%2F%2F127.0.0.1%3A{port}%2Fauth%2Fcallback");
+    for part in [
+        "client_id=demo-client".to_owned(),
+        format!("redirect_uri={callback}"),
+        "scope=openid+email".to_owned(),
+        "resource=https%3A%2F%2Fapi.demo.test".to_owned(),
+        "code_challenge_method=S256".to_owned(),
+    ] {
+        assert!(location.contains(&part), "{part}: {location}");
+    }
+    // The session cookie keeps its plain name with an OpenID Provider.
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("session-login"));
+
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("demo-key".into());
+    let private = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
+    let token = |amr: Value, aud: Option<&str>| {
+        let mut c = claims();
+        c["iss"] = json!(issuer);
+        c["amr"] = amr;
+        if let Some(aud) = aud {
+            c["aud"] = json!(aud);
+        }
+        format!("Bearer {}", sign_with(&header, &c, &private))
+    };
+    let mfa = token(json!(["pwd", "mfa"]), Some("https://api.demo.test"));
+    assert_eq!(http(&demo, "GET", "/admin", &[("authorization", &mfa)], None).0, 200);
+    assert_eq!(http(&demo, "GET", "/admin/recent", &[("authorization", &mfa)], None).0, 200);
+    // AUTH_RESOURCE is the audience the tokens must carry.
+    let elsewhere = token(json!(["pwd", "mfa"]), None);
+    assert_eq!(http(&demo, "GET", "/me", &[("authorization", &elsewhere)], None).0, 401);
+
+    // Browsers: signed out -> sign in; password-only -> step up (max_age=0 is the route's).
+    let html = [("accept", "text/html")];
+    let (status, headers, _) = http(&demo, "GET", "/admin", &html, None);
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/auth/login?return_to=%2Fadmin")
+    );
+    let pwd = token(json!(["pwd"]), Some("https://api.demo.test"));
+    let browser = [("authorization", pwd.as_str()), ("accept", "text/html")];
+    let (status, headers, _) = http(&demo, "GET", "/admin", &browser, None);
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/auth/login?step_up=1&return_to=%2Fadmin")
+    );
+    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &browser, None);
+    assert_eq!(status, 303);
+    assert_eq!(
+        headers["location"],
+        "/auth/login?step_up=1&return_to=%2Fadmin%2Frecent&max_age=300"
+    );
+    let (status, _, body) = http(&demo, "GET", "/admin", &[("authorization", &pwd)], None);
+    assert_eq!(
+        (status, json_of(&body)["code"].clone()),
+        (403, json!("insufficient_user_authentication"))
+    );
+}
+
+/// `AUTH_REDIS_URL`: `POST /admin/revoke` (MFA only) revokes on every instance, including one
+/// started afterwards.
+#[cfg(feature = "redis")]
+#[test]
+fn revoke_through_the_demo_holds_on_every_instance() {
+    let secret = "demo-shared-secret-of-at-least-32-bytes";
+    let env = [("AUTH_HS256_SECRET", secret), ("AUTH_REDIS_URL", "redis://127.0.0.1:6379")];
+    let (a, b) = (start(&env), start(&env));
+    let key = EncodingKey::from_secret(secret.as_bytes());
+    let token = |c: &Value| sign_with(&Header::new(Algorithm::HS256), c, &key);
+    let sid = format!("session_demo_{}_{}", std::process::id(), now());
+    let mut victim = claims();
+    victim["sid"] = json!(sid);
+    let victim = format!("Bearer {}", token(&victim));
+    let mut admin = claims();
+    admin["amr"] = json!(["pwd", "mfa"]);
+    admin["sid"] = json!("session_admin");
+    let admin = format!("Bearer {}", token(&admin));
+    let pwd_only = format!("Bearer {}", token(&claims()));
+    assert_eq!(http(&b, "GET", "/me", &[("authorization", &victim)], None).0, 200);
+    let body = json!({ "sid": sid }).to_string();
+    // MFA-guarded: a password-only session gets 403, no session 401.
+    let (status, _, _) =
+        http(&a, "POST", "/admin/revoke", &[("authorization", &pwd_only)], Some(&body));
+    assert_eq!(status, 403);
+    assert_eq!(http(&a, "POST", "/admin/revoke", &[], Some(&body)).0, 401);
+    // Bad bodies: 400.
+    for bad in ["{}", r#"{"sid":"a","sub":"b"}"#, "not json", r#"{"sid":""}"#, r#"{"jti":"x"}"#] {
+        let (status, _, _) =
+            http(&a, "POST", "/admin/revoke", &[("authorization", &admin)], Some(bad));
+        assert_eq!(status, 400, "{bad}");
+    }
+    let (status, _, _) =
+        http(&a, "POST", "/admin/revoke", &[("authorization", &admin)], Some(&body));
+    assert_eq!(status, 204);
+    // Refused on A at once, on B within moments, and on an instance started afterwards.
+    let (status, _, body_a) = http(&a, "GET", "/me", &[("authorization", &victim)], None);
+    assert_eq!((status, json_of(&body_a)["code"].clone()), (401, json!("session_revoked")));
+    let refused_on_b = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        http(&b, "GET", "/me", &[("authorization", &victim)], None).0 == 401
+    });
+    assert!(refused_on_b, "instance B still accepts the revoked session");
+    let c = start(&env);
+    let (status, _, body_c) = http(&c, "GET", "/me", &[("authorization", &victim)], None);
+    assert_eq!((status, json_of(&body_c)["code"].clone()), (401, json!("session_revoked")));
+    // Others are untouched.
+    assert_eq!(http(&c, "GET", "/admin", &[("authorization", &admin)], None).0, 200);
 }

@@ -59,6 +59,7 @@ async fn start(recent: Duration) -> World {
         .route("/", get(|| async { "home" }))
         .route("/me", get(me).route_layer(RequireAuth::new()))
         .route("/recent", get(me).route_layer(RequireRecentAuth::within(recent)))
+        .route("/mfa", get(me).route_layer(axum_session_mfa::RequireMfa::new()))
         .merge(sessions.routes())
         .layer(sessions.auth_layer().build().unwrap());
     serve(listener, router);
@@ -225,6 +226,12 @@ async fn sudo_mode_sends_the_browser_to_re_authenticate_and_back() {
     assert_eq!(page.url.path(), "/recent");
     let q = world.standin.last_authorize_query().unwrap();
     assert!(q.iter().any(|(k, v)| k == "max_age" && v == "2"), "{q:?}");
+    // An MFA rule cannot be met by signing in again at WorkOS (no amr, ever): a browser gets
+    // the 403, not a redirect that would loop through sign-in.
+    let mfa = browser.get(&world.url("/mfa")).await;
+    assert_eq!(mfa.status, StatusCode::FORBIDDEN, "{mfa:?}");
+    assert!(mfa.location.is_none());
+    assert_eq!(mfa.code(), "insufficient_user_authentication");
 }
 
 #[tokio::test]

@@ -22,12 +22,18 @@ mod fuzz_parsing;
 mod guard;
 #[cfg(feature = "jwks")]
 mod jwks;
+#[cfg(feature = "revocation")]
+mod revocation;
 mod sources;
 mod stepup;
 mod verify;
 #[cfg(feature = "lifecycle")]
 mod workos_standin;
 
+#[cfg(all(feature = "interop", feature = "lifecycle"))]
+mod browser;
+#[cfg(all(feature = "interop", feature = "lifecycle", feature = "redis"))]
+mod cluster;
 #[cfg(all(feature = "interop", feature = "authkit"))]
 mod interop_authkit;
 #[cfg(all(feature = "interop", feature = "jwks"))]
