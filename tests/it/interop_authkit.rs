@@ -100,7 +100,10 @@ async fn iron_session_cookie_authenticates_and_surfaces_the_session() {
         me["user"],
         json!({"id": "user_01TEST", "email": "ada@example.com", "firstName": "Ada",
                "lastName": "Lovelace", "emailVerified": true,
-               "profilePictureUrl": "https://img.example/ada.png"})
+               "profilePictureUrl": "https://img.example/ada.png",
+               // WorkOS's other user fields, kept as sealed (and resealed) by AuthKit.
+               "object": "user", "createdAt": "2024-01-01T00:00:00.000Z",
+               "metadata": {"team": "core"}})
     );
     assert_eq!(me["impersonator"], Value::Null);
     assert!(!reply.text().contains(REFRESH), "refresh token leaked: {}", reply.text());
