@@ -1,36 +1,4 @@
-//! [`Revocations`]: signed-out and revoked sessions refused on every instance (feature
-//! `revocation`).
-//!
-//! A JWT stays valid until it expires; a revocation makes the layer refuse it anyway:
-//! [`revoke_session`](Revocations::revoke_session) refuses every token carrying that `sid`,
-//! [`revoke_user`](Revocations::revoke_user) every session of that `sub` that authenticated
-//! (`auth_time`, else `iat`) at or before the call. Entries are forgotten after
-//! [`retain`](RevocationsBuilder::retain) (default 24 hours): set it longer than any token you
-//! accept lives, and end the session at the provider too, so no refresh brings it back later.
-//!
-//! **The request path never waits for the network.** Each instance keeps a local copy (an
-//! [`arc_swap`] snapshot: one atomic load and a hash lookup per request, no allocation), kept
-//! current by the shared state's announcements ([`SharedState`], Redis pub/sub) and a full
-//! resync every [`resync_every`](RevocationsBuilder::resync_every) (default 5 s). An instance
-//! loads the whole set when it starts, so it refuses sessions revoked before it existed.
-//!
-//! **When the shared state is unreachable**, the local copy keeps serving for
-//! [`max_staleness`](RevocationsBuilder::max_staleness) (default 30 s) after the last
-//! successful sync; after that, requests with a session are refused with 503 and
-//! `Retry-After` (fail closed), or let through if you chose
-//! [`fail_open`](RevocationsBuilder::fail_open). It recovers on its own when the state comes
-//! back. Each change (unreachable, recovered) is an audit event.
-//!
-//! ```no_run
-//! use axum_session_mfa::{AuthLayer, Key, Algorithm, Revocations, SharedState};
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let revocations = Revocations::builder(SharedState::in_memory()).start().await;
-//! # let key = Key::hmac(Algorithm::HS256, &[7; 32])?;
-//! let auth = AuthLayer::builder(key).revocations(revocations.clone()).build()?;
-//! // Later, from an admin endpoint or a back-channel logout:
-//! revocations.revoke_session("session_01H").await?;
-//! # Ok(()) }
-//! ```
+//! [`Revocations`]: see the type for the details.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -89,8 +57,40 @@ struct Inner {
     fail_open: bool,
 }
 
-/// Revoked sessions and users, shared by every instance; cheap to clone. See the
-/// [module docs](self).
+/// Signed-out and revoked sessions, refused on every instance (feature `revocation`).
+///
+/// A JWT stays valid until it expires; a revocation makes the layer refuse it anyway:
+/// [`revoke_session`](Revocations::revoke_session) refuses every token carrying that `sid`,
+/// [`revoke_user`](Revocations::revoke_user) every session of that `sub` that authenticated
+/// (`auth_time`, else `iat`) at or before the call. Entries are forgotten after
+/// [`retain`](RevocationsBuilder::retain) (default 24 hours): set it longer than any token you
+/// accept lives, and end the session at the provider too, so no refresh brings it back later.
+///
+/// **The request path never waits for the network.** Each instance keeps a local copy (an
+/// [`arc_swap`] snapshot: one atomic load and a hash lookup per request, no allocation), kept
+/// current by the shared state's announcements ([`SharedState`], Redis pub/sub) and a full
+/// resync every [`resync_every`](RevocationsBuilder::resync_every) (default 5 s). An instance
+/// loads the whole set when it starts, so it refuses sessions revoked before it existed.
+///
+/// **When the shared state is unreachable**, the local copy keeps serving for
+/// [`max_staleness`](RevocationsBuilder::max_staleness) (default 30 s) after the last
+/// successful sync; after that, requests with a session are refused with 503 and
+/// `Retry-After` (fail closed), or let through if you chose
+/// [`fail_open`](RevocationsBuilder::fail_open). It recovers on its own when the state comes
+/// back. Each change (unreachable, recovered) is an audit event.
+///
+/// ```no_run
+/// use axum_session_mfa::{AuthLayer, Key, Algorithm, Revocations, SharedState};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+/// # let key = Key::hmac(Algorithm::HS256, &[7; 32])?;
+/// let auth = AuthLayer::builder(key).revocations(revocations.clone()).build()?;
+/// // Later, from an admin endpoint or a back-channel logout:
+/// revocations.revoke_session("session_01H").await?;
+/// # Ok(()) }
+/// ```
+///
+/// Cheap to clone: clones share one copy.
 #[derive(Clone)]
 pub struct Revocations {
     inner: Arc<Inner>,

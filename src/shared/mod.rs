@@ -1,16 +1,4 @@
-//! [`SharedState`]: what several instances of a service must agree on (feature `revocation`):
-//! revoked sessions, who refreshes a session right now (a short lease) and its result, and
-//! one-time ids (back-channel logout `jti`).
-//!
-//! Two backends, behind one internal interface that the rest of the crate talks to:
-//!
-//! * [`SharedState::in_memory`] (the default): one process. Revocations, leases and results
-//!   live in this process only.
-//! * [`SharedState::redis`] (feature `redis`): every instance that points at the same Redis
-//!   (and key prefix) shares them. Revocations are stored in a hash and announced on a
-//!   pub/sub channel; each instance keeps a local copy (so the request path never waits for
-//!   the network) and resyncs it periodically. Leases are `SET NX PX`; results expire on their
-//!   own. Every command has a timeout: an unreachable Redis never hangs a request.
+//! [`SharedState`]: see the type for the details.
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -101,7 +89,21 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn is_shared(&self) -> bool;
 }
 
-/// The state instances share; cheap to clone. See the [module docs](self).
+/// What several instances of a service must agree on (feature `revocation`):
+/// revoked sessions, who refreshes a session right now (a short lease) and its result, and
+/// one-time ids (back-channel logout `jti`).
+///
+/// Two backends, behind one internal interface that the rest of the crate talks to:
+///
+/// * [`SharedState::in_memory`] (the default): one process. Revocations, leases and results
+///   live in this process only.
+/// * [`SharedState::redis`] (feature `redis`): every instance that points at the same Redis
+///   (and key prefix) shares them. Revocations are stored in a hash and announced on a
+///   pub/sub channel; each instance keeps a local copy (so the request path never waits for
+///   the network) and resyncs it periodically. Leases are `SET NX PX`; results expire on their
+///   own. Every command has a timeout: an unreachable Redis never hangs a request.
+///
+/// Cheap to clone: clones share one backend.
 #[derive(Clone)]
 pub struct SharedState {
     pub(crate) backend: Arc<dyn Backend>,
