@@ -124,12 +124,12 @@ impl Responder {
             RejectionKind::Unauthenticated(_) => self.login.as_deref().map(|url| (url, None)),
             _ => None,
         };
-        let browser = is_browser_navigation(target.method, target.headers);
-        let location = url
-            .filter(|_| browser)
-            .and_then(|(url, policy)| redirect_location(url, target.path_and_query, policy));
-        let navigation = browser.then(|| Box::from(target.path_and_query));
-        Rejection { kind, location, navigation, responder: self.clone() }
+        let browser = is_browser_navigation(target.method, target.headers).then(|| {
+            let location =
+                url.and_then(|(url, policy)| redirect_location(url, target.path_and_query, policy));
+            Box::new(Navigation { location, path: Box::from(target.path_and_query) })
+        });
+        Rejection { kind, browser, responder: self.clone() }
     }
 }
 
@@ -238,10 +238,18 @@ impl Responder {
 #[derive(Clone)]
 pub struct Rejection {
     kind: RejectionKind,
-    location: Option<HeaderValue>,
-    /// The path and query of a browser navigation; `None` for API requests.
-    navigation: Option<Box<str>>,
+    /// Set for a browser navigation (boxed: API rejections stay small).
+    browser: Option<Box<Navigation>>,
     responder: Arc<Responder>,
+}
+
+/// What a rejection of a browser navigation knows besides the reason.
+#[derive(Debug, Clone)]
+struct Navigation {
+    /// Where the default response redirects, if anywhere.
+    location: Option<HeaderValue>,
+    /// The path and query the browser asked for.
+    path: Box<str>,
 }
 
 /// What a [`Rejection`] is about.
@@ -313,14 +321,14 @@ impl Rejection {
     /// Where the default response redirects a browser navigation (the layer's sign-in or
     /// step-up URL with `return_to`), if anywhere.
     pub fn location(&self) -> Option<&str> {
-        self.location.as_ref().and_then(|l| l.to_str().ok())
+        self.browser.as_ref()?.location.as_ref().and_then(|l| l.to_str().ok())
     }
 
     /// For a browser navigation (a `GET` that accepts `text/html`), the path and query it asked
     /// for, so an [`on_reject`](crate::AuthLayerBuilder::on_reject) can answer people with a
     /// page; `None` for API requests.
     pub fn navigation(&self) -> Option<&str> {
-        self.navigation.as_deref()
+        self.browser.as_ref().map(|b| &*b.path)
     }
 
     /// The `WWW-Authenticate` challenge, if this rejection carries one.
@@ -409,7 +417,7 @@ impl Rejection {
     /// [`location`](Self::location) when there is one, else the status, the challenge,
     /// `Retry-After` (503) and the problem+json body.
     pub fn default_response(&self) -> Response {
-        if let Some(location) = &self.location {
+        if let Some(location) = self.browser.as_ref().and_then(|b| b.location.as_ref()) {
             let mut response = StatusCode::SEE_OTHER.into_response();
             response.headers_mut().insert(LOCATION, location.clone());
             return response;
@@ -440,7 +448,7 @@ impl fmt::Debug for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rejection")
             .field("kind", &self.kind)
-            .field("location", &self.location)
+            .field("location", &self.location())
             .finish_non_exhaustive()
     }
 }
