@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -30,16 +30,16 @@ impl<'a> MakeWriter<'a> for Capture {
 }
 
 impl Capture {
-    fn events(&self) -> Vec<Value> {
+    pub fn events(&self) -> Vec<Value> {
         let raw = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         raw.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
-    fn raw(&self) -> String {
+    pub fn raw(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
 
-fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
+pub fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -176,4 +176,36 @@ async fn one_decision_event_per_request_when_a_handler_behind_a_guard_takes_the_
         (all[1]["policy"].as_str(), all[1]["reason"].as_str()),
         (Some("authenticated"), Some("missing_token"))
     );
+}
+
+/// Revocations and the shared state's health are audited: one event per revocation, one per
+/// change of reachability, no token material.
+#[cfg(feature = "revocation")]
+#[tokio::test]
+async fn revocations_and_shared_state_changes_are_audited() {
+    use axum_session_mfa::{Revocations, SharedState};
+    let (capture, _guard) = capture();
+    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    revocations.revoke_session("session_abc").await.unwrap();
+    revocations.revoke_user("user_123").await.unwrap();
+    let events: Vec<Value> =
+        capture.events().into_iter().filter(|e| e["event"] == "revocation").collect();
+    assert_eq!(events.len(), 2, "{}", capture.raw());
+    assert_eq!(
+        (events[0]["sid"].as_str(), events[0]["reason"].as_str()),
+        (Some("session_abc"), Some("session_revoked"))
+    );
+    assert_eq!(
+        (events[1]["sub"].as_str(), events[1]["reason"].as_str()),
+        (Some("user_123"), Some("user_revoked"))
+    );
+    #[cfg(feature = "redis")]
+    {
+        let dead = SharedState::redis("redis://127.0.0.1:1").unwrap();
+        let _down = Revocations::builder(dead).start().await;
+        let down: Vec<Value> =
+            capture.events().into_iter().filter(|e| e["event"] == "shared_state").collect();
+        assert_eq!(down.len(), 1, "one event for the change, not one per retry: {}", capture.raw());
+        assert_eq!(down[0]["decision"], "deny");
+    }
 }

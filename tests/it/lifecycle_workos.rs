@@ -392,3 +392,57 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
     assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
     assert_eq!(post(token).await, (400, "jti_replayed".to_owned()));
 }
+
+/// Sign-in, refresh and sign-out each leave one audit event, without token material; and with
+/// the shared state unreachable (revocations failing open), a refresh falls back to this
+/// process's own single-flight instead of failing.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn lifecycle_events_are_audited_and_refresh_survives_an_unreachable_redis() {
+    use axum_session_mfa::{Revocations, SharedState};
+    let (capture, _guard) = crate::audit::capture();
+    let standin = WorkOsStandIn::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
+    let dead = SharedState::redis("redis://127.0.0.1:1").unwrap();
+    let revocations = Revocations::builder(dead).fail_open().start().await;
+    let clock = TestClock::default();
+    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
+        .clock(clock.clock())
+        .revocations(revocations)
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/me", get(me).route_layer(RequireAuth::new()))
+        .merge(sessions.routes())
+        .layer(sessions.auth_layer().build().unwrap());
+    serve(listener, router);
+    let world = World { standin, app, clock };
+    let mut browser = signed_in(&world).await;
+    let sealed = world.session_of(&browser);
+    world.clock.set_offset(280);
+    let page = browser.api().get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert!(page.set_cookie("wos-session").is_some(), "refreshed without Redis");
+    assert_eq!(world.standin.stats().refresh_grants, 1);
+    world.clock.set_offset(0);
+    browser.get(&world.url("/auth/logout")).await;
+
+    let events = capture.events();
+    let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
+    assert_eq!(
+        (count("sign_in"), count("refresh"), count("sign_out")),
+        (1, 1, 1),
+        "{}",
+        capture.raw()
+    );
+    let sign_in = events.iter().find(|e| e["event"] == "sign_in").unwrap();
+    assert_eq!(sign_in["sub"], USER_ID);
+    let raw = capture.raw();
+    for secret in
+        [sealed.access_token.as_str(), sealed.refresh_token.as_ref().unwrap().expose(), API_KEY]
+    {
+        assert!(!raw.contains(secret), "a secret reached the logs");
+    }
+}
