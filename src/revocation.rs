@@ -14,8 +14,9 @@ use crate::{AuthContext, AuthError, Clock};
 /// The local copy: what is revoked, as of the last sync.
 #[derive(Default)]
 struct Snapshot {
-    /// `sid` -> when the entry may be forgotten.
-    sessions: HashMap<Box<str>, u64>,
+    /// `sid` -> (tokens issued at or before this are refused, `None`: all of them; when the
+    /// entry may be forgotten).
+    sessions: HashMap<Box<str>, (Option<u64>, u64)>,
     /// `sub` -> (sessions that authenticated at or before this are revoked, forget after).
     users: HashMap<Box<str>, (u64, u64)>,
 }
@@ -23,9 +24,16 @@ struct Snapshot {
 impl Snapshot {
     fn apply(&mut self, entry: Entry) {
         match entry {
-            Entry::Session { sid, until } => {
-                let slot = self.sessions.entry(sid.into_boxed_str()).or_default();
-                *slot = (*slot).max(until);
+            Entry::Session { sid, until, issued_before } => {
+                match self.sessions.entry(sid.into_boxed_str()) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        let (b0, u0) = *e.get();
+                        e.insert((crate::shared::widest(b0, issued_before), u0.max(until)));
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((issued_before, until));
+                    }
+                }
             }
             Entry::User { sub, before, until } => {
                 let slot = self.users.entry(sub.into_boxed_str()).or_default();
@@ -141,7 +149,19 @@ impl Revocations {
     /// refuses the session anyway.
     pub async fn revoke_session(&self, sid: &str) -> Result<(), StateError> {
         let until = self.until();
-        self.publish(Entry::Session { sid: sid.to_owned(), until }).await
+        self.publish(Entry::Session { sid: sid.to_owned(), until, issued_before: None }).await
+    }
+
+    /// Refuses the tokens of session `sid` issued until now, on every instance (sign-out): a
+    /// later sign-in that the provider gives the same `sid` is not refused.
+    ///
+    /// # Errors
+    ///
+    /// As [`revoke_session`](Self::revoke_session).
+    pub async fn sign_out_session(&self, sid: &str) -> Result<(), StateError> {
+        let (until, now) = (self.until(), self.inner.clock.now());
+        let entry = Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
+        self.publish(entry).await
     }
 
     /// Refuses every session of the user `sub` that authenticated now or earlier, on every
@@ -200,7 +220,9 @@ impl Revocations {
         }
         let now = now_ms / 1000;
         if let Some(sid) = ctx.sid()
-            && snapshot.sessions.get(sid).is_some_and(|until| *until >= now)
+            && let Some((issued_before, until)) = snapshot.sessions.get(sid)
+            && *until >= now
+            && issued_before.is_none_or(|b| ctx.iat().is_none_or(|iat| iat <= b))
         {
             return Err(AuthError::SessionRevoked);
         }
@@ -225,9 +247,15 @@ impl Revocations {
         let loaded = Snapshot::from_entries(entries);
         let mut missing = Vec::new();
         let current = self.inner.snapshot.load();
-        for (sid, until) in current.sessions.iter().filter(|(_, u)| **u >= now) {
-            if loaded.sessions.get(sid).is_none_or(|u| u < until) {
-                missing.push(Entry::Session { sid: sid.to_string(), until: *until });
+        for (sid, (before, until)) in current.sessions.iter().filter(|(_, (_, u))| *u >= now) {
+            let covered = loaded
+                .sessions
+                .get(sid)
+                .is_some_and(|(b, u)| u >= until && crate::shared::widest(*b, *before) == *b);
+            if !covered {
+                let entry =
+                    Entry::Session { sid: sid.to_string(), until: *until, issued_before: *before };
+                missing.push(entry);
             }
         }
         for (sub, (before, until)) in current.users.iter().filter(|(_, (_, u))| *u >= now) {
@@ -239,9 +267,14 @@ impl Revocations {
         self.inner.snapshot.rcu(|current| {
             let mut next =
                 Snapshot { sessions: loaded.sessions.clone(), users: loaded.users.clone() };
-            for (sid, until) in current.sessions.iter().filter(|(_, u)| **u >= now) {
-                let slot = next.sessions.entry(sid.clone()).or_default();
-                *slot = (*slot).max(*until);
+            for (sid, (before, until)) in current.sessions.iter().filter(|(_, (_, u))| *u >= now) {
+                next.sessions
+                    .entry(sid.clone())
+                    .and_modify(|(b, u)| {
+                        *b = crate::shared::widest(*b, *before);
+                        *u = (*u).max(*until);
+                    })
+                    .or_insert((*before, *until));
             }
             for (sub, (before, until)) in current.users.iter().filter(|(_, (_, u))| *u >= now) {
                 let slot = next.users.entry(sub.clone()).or_default();

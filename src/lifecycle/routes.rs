@@ -325,7 +325,7 @@ async fn complete(
     if !same(state, &flow.state) {
         return bad("state_mismatch", "the callback does not belong to this sign-in");
     }
-    if !inner.used_states.first_use(&flow.state, inner.clock.now()) {
+    if !first_use_of_state(inner, &flow.state).await {
         return bad("state_replayed", "this sign-in attempt was already completed");
     }
     let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
@@ -432,6 +432,23 @@ async fn complete(
     response
 }
 
+/// `true` the first time an attempt's `state` reaches a callback: across instances when the
+/// shared state is Redis (a replayed attempt cookie sent to another instance is refused too),
+/// else (or when Redis cannot answer) in this process.
+async fn first_use_of_state(inner: &Inner, state: &str) -> bool {
+    let local = inner.used_states.first_use(state, inner.clock.now());
+    let Some(shared) = inner.revocations.as_ref().map(|r| r.shared_state()) else { return local };
+    if !shared.is_shared() {
+        return local;
+    }
+    let key = format!("state:{}", super::flow::hex_sha256(state));
+    let ttl = super::flow::FLOW_TTL + std::time::Duration::from_secs(60);
+    match shared.backend.lease(&key, ttl).await {
+        Ok(first) => first && local,
+        Err(_) => local,
+    }
+}
+
 /// `GET` or `POST /auth/logout`.
 async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
     let session = cookies::read(&headers, &inner.cookie.name)
@@ -445,6 +462,12 @@ async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
             let sid = claims.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
             let id_token = session.extra.get(ID_TOKEN_KEY).and_then(Value::as_str);
             audit::signed_out(&session.user.id, sid);
+            // Every instance refuses this session's tokens from now on (a copied cookie too).
+            if let (Some(revocations), Some(sid)) = (&inner.revocations, sid)
+                && let Err(e) = revocations.sign_out_session(sid).await
+            {
+                tracing::warn!(error = %e, "sign-out: the revocation was not shared yet");
+            }
             if let Some(rt) = &session.refresh_token {
                 // A refresh this session just did (its cookie not yet in the browser) must end
                 // too: revoke the rotated token, and hand late requests an ended session.

@@ -28,9 +28,14 @@ fn merge(old: Option<&Entry>, new: Entry) -> Entry {
         (Some(Entry::User { before: b0, until: u0, .. }), Entry::User { sub, before, until }) => {
             Entry::User { sub, before: before.max(*b0), until: until.max(*u0) }
         }
-        (Some(Entry::Session { until: u0, .. }), Entry::Session { sid, until }) => {
-            Entry::Session { sid, until: until.max(*u0) }
-        }
+        (
+            Some(Entry::Session { until: u0, issued_before: b0, .. }),
+            Entry::Session { sid, until, issued_before },
+        ) => Entry::Session {
+            sid,
+            until: until.max(*u0),
+            issued_before: super::widest(*b0, issued_before),
+        },
         (_, new) => new,
     }
 }

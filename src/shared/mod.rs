@@ -44,14 +44,26 @@ impl std::error::Error for StateError {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Entry {
-    /// Every token of this session (`sid`) is refused.
+    /// Tokens of this session (`sid`) are refused: all of them, or (sign-out) those issued
+    /// at or before `issued_before`, so a new sign-in that a provider gives the same `sid`
+    /// (its own session lived on) is not refused.
     Session {
         sid: String,
         /// When the entry may be forgotten (seconds since the epoch).
         until: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issued_before: Option<u64>,
     },
     /// Every session of this user (`sub`) that authenticated at or before `before` is refused.
     User { sub: String, before: u64, until: u64 },
+}
+
+/// The wider of two session cut-offs: `None` (every token) wins, else the later one.
+pub(crate) fn widest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    }
 }
 
 impl Entry {
@@ -127,7 +139,8 @@ impl SharedState {
         Self { backend: Arc::new(memory::Memory::default()) }
     }
 
-    /// State shared through Redis at `url` (`redis://host:port/db`, `rediss://` for TLS), with
+    /// State shared through Redis at `url` (`redis://[user:password@]host:port/db`; TLS `rediss://` URLs need the
+    /// `redis` crate's TLS features, which this crate does not turn on), with
     /// the default [`RedisOptions`]. Connects lazily and reconnects on its own: a Redis that is
     /// down at start is not an error here.
     ///

@@ -151,6 +151,23 @@ async fn two_instances_refresh_a_session_once_and_it_stays_signed_in() {
     b.set_cookie_value(&cluster.apps[1], "session", &new_cookie);
     assert_eq!(b.get(&format!("{}/me", cluster.apps[1])).await.status, StatusCode::OK);
     cluster.clock.set_offset(0);
+
+    // Signing out through instance A: a copy of the cookie is refused on instance B at once.
+    let mut user = Browser::new();
+    user.set_cookie_value(&cluster.apps[0], "session", &new_cookie);
+    let out = user.post_form(&format!("{}/auth/logout", cluster.apps[0]), &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let mut refused = false;
+    for _ in 0..200 {
+        let page = b.get(&format!("{}/me", cluster.apps[1])).await;
+        if page.status == StatusCode::UNAUTHORIZED {
+            assert_eq!(page.code(), "session_revoked");
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "a signed-out session still works on the other instance");
 }
 
 #[tokio::test]
@@ -167,10 +184,19 @@ async fn back_channel_logout_signs_the_session_out_on_every_instance() {
         let (mut b, url) = on(i);
         assert_eq!(b.get(&url).await.status, StatusCode::OK);
     }
-    // Sign out at the provider (through instance A): it posts a logout_token to A's
+    // Sign out at the provider directly (not through the app): it posts a logout_token to A's
     // back-channel route, and A revokes the session for every instance.
-    let out = browser.post_form(&format!("{}/auth/logout", cluster.apps[0]), &[]).await;
-    let confirm = browser.navigate(out.location.as_deref().unwrap()).await;
+    let session = axum_session_mfa::authkit::AuthKitSession::unseal(
+        &cookie,
+        &IronPasswords::new("1", PASSWORD).unwrap(),
+    )
+    .unwrap();
+    let mut end = reqwest::Url::parse(&cluster.op("end_session_endpoint")).unwrap();
+    end.query_pairs_mut()
+        .append_pair("id_token_hint", session.extra["idToken"].as_str().unwrap())
+        .append_pair("client_id", &cluster.op("client_id"))
+        .append_pair("post_logout_redirect_uri", &format!("{}/", cluster.apps[0]));
+    let confirm = browser.navigate(end.as_str()).await;
     let xsrf =
         confirm.body.split("name=\"xsrf\" value=\"").nth(1).unwrap().split('"').next().unwrap();
     let action = confirm.body.split("action=\"").nth(1).unwrap().split('"').next().unwrap();
