@@ -38,6 +38,10 @@ struct Inner {
     claims: Map<String, Value>,
     names: Arc<ClaimNames>,
     exp: u64,
+    /// `sub` and `sid`, copied out of the claims once: every request's revocation check and
+    /// audit event reads them, and a map search costs more than the copy.
+    sub: Box<str>,
+    sid: Option<Box<str>>,
     /// The user and impersonator of a sealed session cookie (AuthKit); never its tokens.
     #[cfg(feature = "authkit")]
     session: Option<SessionInfo>,
@@ -51,11 +55,15 @@ impl AuthContext {
         exp: u64,
         verified_at: u64,
     ) -> Self {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(Box::<str>::from);
+        let (sub, sid) = (text("sub").unwrap_or_default(), text("sid"));
         Self {
             inner: Arc::new(Inner {
                 claims,
                 names,
                 exp,
+                sub,
+                sid,
                 #[cfg(feature = "authkit")]
                 session: None,
             }),
@@ -75,6 +83,8 @@ impl AuthContext {
                     claims: inner.claims.clone(),
                     names: inner.names.clone(),
                     exp: inner.exp,
+                    sub: inner.sub.clone(),
+                    sid: inner.sid.clone(),
                     session: Some(info),
                 });
             }
@@ -107,12 +117,12 @@ impl AuthContext {
 
     /// The subject (`sub`): the user id.
     pub fn sub(&self) -> &str {
-        self.str_claim("sub").unwrap_or_default()
+        &self.inner.sub
     }
 
     /// The session id (`sid`), if the token carries one.
     pub fn sid(&self) -> Option<&str> {
-        self.str_claim("sid")
+        self.inner.sid.as_deref()
     }
 
     /// The organization (`org_id`), if any.

@@ -1,6 +1,10 @@
 //! [`Revocations`]: see the type for the details.
 
 use std::collections::HashMap;
+
+/// The local copy's maps: a fast non-cryptographic hasher seeded per process (keys are ids
+/// from verified tokens or from this service's own revocations).
+type Map<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,6 +13,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::shared::{Entry, SharedState, StateError};
+
+/// How often the watchdog compares the copy's age with the staleness bound: the bound holds
+/// to within this.
+const WATCHDOG_TICK: Duration = Duration::from_millis(100);
 use crate::{AuthContext, AuthError, Clock};
 
 /// The local copy: what is revoked, as of the last sync.
@@ -16,9 +24,9 @@ use crate::{AuthContext, AuthError, Clock};
 struct Snapshot {
     /// `sid` -> (tokens issued at or before this are refused, `None`: all of them; when the
     /// entry may be forgotten).
-    sessions: HashMap<Box<str>, (Option<u64>, u64)>,
+    sessions: Map<(Option<u64>, u64)>,
     /// `sub` -> (sessions that authenticated at or before this are revoked, forget after).
-    users: HashMap<Box<str>, (u64, u64)>,
+    users: Map<(u64, u64)>,
 }
 
 impl Snapshot {
@@ -56,6 +64,9 @@ struct Inner {
     snapshot: ArcSwap<Snapshot>,
     /// When the copy was last known current (ms since the epoch, by `clock`).
     synced_ms: AtomicU64,
+    /// Set by the watchdog when the copy is older than `max_staleness`: the request path reads
+    /// one atomic instead of the clock.
+    stale: AtomicBool,
     /// Whether the last sync attempt failed (for one audit event per change).
     down: AtomicBool,
     clock: Clock,
@@ -193,6 +204,23 @@ impl Revocations {
     }
 
     fn apply(&self, entry: Entry) {
+        // An entry the copy already covers (this instance's own announcement coming back, a
+        // repeated revocation) needs no new copy of the maps.
+        let current = self.inner.snapshot.load();
+        let covered = match &entry {
+            Entry::Session { sid, until, issued_before } => {
+                current.sessions.get(sid.as_str()).is_some_and(|(b, u)| {
+                    u >= until && crate::shared::widest(*b, *issued_before) == *b
+                })
+            }
+            Entry::User { sub, before, until } => {
+                current.users.get(sub.as_str()).is_some_and(|(b, u)| b >= before && u >= until)
+            }
+        };
+        drop(current);
+        if covered {
+            return;
+        }
         self.inner.snapshot.rcu(|current| {
             let mut next =
                 Snapshot { sessions: current.sessions.clone(), users: current.users.clone() };
@@ -207,32 +235,47 @@ impl Revocations {
     /// use it for sessions checked outside the layer (WebSocket messages, background jobs).
     pub fn check(&self, ctx: &AuthContext) -> Result<(), AuthError> {
         let inner = &*self.inner;
-        let now_ms = inner.clock.now_millis();
-        let synced = inner.synced_ms.load(Ordering::Relaxed);
-        let stale_ms = inner.max_staleness.as_millis() as u64;
-        if now_ms.saturating_sub(synced) > stale_ms && !inner.fail_open {
+        if inner.stale.load(Ordering::Relaxed) && !inner.fail_open {
             let retry_after = inner.resync_every.as_secs().max(1);
             return Err(AuthError::RevocationUnavailable { retry_after });
         }
         let snapshot = inner.snapshot.load();
-        if snapshot.sessions.is_empty() && snapshot.users.is_empty() {
-            return Ok(());
-        }
-        let now = now_ms / 1000;
-        if let Some(sid) = ctx.sid()
+        // Each lookup only when its map has entries; the clock only when an entry matches.
+        if !snapshot.sessions.is_empty()
+            && let Some(sid) = ctx.sid()
             && let Some((issued_before, until)) = snapshot.sessions.get(sid)
-            && *until >= now
+            && *until >= inner.clock.now()
             && issued_before.is_none_or(|b| ctx.iat().is_none_or(|iat| iat <= b))
         {
             return Err(AuthError::SessionRevoked);
         }
-        if let Some((before, until)) = snapshot.users.get(ctx.sub())
-            && *until >= now
+        if !snapshot.users.is_empty()
+            && let Some((before, until)) = snapshot.users.get(ctx.sub())
+            && *until >= inner.clock.now()
             && ctx.auth_time().or(ctx.iat()).is_none_or(|t| t <= *before)
         {
             return Err(AuthError::SessionRevoked);
         }
         Ok(())
+    }
+
+    /// Whether the copy is older than the staleness bound now.
+    fn is_stale(&self) -> bool {
+        let now_ms = self.inner.clock.now_millis();
+        let synced = self.inner.synced_ms.load(Ordering::Relaxed);
+        now_ms.saturating_sub(synced) > self.inner.max_staleness.as_millis() as u64
+    }
+
+    /// Re-evaluates staleness often enough for the bound to hold within [`WATCHDOG_TICK`].
+    async fn watchdog(weak: std::sync::Weak<Inner>) {
+        let mut tick = tokio::time::interval(WATCHDOG_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            let this = Revocations { inner };
+            this.inner.stale.store(this.is_stale(), Ordering::Relaxed);
+        }
     }
 
     /// Reloads the copy from the shared state (a resync). Entries only ever leave by expiring,
@@ -291,6 +334,7 @@ impl Revocations {
 
     fn mark_synced(&self) {
         self.inner.synced_ms.store(self.inner.clock.now_millis(), Ordering::Relaxed);
+        self.inner.stale.store(false, Ordering::Relaxed);
         if self.inner.down.swap(false, Ordering::Relaxed) {
             crate::audit::shared_state_changed(true, "resynced");
         }
@@ -390,6 +434,7 @@ impl RevocationsBuilder {
                 shared: self.shared,
                 snapshot: ArcSwap::default(),
                 synced_ms: AtomicU64::new(0),
+                stale: AtomicBool::new(false),
                 down: AtomicBool::new(false),
                 clock: self.clock,
                 retain: self.retain,
@@ -401,7 +446,9 @@ impl RevocationsBuilder {
         if let Err(e) = revocations.resync().await {
             revocations.mark_down(&e);
         }
+        revocations.inner.stale.store(revocations.is_stale(), Ordering::Relaxed);
         tokio::spawn(Revocations::run(Arc::downgrade(&revocations.inner)));
+        tokio::spawn(Revocations::watchdog(Arc::downgrade(&revocations.inner)));
         revocations
     }
 }
