@@ -70,3 +70,75 @@ async fn policy_evaluation_allocates_nothing_on_pass() {
     assert!(allocations_during(|| drop(std::hint::black_box(vec![1u8; 16]))) > 0);
     assert!(allocations_during(|| assert!(deny.evaluate(&ctx).is_err())) > 0);
 }
+
+/// The per-request revocation check (`Revocations::check`: an `arc_swap` snapshot load and two
+/// hash lookups) allocates nothing, on a set of 1,000 revoked sessions and 100 revoked users:
+/// not on the pass path, and not on a refusal either (`AuthError::SessionRevoked` is a unit
+/// variant), whether by `sid`, by `sub` or by a sign-out entry.
+#[cfg(feature = "revocation")]
+#[tokio::test]
+async fn revocation_check_allocates_nothing() {
+    use axum_session_mfa::{AuthError, Revocations, SharedState};
+
+    let layer = builder_for(Algorithm::HS256).build().unwrap();
+    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    for i in 0..1_000 {
+        revocations.revoke_session(&format!("session_{i}")).await.unwrap();
+    }
+    for i in 0..100 {
+        revocations.revoke_user(&format!("user_{i}")).await.unwrap();
+    }
+    // A sign-out entry (tokens issued until now): its refusal also reads `iat`.
+    revocations.sign_out_session("session_signed_out").await.unwrap();
+    // claims(): sid "session_abc", sub "user_123": neither is revoked.
+    let live = layer.verify_token(&hs256(&claims())).await.unwrap();
+    let mut c = claims();
+    c["sid"] = json!("session_517");
+    let by_sid = layer.verify_token(&hs256(&c)).await.unwrap();
+    let mut c = claims();
+    c["sub"] = json!("user_42");
+    c["sid"] = json!("session_not_revoked");
+    let by_sub = layer.verify_token(&hs256(&c)).await.unwrap();
+    let mut c = claims();
+    c["sid"] = json!("session_signed_out");
+    let signed_out = layer.verify_token(&hs256(&c)).await.unwrap();
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("sid");
+    let no_sid = layer.verify_token(&hs256(&c)).await.unwrap();
+
+    // The outcomes, outside the count (this also touches the thread's arc_swap slot, which the
+    // revocations above already did).
+    assert_eq!(revocations.check(&live), Ok(()));
+    assert_eq!(revocations.check(&no_sid), Ok(()));
+    assert_eq!(revocations.check(&by_sid), Err(AuthError::SessionRevoked));
+    assert_eq!(revocations.check(&by_sub), Err(AuthError::SessionRevoked));
+    assert_eq!(revocations.check(&signed_out), Err(AuthError::SessionRevoked));
+
+    let n = allocations_during(|| {
+        for _ in 0..100 {
+            assert!(std::hint::black_box(revocations.check(&live)).is_ok());
+            assert!(std::hint::black_box(revocations.check(&no_sid)).is_ok());
+        }
+    });
+    assert_eq!(n, 0, "the pass path of Revocations::check allocated {n} times");
+    for (name, ctx) in [("sid", &by_sid), ("sub", &by_sub), ("sign-out", &signed_out)] {
+        let n = allocations_during(|| {
+            for _ in 0..100 {
+                let refused = std::hint::black_box(revocations.check(ctx));
+                assert!(matches!(refused, Err(AuthError::SessionRevoked)));
+            }
+        });
+        assert_eq!(n, 0, "a refusal by {name} allocated {n} times");
+    }
+    // The counter works here too: a revocation clones the snapshot, and a String allocates.
+    assert!(allocations_during(|| drop(std::hint::black_box(String::from("x")))) > 0);
+    let n = allocations_during(|| {
+        let revoke = revocations.revoke_session("session_counted");
+        // The in-memory backend never waits: one poll completes it.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut revoke = std::pin::pin!(revoke);
+        assert!(revoke.as_mut().poll(&mut cx).is_ready());
+    });
+    assert!(n > 0);
+}
