@@ -46,15 +46,22 @@ async fn me(ctx: AuthContext) -> Json<AuthContext> {
 }
 
 async fn start(recent: Duration) -> World {
+    start_with(recent, None).await
+}
+
+/// A stand-in and an app on loopback; `revocations` shared by the sessions when given.
+async fn start_with(recent: Duration, revocations: Option<axum_session_mfa::Revocations>) -> World {
     let standin = WorkOsStandIn::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!("http://{}", listener.local_addr().unwrap());
     let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
     let clock = TestClock::default();
-    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
-        .clock(clock.clock())
-        .build()
-        .unwrap();
+    let mut sessions =
+        Sessions::builder(idp, passwords(), format!("{app}/auth/callback")).clock(clock.clock());
+    if let Some(revocations) = revocations {
+        sessions = sessions.revocations(revocations);
+    }
+    let sessions = sessions.build().unwrap();
     let router = Router::new()
         .route("/", get(|| async { "home" }))
         .route("/me", get(me).route_layer(RequireAuth::new()))
@@ -306,21 +313,8 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
     use axum_session_mfa::{Revocations, SharedState};
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-    let standin = WorkOsStandIn::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = format!("http://{}", listener.local_addr().unwrap());
-    let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
     let revocations = Revocations::builder(SharedState::in_memory()).start().await;
-    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
-        .revocations(revocations)
-        .build()
-        .unwrap();
-    let router = Router::new()
-        .route("/me", get(me).route_layer(RequireAuth::new()))
-        .merge(sessions.routes())
-        .layer(sessions.auth_layer().build().unwrap());
-    serve(listener, router);
-    let world = World { standin, app, clock: TestClock::default() };
+    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
     let browser = signed_in(&world).await;
     let sid = browser.api().get(&world.url("/me")).await.json()["sid"].as_str().unwrap().to_owned();
 
@@ -401,24 +395,9 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
 async fn lifecycle_events_are_audited_and_refresh_survives_an_unreachable_redis() {
     use axum_session_mfa::{Revocations, SharedState};
     let (capture, _guard) = crate::audit::capture();
-    let standin = WorkOsStandIn::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = format!("http://{}", listener.local_addr().unwrap());
-    let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
     let dead = SharedState::redis("redis://127.0.0.1:1").unwrap();
     let revocations = Revocations::builder(dead).fail_open().start().await;
-    let clock = TestClock::default();
-    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
-        .clock(clock.clock())
-        .revocations(revocations)
-        .build()
-        .unwrap();
-    let router = Router::new()
-        .route("/me", get(me).route_layer(RequireAuth::new()))
-        .merge(sessions.routes())
-        .layer(sessions.auth_layer().build().unwrap());
-    serve(listener, router);
-    let world = World { standin, app, clock };
+    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
     let mut browser = signed_in(&world).await;
     let sealed = world.session_of(&browser);
     world.clock.set_offset(280);
