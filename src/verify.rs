@@ -99,6 +99,8 @@ pub(crate) struct Verifier {
     pub(crate) typ: TokenType,
     pub(crate) clock: Clock,
     pub(crate) names: Arc<ClaimNames>,
+    /// `false` only for back-channel logout tokens, which may name a session (`sid`) alone.
+    pub(crate) require_sub: bool,
 }
 
 /// Marks a header member as present, whatever its value (even `null`).
@@ -244,7 +246,8 @@ impl Verifier {
         match claims.get("sub") {
             Some(Value::String(_)) => {}
             Some(_) => return Err(AuthError::InvalidClaim(Claim::Sub)),
-            None => return Err(AuthError::MissingClaim(Claim::Sub)),
+            None if self.require_sub => return Err(AuthError::MissingClaim(Claim::Sub)),
+            None => {}
         }
         if !self.issuers.is_empty() {
             match claims.get("iss") {

@@ -353,6 +353,7 @@ impl AuthLayerBuilder {
             typ: self.token_type,
             clock: self.clock,
             names: Arc::new(self.names),
+            require_sub: true,
         };
         let config = Config {
             cache: Cache::new(&self.cache),

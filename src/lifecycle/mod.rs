@@ -497,6 +497,7 @@ impl SessionsBuilder {
             typ,
             clock: self.clock.clone(),
             names: Arc::new(ClaimNames::default()),
+            require_sub: true,
         };
         let client = vec![self.idp.client_id().to_owned()];
         let access = verifier(
@@ -505,8 +506,11 @@ impl SessionsBuilder {
         );
         let id_tokens = verifier(client.clone(), TokenType::default());
         // Back-Channel Logout 1.0 recommends `typ: logout+jwt`; older providers send `JWT`.
-        let logout_tokens =
-            verifier(client, TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]));
+        // Back-Channel Logout 1.0: a logout token names a `sid`, a `sub`, or both.
+        let logout_tokens = Verifier {
+            require_sub: false,
+            ..verifier(client, TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]))
+        };
         Ok(Sessions {
             inner: Arc::new(Inner {
                 idp: self.idp,

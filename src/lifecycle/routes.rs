@@ -106,6 +106,19 @@ async fn backchannel_logout(
     else {
         return backchannel_error("jti_missing", "the logout token has no jti");
     };
+    // Section 2.4: a `sid`, a `sub`, or both (checked before the jti is spent).
+    enum Ended<'a> {
+        Session(&'a str),
+        User(&'a str),
+    }
+    let sid = c.get("sid").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let ended = match (sid, Some(claims.sub()).filter(|s| !s.is_empty())) {
+        (Some(sid), _) => Ended::Session(sid),
+        (None, Some(sub)) => Ended::User(sub),
+        (None, None) => {
+            return backchannel_error("no_subject", "the logout token names no sid or sub");
+        }
+    };
     // Remember the jti as long as the token could be replayed (its exp plus leeway).
     let ttl = claims.exp().saturating_sub(inner.clock.now()).saturating_add(60);
     let jti_key = format!("jti:{}", super::flow::hex_sha256(jti));
@@ -125,10 +138,9 @@ async fn backchannel_logout(
             return r;
         }
     }
-    let sid = c.get("sid").and_then(Value::as_str).filter(|s| !s.is_empty());
-    let outcome = match sid {
-        Some(sid) => revocations.revoke_session(sid).await,
-        None => revocations.revoke_user(claims.sub()).await,
+    let outcome = match ended {
+        Ended::Session(sid) => revocations.revoke_session(sid).await,
+        Ended::User(sub) => revocations.revoke_user(sub).await,
     };
     if let Err(e) = outcome {
         // This instance refuses the session already; the others will on their next resync.

@@ -361,6 +361,7 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
         ),
         (with(&|c| drop(c.insert("nonce".into(), json!("n")))), "logout+jwt", "nonce_present"),
         (with(&|c| drop(c.remove("jti"))), "logout+jwt", "jti_missing"),
+        (with(&|c| drop((c.remove("sid"), c.remove("sub")))), "logout+jwt", "no_subject"),
         (
             with(&|c| drop(c.insert("aud".into(), json!("another-client")))),
             "logout+jwt",
@@ -385,6 +386,12 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
     let page = browser.api().get(&world.url("/me")).await;
     assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
     assert_eq!(post(token).await, (400, "jti_replayed".to_owned()));
+    // A token that names the session alone (no `sub`, as section 2.4 allows) is accepted.
+    let sid_only = with(&|c| {
+        c.remove("sub");
+        c.insert("jti".into(), json!(format!("jti-sid-only-{now}")));
+    });
+    assert_eq!(post(sign(&sid_only, "logout+jwt")).await, (200, String::new()));
 }
 
 /// Sign-in, refresh and sign-out each leave one audit event, without token material; and with
