@@ -5,7 +5,7 @@
 //!
 //! | field | on | meaning |
 //! |---|---|---|
-//! | `event` | all | `token_rejected`, `guard_decision`, or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`; [revocation](crate::Revocations) events: `revocation`, `shared_state` |
+//! | `event` | all | `token_rejected`, `guard_decision`, or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
 //! | `decision` | all | `allow` or `deny` |
 //! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, or `ok` |
 //! | `source` | token_rejected | `cookie` or `bearer` |
@@ -138,6 +138,18 @@ pub(crate) fn sign_in_failed(reason: &str, step_up: bool) {
         decision = "deny",
         reason,
         "sign-in refused"
+    );
+}
+
+/// A back-channel `logout_token` was refused; nothing was revoked.
+#[cfg(feature = "lifecycle")]
+pub(crate) fn logout_token_refused(reason: &str) {
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event = "backchannel_logout",
+        decision = "deny",
+        reason,
+        "logout token refused"
     );
 }
 

@@ -239,24 +239,33 @@ impl Revocations {
             let retry_after = inner.resync_every.as_secs().max(1);
             return Err(AuthError::RevocationUnavailable { retry_after });
         }
+        let revoked = self.is_revoked(ctx.sid(), ctx.sub(), ctx.iat(), ctx.auth_time());
+        if revoked { Err(AuthError::SessionRevoked) } else { Ok(()) }
+    }
+
+    /// Whether a session with these claims is revoked (the copy only; staleness aside).
+    pub(crate) fn is_revoked(
+        &self,
+        sid: Option<&str>,
+        sub: &str,
+        iat: Option<u64>,
+        auth_time: Option<u64>,
+    ) -> bool {
+        let inner = &*self.inner;
         let snapshot = inner.snapshot.load();
         // Each lookup only when its map has entries; the clock only when an entry matches.
         if !snapshot.sessions.is_empty()
-            && let Some(sid) = ctx.sid()
+            && let Some(sid) = sid
             && let Some((issued_before, until)) = snapshot.sessions.get(sid)
             && *until >= inner.clock.now()
-            && issued_before.is_none_or(|b| ctx.iat().is_none_or(|iat| iat <= b))
+            && issued_before.is_none_or(|b| iat.is_none_or(|iat| iat <= b))
         {
-            return Err(AuthError::SessionRevoked);
+            return true;
         }
-        if !snapshot.users.is_empty()
-            && let Some((before, until)) = snapshot.users.get(ctx.sub())
-            && *until >= inner.clock.now()
-            && ctx.auth_time().or(ctx.iat()).is_none_or(|t| t <= *before)
-        {
-            return Err(AuthError::SessionRevoked);
-        }
-        Ok(())
+        !snapshot.users.is_empty()
+            && snapshot.users.get(sub).is_some_and(|(before, until)| {
+                *until >= inner.clock.now() && auth_time.or(iat).is_none_or(|t| t <= *before)
+            })
     }
 
     /// Whether the copy is older than the staleness bound now.
@@ -325,10 +334,12 @@ impl Revocations {
             }
             next
         });
+        // The copy is current now; republishing what the shared state lacks may take a while
+        // (a Redis that restarted empty) and must not make the copy look stale.
+        self.mark_synced();
         for entry in missing {
             backend.publish(entry).await?;
         }
-        self.mark_synced();
         Ok(())
     }
 
@@ -361,6 +372,7 @@ impl Revocations {
                     Ok(()) => {
                         backoff = Duration::from_millis(100);
                         let mut tick = tokio::time::interval(every);
+                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                         tick.tick().await;
                         drop(this);
                         loop {
@@ -405,8 +417,8 @@ impl RevocationsBuilder {
         self
     }
 
-    /// How often the whole set is reloaded (default 5 s; keep it below
-    /// [`max_staleness`](Self::max_staleness)).
+    /// How often the whole set is reloaded (default 5 s; at most half of
+    /// [`max_staleness`](Self::max_staleness), which it is clamped to).
     pub fn resync_every(mut self, every: Duration) -> Self {
         self.resync_every = every.max(Duration::from_millis(10));
         self
@@ -429,6 +441,9 @@ impl RevocationsBuilder {
     /// state is then retried in the background) and starts keeping it current. Call it inside
     /// a Tokio runtime.
     pub async fn start(self) -> Revocations {
+        // A resync slower than the staleness bound would make every copy stale between syncs.
+        let resync_every =
+            self.resync_every.min(self.max_staleness / 2).max(Duration::from_millis(10));
         let revocations = Revocations {
             inner: Arc::new(Inner {
                 shared: self.shared,
@@ -439,7 +454,7 @@ impl RevocationsBuilder {
                 clock: self.clock,
                 retain: self.retain,
                 max_staleness: self.max_staleness,
-                resync_every: self.resync_every,
+                resync_every,
                 fail_open: self.fail_open,
             }),
         };

@@ -100,7 +100,8 @@ impl AuthLayer {
     }
 
     /// Verifies a token directly, outside any request (WebSocket handshakes, background jobs,
-    /// tests). Sources, cookie formats and size limits do not apply.
+    /// tests). Sources, cookie formats, size limits and revocations do not apply (call
+    /// [`Revocations::check`](crate::Revocations::check) on the result for the latter).
     pub async fn verify_token(&self, token: &str) -> Result<AuthContext, AuthError> {
         self.config.verifier.verify(token).await
     }

@@ -23,16 +23,27 @@ const LEASE_TTL: Duration = Duration::from_secs(15);
 const LEASE_POLL: Duration = Duration::from_millis(50);
 
 /// A session's refresh, coordinated across instances through the shared state.
-struct Lease {
+pub(super) struct Lease {
     shared: SharedState,
     lease: String,
     result: String,
+    /// Seals the shared result again with a key only holders of the old refresh token can
+    /// derive: whoever reads Redis gets no usable session.
+    wrap: crate::authkit::IronPasswords,
 }
 
 impl Lease {
-    fn new(shared: SharedState, refresh_token: &str) -> Self {
+    pub(super) fn new(shared: SharedState, refresh_token: &str) -> Self {
         let hex = super::flow::hex_sha256(refresh_token);
-        Self { shared, lease: format!("refresh-lease:{hex}"), result: format!("refresh:{hex}") }
+        let key = super::flow::hex_sha256(&format!("refresh-result-key:{refresh_token}"));
+        let wrap = crate::authkit::IronPasswords::new("r", key)
+            .expect("64 hex characters are a valid iron password");
+        Self {
+            wrap,
+            shared,
+            lease: format!("refresh-lease:{hex}"),
+            result: format!("refresh:{hex}"),
+        }
     }
 
     /// `Ok(None)`: this instance holds the lease and refreshes. `Ok(Some(result))`: another
@@ -47,7 +58,7 @@ impl Lease {
         let deadline = tokio::time::Instant::now() + LEASE_TTL;
         loop {
             if let Some(stored) = backend.get(&self.result).await? {
-                return Ok(Some(Self::read(&stored, passwords, cookie, clock)));
+                return Ok(Some(self.read(&stored, passwords, cookie, clock)));
             }
             if backend.lease(&self.lease, LEASE_TTL).await? {
                 return Ok(None);
@@ -64,31 +75,79 @@ impl Lease {
 
     /// Another instance's result: the sealed session (`ok:`) or a terminal refusal (`err:`).
     fn read(
+        &self,
         stored: &str,
         passwords: &crate::authkit::IronPasswords,
         cookie: &super::cookies::CookieSettings,
         clock: &Clock,
     ) -> Result<Refreshed, GrantError> {
-        if let Some(sealed) = stored.strip_prefix("ok:")
-            && let Ok(session) = AuthKitSession::open(sealed, passwords, clock.now_millis())
-        {
-            return Ok(Refreshed { set_cookie: cookie.session(sealed.to_owned()), session });
+        if let Some(error) = stored.strip_prefix("err:") {
+            return Err(GrantError::Refused { error: error.to_owned() });
         }
-        let error = stored.strip_prefix("err:").unwrap_or("invalid_grant").to_owned();
-        Err(GrantError::Refused { error })
+        let opened =
+            stored.strip_prefix("ok:").and_then(|sealed| self.unwrap(sealed)).and_then(|sealed| {
+                let session = AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()?;
+                Some(Refreshed { set_cookie: cookie.session(sealed), session })
+            });
+        // A result this instance cannot open (another cookie password, a corrupted value) is
+        // not the provider's refusal: never sign the user out over it.
+        opened.ok_or_else(|| {
+            tracing::error!("a shared refresh result could not be opened (do all instances share the cookie password?)");
+            GrantError::Unavailable { retry_after: 1, reason: "unreadable shared result".into() }
+        })
     }
 
-    /// Leaves the result for the other instances (sealed: no token is stored in clear).
+    /// Sign-out: ends the reuse of this session's refresh on every instance (late requests with
+    /// the old cookie get an ended session) and returns the refresh token another instance's
+    /// refresh rotated to, so it can be revoked too.
+    pub(super) async fn end(
+        &self,
+        passwords: &crate::authkit::IronPasswords,
+        clock: &Clock,
+    ) -> Option<RefreshToken> {
+        let backend = &self.shared.backend;
+        let rotated = match backend.get(&self.result).await {
+            Ok(Some(stored)) => stored
+                .strip_prefix("ok:")
+                .and_then(|w| self.unwrap(w))
+                .and_then(|sealed| {
+                    AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()
+                })
+                .and_then(|s| s.refresh_token),
+            _ => None,
+        };
+        let ended = "err:invalid_grant";
+        if let Err(e) = backend.put(&self.result, ended, REUSE_WINDOW).await {
+            tracing::warn!(error = %e, "sign-out: could not end the shared refresh result");
+        }
+        rotated
+    }
+
+    /// The inner value of a wrapped result.
+    fn unwrap(&self, wrapped: &str) -> Option<String> {
+        let plain = crate::authkit::iron::unseal(wrapped, &self.wrap, 0).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    /// Leaves the result for the other instances (wrapped: see `wrap`).
     async fn publish(&self, result: &Result<Refreshed, GrantError>) {
         let value = match result {
             Ok(r) => {
                 let header = r.set_cookie.to_str().unwrap_or_default();
                 let sealed = header.split_once('=').map_or("", |(_, v)| v);
-                format!("ok:{}", sealed.split(';').next().unwrap_or_default())
+                let sealed = sealed.split(';').next().unwrap_or_default();
+                match crate::authkit::iron::seal(sealed.as_bytes(), &self.wrap, None, 0) {
+                    Ok(wrapped) => format!("ok:{wrapped}"),
+                    Err(_) => return,
+                }
             }
             Err(GrantError::Refused { error }) => format!("err:{error}"),
-            // A transient failure: nothing to share; the lease expires and someone retries.
-            Err(GrantError::Unavailable { .. }) => return,
+            // A transient failure: nothing to share; free the lease so the next request on any
+            // instance retries at once instead of waiting for it to expire.
+            Err(GrantError::Unavailable { .. }) => {
+                let _ = self.shared.backend.delete(&self.lease).await;
+                return;
+            }
         };
         if let Err(e) = self.shared.backend.put(&self.result, &value, REUSE_WINDOW).await {
             tracing::warn!(error = %e, "could not share a refresh result");
@@ -197,6 +256,22 @@ impl Inner {
         let Some(refresh_token) = session.refresh_token.clone() else {
             return (result, None);
         };
+        // A revoked or signed-out session is not refreshed: its old token (the seal proves we
+        // wrote it, its claims name the session) is checked before the refresh token is spent.
+        if let Some(revocations) = &self.revocations
+            && let Some(claims) = unverified_claims(&session.access_token)
+        {
+            let text = |k: &str| claims.get(k).and_then(Value::as_str);
+            let time = |k: &str| claims.get(k).and_then(crate::claims::numeric_date);
+            if revocations.is_revoked(
+                text("sid"),
+                text("sub").unwrap_or_default(),
+                time("iat"),
+                time("auth_time"),
+            ) {
+                return (Err(AuthError::SessionRevoked), Some(self.cookie.clear_session()));
+            }
+        }
         let task = self.refresh_task(session, refresh_token.clone());
         let outcome = self
             .flights

@@ -50,7 +50,7 @@ const MAX_BACKCHANNEL_BODY: usize = 16 * 1024;
 
 /// A back-channel logout refusal: `400` with an OAuth-style JSON error (section 2.8).
 fn backchannel_error(code: &str, detail: &str) -> Response {
-    audit::sign_in_failed(code, false);
+    audit::logout_token_refused(code);
     let body = json!({ "error": "invalid_request", "error_description": detail, "code": code });
     let mut r = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -132,6 +132,9 @@ async fn backchannel_logout(
         Ok(false) => {
             return backchannel_error("jti_replayed", "this logout token was already used");
         }
+        // The jti cannot be recorded. Ending a session twice is harmless, so a `sid` logout is
+        // applied anyway; a `sub` logout replayed later could end newer sessions: try again.
+        Err(_) if matches!(ended, Ended::Session(_)) => {}
         Err(_) => {
             let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
             r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -492,6 +495,15 @@ async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
                 }
                 let ended = GrantError::Refused { error: "invalid_grant".to_owned() };
                 inner.flights.settle(rt.expose(), Err(ended));
+                // The same on every instance, and the token another instance rotated to.
+                if let Some(shared) = inner.revocations.as_ref().map(|r| r.shared_state())
+                    && shared.is_shared()
+                {
+                    let lease = super::renew::Lease::new(shared.clone(), rt.expose());
+                    if let Some(rotated) = lease.end(&inner.passwords, &inner.clock).await {
+                        tokens.push(rotated);
+                    }
+                }
                 let idp = inner.idp.clone();
                 tokio::spawn(async move {
                     for rt in tokens {

@@ -75,6 +75,7 @@ impl Backend for Memory {
     fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>> {
         let mut state = self.lock();
         let now = Instant::now();
+        let ttl = ttl.min(super::MAX_TTL);
         state.values.retain(|_, (_, until)| *until > now);
         let taken = if state.values.contains_key(key) {
             false
@@ -86,7 +87,7 @@ impl Backend for Memory {
     }
 
     fn put(&self, key: &str, value: &str, ttl: Duration) -> BoxFuture<'_, Result<(), StateError>> {
-        let until = Instant::now() + ttl;
+        let until = Instant::now() + ttl.min(super::MAX_TTL);
         self.lock().values.insert(key.to_owned(), (Some(value.to_owned()), until));
         Box::pin(async { Ok(()) })
     }
@@ -100,6 +101,11 @@ impl Backend for Memory {
             .filter(|(_, until)| *until > now)
             .and_then(|(v, _)| v.clone());
         Box::pin(async move { Ok(value) })
+    }
+
+    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StateError>> {
+        self.lock().values.remove(key);
+        Box::pin(async { Ok(()) })
     }
 
     fn is_shared(&self) -> bool {

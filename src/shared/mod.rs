@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisOptions;
 
+/// The longest a lease or value is kept, whatever asked (a `jti` from a token with a far `exp`).
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// A boxed future, for the backend interface.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -97,6 +100,8 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn put(&self, key: &str, value: &str, ttl: Duration) -> BoxFuture<'_, Result<(), StateError>>;
     /// The value under `key`, if any.
     fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StateError>>;
+    /// Removes `key` (a lease given back early).
+    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StateError>>;
     /// `true` when the state is shared with other processes.
     fn is_shared(&self) -> bool;
 }

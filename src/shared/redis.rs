@@ -92,12 +92,15 @@ impl Redis {
         Ok(conn)
     }
 
-    /// Runs a command under the timeout.
+    /// Runs a command under the timeout (getting the connection too: callers never wait
+    /// behind another caller's connection attempt for longer than that).
     async fn run<T, F>(&self, f: impl FnOnce(ConnectionManager) -> F) -> Result<T, StateError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.conn().await?;
+        let conn = tokio::time::timeout(self.options.timeout, self.conn())
+            .await
+            .map_err(|_| unavailable("waiting for the connection timed out"))??;
         tokio::time::timeout(self.options.timeout, f(conn))
             .await
             .map_err(|_| unavailable("command timed out"))?
@@ -159,7 +162,13 @@ impl Backend for Redis {
             let (tx, rx) = mpsc::channel(1024);
             tokio::spawn(async move {
                 let mut messages = pubsub.into_on_message();
-                while let Some(msg) = messages.next().await {
+                loop {
+                    let msg = tokio::select! {
+                        // The subscriber gave up (it reconnects): close this connection too.
+                        () = tx.closed() => break,
+                        msg = messages.next() => msg,
+                    };
+                    let Some(msg) = msg else { break };
                     let Ok(json) = msg.get_payload::<String>() else { continue };
                     let Ok(entry) = serde_json::from_str::<Entry>(&json) else { continue };
                     if tx.send(entry).await.is_err() {
@@ -175,7 +184,7 @@ impl Backend for Redis {
     fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>> {
         let key = self.key(key);
         Box::pin(async move {
-            let ms = ttl.as_millis().max(1) as u64;
+            let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
             let set: Option<String> = self
                 .run(|mut c| async move {
                     redis::cmd("SET")
@@ -195,7 +204,7 @@ impl Backend for Redis {
     fn put(&self, key: &str, value: &str, ttl: Duration) -> BoxFuture<'_, Result<(), StateError>> {
         let (key, value) = (self.key(key), value.to_owned());
         Box::pin(async move {
-            let ms = ttl.as_millis().max(1) as u64;
+            let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
             self.run(|mut c| async move { c.pset_ex::<_, _, ()>(&key, value, ms).await }).await
         })
     }
@@ -203,6 +212,11 @@ impl Backend for Redis {
     fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StateError>> {
         let key = self.key(key);
         Box::pin(async move { self.run(|mut c| async move { c.get(&key).await }).await })
+    }
+
+    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StateError>> {
+        let key = self.key(key);
+        Box::pin(async move { self.run(|mut c| async move { c.del::<_, ()>(&key).await }).await })
     }
 
     fn is_shared(&self) -> bool {

@@ -432,3 +432,28 @@ async fn lifecycle_events_are_audited_and_refresh_survives_an_unreachable_redis(
         assert!(!raw.contains(secret), "a secret reached the logs");
     }
 }
+
+/// A copy of a signed-out session's cookie is refused, and never refreshed: its expired token
+/// is checked against the revocations before the refresh token is spent.
+#[tokio::test]
+async fn a_signed_out_session_is_not_brought_back_by_a_refresh() {
+    use axum_session_mfa::{Revocations, SharedState};
+    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
+    let mut browser = signed_in(&world).await;
+    let copy = browser.cookie(&world.app, "wos-session").unwrap();
+    browser.post_form(&world.url("/auth/logout"), &[]).await;
+    let mut thief = Browser::new().api();
+    thief.set_cookie_value(&world.app, "wos-session", &copy);
+    // Still valid: refused at once.
+    let page = thief.get(&world.url("/me")).await;
+    assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+    // Expired: refused, the cookie cleared, and no refresh at the provider.
+    world.clock.set_offset(3600);
+    let mut thief = Browser::new().api();
+    thief.set_cookie_value(&world.app, "wos-session", &copy);
+    let page = thief.get(&world.url("/me")).await;
+    assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+    assert!(page.set_cookie("wos-session").is_some_and(|c| c.value().is_empty()));
+    assert_eq!(world.standin.stats().refresh_grants, 0, "a signed-out session was refreshed");
+}
