@@ -136,8 +136,10 @@ impl Backend for Redis {
             for (field, json) in all {
                 match serde_json::from_str::<Entry>(&json) {
                     Ok(e) if e.until() >= now => live.push(e),
-                    // Expired, or written by something else: not ours to keep.
-                    _ => expired.push(field),
+                    Ok(_) => expired.push(field),
+                    // Written by another version (a rolling upgrade) or something else: left
+                    // alone, not deleted.
+                    Err(_) => {}
                 }
             }
             if !expired.is_empty() {
