@@ -182,12 +182,11 @@ async fn sign_in_step_up_and_sign_out_with_a_real_provider() {
     let form = confirm.body.split("action=\"").nth(1).and_then(|s| s.split('"').next());
     let xsrf =
         confirm.body.split("name=\"xsrf\" value=\"").nth(1).and_then(|s| s.split('"').next());
-    if let (Some(action), Some(xsrf)) = (form, xsrf) {
-        let action = confirm.url.join(action).unwrap().to_string();
-        let done = browser.post_form(&action, &[("xsrf", xsrf), ("logout", "yes")]).await;
-        let home = browser.navigate(done.location.as_deref().unwrap()).await;
-        assert_eq!(home.url.as_str(), world.url("/"));
-    }
+    let (action, xsrf) = form.zip(xsrf).unwrap_or_else(|| panic!("no logout form: {confirm:?}"));
+    let action = confirm.url.join(action).unwrap().to_string();
+    let done = browser.post_form(&action, &[("xsrf", xsrf), ("logout", "yes")]).await;
+    let home = browser.navigate(done.location.as_deref().unwrap()).await;
+    assert_eq!(home.url.as_str(), world.url("/"));
     let gone = browser.api().get(&world.url("/auth/session")).await;
     assert_eq!(gone.json(), serde_json::json!({"authenticated": false}));
     assert_eq!(world.stats().await["end_sessions"], 1);
