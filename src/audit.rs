@@ -196,22 +196,53 @@ pub(crate) fn signed_out(sub: &str, sid: Option<&str>) {
     );
 }
 
-/// A session or user was revoked (by this instance).
+/// What an entry names, for its audit event.
+#[cfg(feature = "revocation")]
+fn named(entry: &crate::shared::Entry) -> (Option<&str>, Option<&str>, &'static str) {
+    use crate::shared::Entry;
+    // An over-long id is cut: the event stays small whatever was asked.
+    fn short(id: &str) -> &str {
+        let mut end = crate::MAX_ID_BYTES.min(id.len());
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        &id[..end]
+    }
+    match entry {
+        Entry::Session { sid, .. } => (Some(short(sid)), None, "session_revoked"),
+        Entry::User { sub, .. } => (None, Some(short(sub)), "user_revoked"),
+        // A sign-in id is a bearer of nothing: it only names the cookie lineage.
+        Entry::SignIn { .. } => (None, None, "sign_in_revoked"),
+    }
+}
+
+/// A session, user or sign-in was revoked (by this instance).
 #[cfg(feature = "revocation")]
 pub(crate) fn revoked(entry: &crate::shared::Entry) {
-    use crate::shared::Entry;
-    let (sid, sub) = match entry {
-        Entry::Session { sid, .. } => (Some(sid.as_str()), None),
-        Entry::User { sub, .. } => (None, Some(sub.as_str())),
-    };
+    let (sid, sub, reason) = named(entry);
     tracing::warn!(
         target: "axum_session_mfa::audit",
         event = "revocation",
         decision = "deny",
-        reason = if sid.is_some() { "session_revoked" } else { "user_revoked" },
+        reason,
         sid,
         sub,
         "session revoked"
+    );
+}
+
+/// A revocation was refused (an invalid id, or the set is full): nothing was revoked.
+#[cfg(feature = "revocation")]
+pub(crate) fn revocation_refused(entry: &crate::shared::Entry, reason: &'static str) {
+    let (sid, sub, _) = named(entry);
+    tracing::error!(
+        target: "axum_session_mfa::audit",
+        event = "revocation",
+        decision = "refused",
+        reason,
+        sid,
+        sub,
+        "revocation refused"
     );
 }
 

@@ -195,6 +195,15 @@ impl AuthContext {
         self.inner.session.as_ref().and_then(|s| s.authentication_method.as_deref())
     }
 
+    /// The sign-in a sealed session of this crate comes from (see `authkit::SIGN_IN_KEY`).
+    #[cfg(feature = "revocation")]
+    pub(crate) fn sign_in_id(&self) -> Option<&str> {
+        #[cfg(feature = "authkit")]
+        return self.inner.session.as_ref().and_then(|s| s.sign_in.as_deref());
+        #[cfg(not(feature = "authkit"))]
+        None
+    }
+
     fn is_impersonated(&self) -> bool {
         #[cfg(feature = "authkit")]
         return self.impersonator().is_some();

@@ -48,11 +48,11 @@ pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFu
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
 #[cfg(feature = "revocation")]
-pub use revocation::{Revocations, RevocationsBuilder};
+pub use revocation::{DEFAULT_REVOCATION_CAPACITY, Revocations, RevocationsBuilder, RevokeError};
 #[cfg(feature = "redis")]
 pub use shared::RedisOptions;
 #[cfg(feature = "revocation")]
-pub use shared::{SharedState, StateError};
+pub use shared::{MAX_ID_BYTES, SharedState, StateError};
 pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 pub use stepup::safe_return_to;
 pub use verify::{DEFAULT_LEEWAY, TokenType};

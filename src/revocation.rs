@@ -1,69 +1,227 @@
 //! [`Revocations`]: see the type for the details.
 
 use std::collections::HashMap;
-
-/// The local copy's maps: a fast non-cryptographic hasher seeded per process (keys are ids
-/// from verified tokens or from this service's own revocations).
-type Map<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use dashmap::DashMap;
 
-use crate::shared::{Entry, SharedState, StateError};
+use crate::shared::{Cursor, Entry, SharedState, StateError, valid_id};
+use crate::{AuthContext, AuthError, Clock};
 
 /// How often the watchdog compares the copy's age with the staleness bound: the bound holds
 /// to within this.
 const WATCHDOG_TICK: Duration = Duration::from_millis(100);
-use crate::{AuthContext, AuthError, Clock};
+
+/// How often the local copy forgets expired entries.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Entries published in one batch when the copy is published again.
+const REPUBLISH_BATCH: usize = 1_000;
+
+/// The default [`capacity`](RevocationsBuilder::capacity).
+pub const DEFAULT_REVOCATION_CAPACITY: usize = 1_000_000;
+
+/// A map of the local copy: ids from verified tokens or this service's own revocations, a fast
+/// hasher seeded per process, shards locked one at a time (a lookup never waits for a whole
+/// copy).
+type Map<V> = DashMap<Box<str>, V, foldhash::fast::RandomState>;
+
+fn map<V>() -> Map<V> {
+    DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), 64)
+}
+
+/// Why a revocation was not made, or not shared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevokeError {
+    /// The id is empty or longer than [`MAX_ID_BYTES`](crate::MAX_ID_BYTES): nothing was
+    /// revoked.
+    InvalidId,
+    /// The set holds its [`capacity`](RevocationsBuilder::capacity): nothing was revoked.
+    Full {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// Revoked on this instance, but the shared state could not be written: this instance
+    /// publishes it again once the shared state answers, and the others refuse the session
+    /// from then on.
+    NotShared(StateError),
+}
+
+impl RevokeError {
+    /// A stable code for logs and bodies: `invalid_id`, `revocations_full`, `not_shared`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidId => "invalid_id",
+            Self::Full { .. } => "revocations_full",
+            Self::NotShared(_) => "not_shared",
+        }
+    }
+}
+
+impl fmt::Display for RevokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidId => write!(
+                f,
+                "the id is empty or longer than {} bytes: nothing was revoked",
+                crate::MAX_ID_BYTES
+            ),
+            Self::Full { capacity } => {
+                write!(f, "the revocation set holds its capacity ({capacity}): nothing was revoked")
+            }
+            Self::NotShared(e) => write!(f, "revoked on this instance only for now: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RevokeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::NotShared(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What applying an entry to the copy did.
+#[derive(Debug, PartialEq, Eq)]
+enum Applied {
+    /// The copy already covered it.
+    Covered,
+    /// It widened an entry or added one.
+    Changed,
+    /// A new entry, refused at capacity.
+    Full,
+}
 
 /// The local copy: what is revoked, as of the last sync.
-#[derive(Default)]
-struct Snapshot {
+struct Copy {
     /// `sid` -> (tokens issued at or before this are refused, `None`: all of them; when the
     /// entry may be forgotten).
     sessions: Map<(Option<u64>, u64)>,
     /// `sub` -> (sessions that authenticated at or before this are revoked, forget after).
     users: Map<(u64, u64)>,
+    /// Sign-in id -> forget after.
+    sign_ins: Map<u64>,
+    /// Entries per map, so the request path skips an empty map without touching it.
+    counts: [AtomicUsize; 3],
 }
 
-impl Snapshot {
-    fn apply(&mut self, entry: Entry) {
+impl Default for Copy {
+    fn default() -> Self {
+        Self { sessions: map(), users: map(), sign_ins: map(), counts: Default::default() }
+    }
+}
+
+impl Copy {
+    fn len(&self) -> usize {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The entry the copy holds for `entry`'s id, if any.
+    fn get(&self, entry: &Entry) -> Option<Entry> {
         match entry {
-            Entry::Session { sid, until, issued_before } => {
-                match self.sessions.entry(sid.into_boxed_str()) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                        let (b0, u0) = *e.get();
-                        e.insert((crate::shared::widest(b0, issued_before), u0.max(until)));
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert((issued_before, until));
-                    }
-                }
-            }
-            Entry::User { sub, before, until } => {
-                let slot = self.users.entry(sub.into_boxed_str()).or_default();
-                *slot = (slot.0.max(before), slot.1.max(until));
+            Entry::Session { sid, .. } => self.sessions.get(sid.as_str()).map(|v| {
+                let (issued_before, until) = *v;
+                Entry::Session { sid: sid.clone(), until, issued_before }
+            }),
+            Entry::User { sub, .. } => self.users.get(sub.as_str()).map(|v| {
+                let (before, until) = *v;
+                Entry::User { sub: sub.clone(), before, until }
+            }),
+            Entry::SignIn { id, .. } => {
+                self.sign_ins.get(id.as_str()).map(|u| Entry::SignIn { id: id.clone(), until: *u })
             }
         }
     }
 
-    fn from_entries(entries: Vec<Entry>) -> Self {
-        let mut s = Self::default();
-        for e in entries {
-            s.apply(e);
+    /// Merges `entry` into the copy; with a `capacity`, a new entry is refused when the copy
+    /// holds that many.
+    fn apply(&self, entry: &Entry, capacity: Option<usize>) -> Applied {
+        let current = self.get(entry);
+        if current.as_ref().is_some_and(|c| c.covers(entry)) {
+            return Applied::Covered;
         }
-        s
+        if current.is_none() && capacity.is_some_and(|cap| self.len() >= cap) {
+            return Applied::Full;
+        }
+        let mut merged = current.unwrap_or_else(|| entry.clone());
+        merged.merge(entry);
+        let added = match merged {
+            Entry::Session { sid, until, issued_before } => {
+                self.sessions.insert(sid.into_boxed_str(), (issued_before, until)).is_none()
+            }
+            Entry::User { sub, before, until } => {
+                self.users.insert(sub.into_boxed_str(), (before, until)).is_none()
+            }
+            Entry::SignIn { id, until } => {
+                self.sign_ins.insert(id.into_boxed_str(), until).is_none()
+            }
+        };
+        if added {
+            self.counts[kind(entry)].fetch_add(1, Ordering::Relaxed);
+        }
+        Applied::Changed
+    }
+
+    /// Forgets entries that expired before `now`.
+    fn sweep(&self, now: u64) {
+        let mut removed = [0usize; 3];
+        self.sessions.retain(|_, (_, u)| *u >= now || !bump(&mut removed[0]));
+        self.users.retain(|_, (_, u)| *u >= now || !bump(&mut removed[1]));
+        self.sign_ins.retain(|_, u| *u >= now || !bump(&mut removed[2]));
+        for (count, n) in self.counts.iter().zip(removed) {
+            count.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Every live entry, for publishing the copy again.
+    fn entries(&self, now: u64) -> Vec<Entry> {
+        let mut all = Vec::with_capacity(self.len());
+        for e in self.sessions.iter().filter(|e| e.value().1 >= now) {
+            let (issued_before, until) = *e.value();
+            all.push(Entry::Session { sid: e.key().to_string(), until, issued_before });
+        }
+        for e in self.users.iter().filter(|e| e.value().1 >= now) {
+            let (before, until) = *e.value();
+            all.push(Entry::User { sub: e.key().to_string(), before, until });
+        }
+        for e in self.sign_ins.iter().filter(|e| *e.value() >= now) {
+            all.push(Entry::SignIn { id: e.key().to_string(), until: *e.value() });
+        }
+        all
+    }
+}
+
+/// Counts one removal; always `true`.
+fn bump(n: &mut usize) -> bool {
+    *n += 1;
+    true
+}
+
+fn kind(entry: &Entry) -> usize {
+    match entry {
+        Entry::Session { .. } => 0,
+        Entry::User { .. } => 1,
+        Entry::SignIn { .. } => 2,
     }
 }
 
 struct Inner {
     shared: SharedState,
-    snapshot: ArcSwap<Snapshot>,
+    copy: Copy,
+    /// Where the last resync stopped reading the shared state's log.
+    cursor: Mutex<Option<Cursor>>,
+    /// Revocations made here that the shared state has not taken yet (by field).
+    pending: Mutex<HashMap<String, Entry>>,
     /// When the copy was last known current (ms since the epoch, by `clock`).
     synced_ms: AtomicU64,
+    /// When the copy last forgot expired entries (seconds since the epoch).
+    swept: AtomicU64,
     /// Set by the watchdog when the copy is older than `max_staleness`: the request path reads
     /// one atomic instead of the clock.
     stale: AtomicBool,
@@ -74,6 +232,7 @@ struct Inner {
     max_staleness: Duration,
     resync_every: Duration,
     fail_open: bool,
+    capacity: usize,
 }
 
 /// Signed-out and revoked sessions, refused on every instance (feature `revocation`).
@@ -85,11 +244,21 @@ struct Inner {
 /// [`retain`](RevocationsBuilder::retain) (default 24 hours): set it longer than any token you
 /// accept lives, and end the session at the provider too, so no refresh brings it back later.
 ///
-/// **The request path never waits for the network.** Each instance keeps a local copy (an
-/// [`arc_swap`] snapshot: one atomic load and a hash lookup per request, no allocation), kept
-/// current by the shared state's announcements ([`SharedState`], Redis pub/sub) and a full
-/// resync every [`resync_every`](RevocationsBuilder::resync_every) (default 5 s). An instance
-/// loads the whole set when it starts, so it refuses sessions revoked before it existed.
+/// **The request path never waits for the network.** Each instance keeps a local copy (a
+/// concurrent map: a hash lookup per request, no allocation, no copy of the map when an entry
+/// is added), kept current by the shared state's announcements ([`SharedState`], Redis
+/// pub/sub) and a resync every [`resync_every`](RevocationsBuilder::resync_every) (default
+/// 5 s) that reads only the changes since the last one (the shared state keeps a log of
+/// them). An instance loads the whole set when it starts, so it refuses sessions revoked
+/// before it existed.
+///
+/// **The set is bounded.** Ids longer than [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) are refused
+/// ([`RevokeError::InvalidId`]); entries expire by time ([`retain`](RevocationsBuilder::retain));
+/// the set holds at most [`capacity`](RevocationsBuilder::capacity) entries (default
+/// 1,000,000). At capacity a *new* revocation is refused with [`RevokeError::Full`] (and an
+/// audit event) while every session keeps working and every existing revocation holds: a flood
+/// can neither push out earlier revocations nor make other sessions fail. Entries heard from
+/// other instances are always applied.
 ///
 /// **When the shared state is unreachable**, the local copy keeps serving for
 /// [`max_staleness`](RevocationsBuilder::max_staleness) (default 30 s) after the last
@@ -117,11 +286,11 @@ pub struct Revocations {
 
 impl fmt::Debug for Revocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.inner.snapshot.load();
+        let c = &self.inner.copy;
         f.debug_struct("Revocations")
             .field("shared", &self.inner.shared)
-            .field("sessions", &s.sessions.len())
-            .field("users", &s.users.len())
+            .field("entries", &c.len())
+            .field("capacity", &self.inner.capacity)
             .field("fail_open", &self.inner.fail_open)
             .finish_non_exhaustive()
     }
@@ -137,6 +306,7 @@ pub struct RevocationsBuilder {
     resync_every: Duration,
     fail_open: bool,
     clock: Clock,
+    capacity: usize,
 }
 
 impl Revocations {
@@ -149,6 +319,7 @@ impl Revocations {
             resync_every: Duration::from_secs(5),
             fail_open: false,
             clock: Clock::system(),
+            capacity: DEFAULT_REVOCATION_CAPACITY,
         }
     }
 
@@ -156,9 +327,10 @@ impl Revocations {
     ///
     /// # Errors
     ///
-    /// [`StateError`] when the shared state cannot be written; the local copy of this instance
-    /// refuses the session anyway.
-    pub async fn revoke_session(&self, sid: &str) -> Result<(), StateError> {
+    /// [`RevokeError::InvalidId`] and [`RevokeError::Full`]: nothing was revoked;
+    /// [`RevokeError::NotShared`]: this instance refuses the session already, the others will
+    /// once the shared state answers.
+    pub async fn revoke_session(&self, sid: &str) -> Result<(), RevokeError> {
         let until = self.until();
         self.publish(Entry::Session { sid: sid.to_owned(), until, issued_before: None }).await
     }
@@ -169,10 +341,30 @@ impl Revocations {
     /// # Errors
     ///
     /// As [`revoke_session`](Self::revoke_session).
-    pub async fn sign_out_session(&self, sid: &str) -> Result<(), StateError> {
+    pub async fn sign_out_session(&self, sid: &str) -> Result<(), RevokeError> {
+        self.sign_out(Some(sid), None).await
+    }
+
+    /// Sign-out of a sealed session: the tokens of `sid` issued until now, and every cookie of
+    /// the sign-in `sign_in` (the ones a refresh still in flight produces included).
+    pub(crate) async fn sign_out(
+        &self,
+        sid: Option<&str>,
+        sign_in: Option<&str>,
+    ) -> Result<(), RevokeError> {
         let (until, now) = (self.until(), self.inner.clock.now());
-        let entry = Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
-        self.publish(entry).await
+        let mut result = Ok(());
+        if let Some(id) = sign_in {
+            result = self.publish(Entry::SignIn { id: id.to_owned(), until }).await;
+        }
+        if let Some(sid) = sid {
+            let entry = Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
+            let r = self.publish(entry).await;
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
     }
 
     /// Refuses every session of the user `sub` that authenticated now or earlier, on every
@@ -181,7 +373,7 @@ impl Revocations {
     /// # Errors
     ///
     /// As [`revoke_session`](Self::revoke_session).
-    pub async fn revoke_user(&self, sub: &str) -> Result<(), StateError> {
+    pub async fn revoke_user(&self, sub: &str) -> Result<(), RevokeError> {
         let now = self.inner.clock.now();
         let entry = Entry::User { sub: sub.to_owned(), before: now, until: self.until() };
         self.publish(entry).await
@@ -192,41 +384,40 @@ impl Revocations {
         &self.inner.shared
     }
 
+    /// How many entries this instance's copy holds (revoked sessions, users and sign-ins,
+    /// expired ones until the next sweep), for metrics.
+    pub fn len(&self) -> usize {
+        self.inner.copy.len()
+    }
+
+    /// `true` when the copy holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn until(&self) -> u64 {
         self.inner.clock.now().saturating_add(self.inner.retain.as_secs())
     }
 
-    async fn publish(&self, entry: Entry) -> Result<(), StateError> {
-        // This instance refuses at once, whatever the backend says.
-        self.apply(entry.clone());
-        crate::audit::revoked(&entry);
-        self.inner.shared.backend.publish(entry).await
-    }
-
-    fn apply(&self, entry: Entry) {
-        // An entry the copy already covers (this instance's own announcement coming back, a
-        // repeated revocation) needs no new copy of the maps.
-        let current = self.inner.snapshot.load();
-        let covered = match &entry {
-            Entry::Session { sid, until, issued_before } => {
-                current.sessions.get(sid.as_str()).is_some_and(|(b, u)| {
-                    u >= until && crate::shared::widest(*b, *issued_before) == *b
-                })
-            }
-            Entry::User { sub, before, until } => {
-                current.users.get(sub.as_str()).is_some_and(|(b, u)| b >= before && u >= until)
-            }
-        };
-        drop(current);
-        if covered {
-            return;
+    async fn publish(&self, entry: Entry) -> Result<(), RevokeError> {
+        if !valid_id(entry.id()) {
+            crate::audit::revocation_refused(&entry, "invalid_id");
+            return Err(RevokeError::InvalidId);
         }
-        self.inner.snapshot.rcu(|current| {
-            let mut next =
-                Snapshot { sessions: current.sessions.clone(), users: current.users.clone() };
-            next.apply(entry.clone());
-            next
-        });
+        // This instance refuses at once, whatever the backend says.
+        if self.inner.copy.apply(&entry, Some(self.inner.capacity)) == Applied::Full {
+            crate::audit::revocation_refused(&entry, "revocations_full");
+            return Err(RevokeError::Full { capacity: self.inner.capacity });
+        }
+        crate::audit::revoked(&entry);
+        // What the copy holds now: wider than `entry` when the session was revoked before.
+        let merged = self.inner.copy.get(&entry).unwrap_or(entry);
+        if let Err(e) = self.inner.shared.backend.publish(vec![merged.clone()]).await {
+            let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.insert(merged.field(), merged);
+            return Err(RevokeError::NotShared(e));
+        }
+        Ok(())
     }
 
     /// What the layer asks of every request: `Err(`[`AuthError::SessionRevoked`]`)` for a
@@ -239,32 +430,44 @@ impl Revocations {
             let retry_after = inner.resync_every.as_secs().max(1);
             return Err(AuthError::RevocationUnavailable { retry_after });
         }
-        let revoked = self.is_revoked(ctx.sid(), ctx.sub(), ctx.iat(), ctx.auth_time());
+        let revoked =
+            self.is_revoked(ctx.sid(), ctx.sub(), ctx.iat(), ctx.auth_time(), ctx.sign_in_id());
         if revoked { Err(AuthError::SessionRevoked) } else { Ok(()) }
     }
 
-    /// Whether a session with these claims is revoked (the copy only; staleness aside).
+    /// Whether a session with these claims (and, for a sealed cookie, this sign-in id) is
+    /// revoked (the copy only; staleness aside).
     pub(crate) fn is_revoked(
         &self,
         sid: Option<&str>,
         sub: &str,
         iat: Option<u64>,
         auth_time: Option<u64>,
+        sign_in: Option<&str>,
     ) -> bool {
         let inner = &*self.inner;
-        let snapshot = inner.snapshot.load();
+        let copy = &inner.copy;
+        let live = |until: u64| until >= inner.clock.now();
         // Each lookup only when its map has entries; the clock only when an entry matches.
-        if !snapshot.sessions.is_empty()
+        if copy.counts[0].load(Ordering::Relaxed) != 0
             && let Some(sid) = sid
-            && let Some((issued_before, until)) = snapshot.sessions.get(sid)
-            && *until >= inner.clock.now()
+            && let Some(entry) = copy.sessions.get(sid)
+            && let (issued_before, until) = *entry
+            && live(until)
             && issued_before.is_none_or(|b| iat.is_none_or(|iat| iat <= b))
         {
             return true;
         }
-        !snapshot.users.is_empty()
-            && snapshot.users.get(sub).is_some_and(|(before, until)| {
-                *until >= inner.clock.now() && auth_time.or(iat).is_none_or(|t| t <= *before)
+        if copy.counts[2].load(Ordering::Relaxed) != 0
+            && let Some(id) = sign_in
+            && copy.sign_ins.get(id).is_some_and(|until| live(*until))
+        {
+            return true;
+        }
+        copy.counts[1].load(Ordering::Relaxed) != 0
+            && copy.users.get(sub).is_some_and(|entry| {
+                let (before, until) = *entry;
+                live(until) && auth_time.or(iat).is_none_or(|t| t <= before)
             })
     }
 
@@ -287,58 +490,48 @@ impl Revocations {
         }
     }
 
-    /// Reloads the copy from the shared state (a resync). Entries only ever leave by expiring,
-    /// so the copy becomes the union of what was loaded and what it already held (an
-    /// announcement that arrived during the load is not lost), minus what expired. What this
-    /// instance holds and the shared state lacks (a revocation made while it was unreachable,
-    /// or a Redis that restarted empty) is published again, so the others learn it too.
+    /// Brings the copy up to date with the shared state: the changes since the last resync
+    /// (the whole set on the first one, or when the reader lost its place in the log). After a
+    /// whole reload that followed earlier reads (the store lost data: a Redis restarted
+    /// empty, or one restored from an older snapshot) the copy is published again, so the
+    /// others learn what the store forgot; revocations that could not be shared when they were
+    /// made are published now. Entries only leave the copy by expiring.
     async fn resync(&self) -> Result<(), StateError> {
-        let now = self.inner.clock.now();
-        let backend = &self.inner.shared.backend;
-        let entries = backend.load(now).await?;
-        let loaded = Snapshot::from_entries(entries);
-        let mut missing = Vec::new();
-        let current = self.inner.snapshot.load();
-        for (sid, (before, until)) in current.sessions.iter().filter(|(_, (_, u))| *u >= now) {
-            let covered = loaded
-                .sessions
-                .get(sid)
-                .is_some_and(|(b, u)| u >= until && crate::shared::widest(*b, *before) == *b);
-            if !covered {
-                let entry =
-                    Entry::Session { sid: sid.to_string(), until: *until, issued_before: *before };
-                missing.push(entry);
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let backend = &inner.shared.backend;
+        let mut republish = false;
+        loop {
+            let since = inner.cursor.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let had_place = since.is_some();
+            let loaded = backend.load(since, now).await?;
+            for entry in &loaded.entries {
+                inner.copy.apply(entry, None);
+            }
+            republish |= loaded.whole && had_place;
+            *inner.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.cursor);
+            if !loaded.more {
+                break;
             }
         }
-        for (sub, (before, until)) in current.users.iter().filter(|(_, (_, u))| *u >= now) {
-            if loaded.users.get(sub).is_none_or(|(b, u)| b < before || u < until) {
-                missing.push(Entry::User { sub: sub.to_string(), before: *before, until: *until });
-            }
-        }
-        drop(current);
-        self.inner.snapshot.rcu(|current| {
-            let mut next =
-                Snapshot { sessions: loaded.sessions.clone(), users: loaded.users.clone() };
-            for (sid, (before, until)) in current.sessions.iter().filter(|(_, (_, u))| *u >= now) {
-                next.sessions
-                    .entry(sid.clone())
-                    .and_modify(|(b, u)| {
-                        *b = crate::shared::widest(*b, *before);
-                        *u = (*u).max(*until);
-                    })
-                    .or_insert((*before, *until));
-            }
-            for (sub, (before, until)) in current.users.iter().filter(|(_, (_, u))| *u >= now) {
-                let slot = next.users.entry(sub.clone()).or_default();
-                *slot = (slot.0.max(*before), slot.1.max(*until));
-            }
-            next
-        });
-        // The copy is current now; republishing what the shared state lacks may take a while
-        // (a Redis that restarted empty) and must not make the copy look stale.
+        // The copy is current now; publishing may take a while (a Redis that restarted empty)
+        // and must not make the copy look stale.
         self.mark_synced();
-        for entry in missing {
-            backend.publish(entry).await?;
+        if now.saturating_sub(inner.swept.load(Ordering::Relaxed)) >= SWEEP_EVERY.as_secs() {
+            inner.swept.store(now, Ordering::Relaxed);
+            inner.copy.sweep(now);
+        }
+        let pending: Vec<Entry> = {
+            let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.drain().map(|(_, e)| e).collect()
+        };
+        let again = if republish { inner.copy.entries(now) } else { pending.clone() };
+        for batch in again.chunks(REPUBLISH_BATCH) {
+            if let Err(e) = backend.publish(batch.to_vec()).await {
+                let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+                p.extend(pending.into_iter().map(|e| (e.field(), e)));
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -380,7 +573,9 @@ impl Revocations {
                                 msg = rx.recv() => {
                                     let Some(inner) = weak.upgrade() else { return };
                                     match msg {
-                                        Some(entry) => Revocations { inner }.apply(entry),
+                                        Some(entry) => {
+                                            inner.copy.apply(&entry, None);
+                                        }
                                         None => break StateError::Unavailable("subscription closed".into()),
                                     }
                                 }
@@ -410,6 +605,15 @@ impl RevocationsBuilder {
         self
     }
 
+    /// How many entries the set may hold (default [`DEFAULT_REVOCATION_CAPACITY`], 1,000,000: about
+    /// 100 MB of memory per instance when full, see BENCHMARKS.md). At capacity a new
+    /// revocation is refused with [`RevokeError::Full`]; existing ones hold and every other
+    /// session keeps working. Give every instance the same capacity.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
     /// How old the local copy may get while the shared state is unreachable before requests
     /// with a session are refused with 503 (default 30 s).
     pub fn max_staleness(mut self, staleness: Duration) -> Self {
@@ -417,7 +621,7 @@ impl RevocationsBuilder {
         self
     }
 
-    /// How often the whole set is reloaded (default 5 s; at most half of
+    /// How often the changes are read from the shared state (default 5 s; at most half of
     /// [`max_staleness`](Self::max_staleness), which it is clamped to).
     pub fn resync_every(mut self, every: Duration) -> Self {
         self.resync_every = every.max(Duration::from_millis(10));
@@ -444,11 +648,15 @@ impl RevocationsBuilder {
         // A resync slower than the staleness bound would make every copy stale between syncs.
         let resync_every =
             self.resync_every.min(self.max_staleness / 2).max(Duration::from_millis(10));
+        let now = self.clock.now();
         let revocations = Revocations {
             inner: Arc::new(Inner {
                 shared: self.shared,
-                snapshot: ArcSwap::default(),
+                copy: Copy::default(),
+                cursor: Mutex::new(None),
+                pending: Mutex::default(),
                 synced_ms: AtomicU64::new(0),
+                swept: AtomicU64::new(now),
                 stale: AtomicBool::new(false),
                 down: AtomicBool::new(false),
                 clock: self.clock,
@@ -456,14 +664,48 @@ impl RevocationsBuilder {
                 max_staleness: self.max_staleness,
                 resync_every,
                 fail_open: self.fail_open,
+                capacity: self.capacity,
             }),
         };
-        if let Err(e) = revocations.resync().await {
-            revocations.mark_down(&e);
+        let first = tokio::time::timeout(self.max_staleness, revocations.resync()).await;
+        match first {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => revocations.mark_down(&e),
+            Err(_) => {
+                revocations.mark_down(&StateError::Unavailable("first load timed out".into()))
+            }
         }
         revocations.inner.stale.store(revocations.is_stale(), Ordering::Relaxed);
         tokio::spawn(Revocations::run(Arc::downgrade(&revocations.inner)));
         tokio::spawn(Revocations::watchdog(Arc::downgrade(&revocations.inner)));
         revocations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(sid: &str, until: u64, issued_before: Option<u64>) -> Entry {
+        Entry::Session { sid: sid.to_owned(), until, issued_before }
+    }
+
+    #[test]
+    fn the_copy_widens_entries_and_refuses_new_ones_at_capacity() {
+        let copy = Copy::default();
+        assert_eq!(copy.apply(&session("a", 10, Some(5)), Some(2)), Applied::Changed);
+        assert_eq!(copy.apply(&session("a", 9, Some(4)), Some(2)), Applied::Covered);
+        assert_eq!(copy.apply(&session("a", 9, None), Some(2)), Applied::Changed);
+        assert_eq!(copy.get(&session("a", 0, None)), Some(session("a", 10, None)));
+        let user = Entry::User { sub: "u".into(), before: 3, until: 10 };
+        assert_eq!(copy.apply(&user, Some(2)), Applied::Changed);
+        let sign_in = Entry::SignIn { id: "s".into(), until: 10 };
+        assert_eq!(copy.apply(&sign_in, Some(2)), Applied::Full, "a third entry at capacity 2");
+        assert_eq!(copy.apply(&session("a", 20, None), Some(2)), Applied::Changed, "widening");
+        assert_eq!(copy.apply(&sign_in, None), Applied::Changed, "heard from another instance");
+        assert_eq!(copy.len(), 3);
+        copy.sweep(15);
+        assert_eq!(copy.len(), 1, "only the session lives past 15");
+        assert_eq!(copy.entries(15), vec![session("a", 20, None)]);
     }
 }

@@ -204,7 +204,14 @@ pub(crate) struct SessionInfo {
     pub(crate) authentication_method: Option<String>,
     /// The seal's own expiry in ms since the epoch, if it has one (not exposed).
     pub(crate) seal_expires_ms: Option<u64>,
+    /// The sign-in this session comes from (kept across refreshes), if this crate sealed it.
+    pub(crate) sign_in: Option<String>,
 }
+
+/// The key of the sealed payload that names the sign-in a session comes from: a random id the
+/// callback mints, kept by every refresh, revoked by sign-out (so a refresh that finishes after
+/// a sign-out yields a cookie every instance refuses).
+pub(crate) const SIGN_IN_KEY: &str = "signInId";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -358,12 +365,22 @@ impl AuthKitSession {
     }
 
     /// Drops the tokens, keeping what the context exposes.
+    /// The sign-in this session comes from, if this crate sealed it (see [`SIGN_IN_KEY`]).
+    pub(crate) fn sign_in_id(&self) -> Option<&str> {
+        self.extra
+            .get(SIGN_IN_KEY)
+            .and_then(serde_json::Value::as_str) // Ids this crate mints are 32 characters; anything else is not one of them.
+            .filter(|id| (1..=64).contains(&id.len()))
+    }
+
     pub(crate) fn into_info(self, seal_expires_ms: Option<u64>) -> (String, SessionInfo) {
+        let sign_in = self.sign_in_id().map(str::to_owned);
         let info = SessionInfo {
             user: self.user,
             impersonator: self.impersonator,
             authentication_method: self.authentication_method,
             seal_expires_ms,
+            sign_in,
         };
         (self.access_token, info)
     }

@@ -10,7 +10,7 @@ use reqwest::{Client, Url, redirect};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::authkit::{Impersonator, SessionUser};
+use crate::authkit::{Impersonator, RefreshToken, SessionUser};
 use crate::jwks::{DiscoveryError, JwksKeys, JwksOptions, Provider, UrlError};
 use crate::keys::discovery;
 use crate::keys::http::parse_url;
@@ -20,6 +20,12 @@ pub const WORKOS_API: &str = "https://api.workos.com";
 
 /// The scopes asked of an OpenID Provider unless [`IdentityProvider::scopes`] says otherwise.
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
+
+/// The OAuth error of a dead refresh token.
+const INVALID_GRANT: &str = "invalid_grant";
+
+/// A refresh answered for another `sub` or `iss` than the session's (OpenID Connect Core 12.2).
+pub(crate) const SUBJECT_CHANGED: &str = "subject_changed";
 
 /// Largest token-endpoint response read, in bytes.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -445,14 +451,42 @@ impl IdentityProvider {
         }
     }
 
-    /// Revokes a refresh token at an OpenID Provider that has a revocation endpoint (RFC 7009),
-    /// best effort: sign-out does not wait for it to succeed.
-    pub(crate) async fn revoke(&self, refresh_token: &str) {
-        let Kind::Oidc { revocation: Some(url), auth, .. } = &self.kind else { return };
-        let form = [("token", refresh_token), ("token_type_hint", "refresh_token")];
-        let request = self.authenticated(self.http.post(url.clone()), *auth, &form);
-        if let Err(e) = request.send().await {
-            tracing::debug!(error = %e, "refresh token revocation failed");
+    /// Ends what a sign-out (or a discarded refresh) leaves at the provider, best effort: at
+    /// WorkOS the session `sid` (which ends every refresh token of it: WorkOS cannot revoke a
+    /// refresh token alone), at an OpenID Provider with a revocation endpoint each refresh
+    /// token (RFC 7009). Failures are logged, never retried.
+    pub(crate) async fn end_session(&self, sid: Option<&str>, refresh_tokens: &[RefreshToken]) {
+        match &self.kind {
+            Kind::WorkOs { api } => {
+                let Some(sid) = sid else { return };
+                let mut url = api.clone();
+                url.set_path("/user_management/sessions/revoke");
+                let body = serde_json::json!({ "session_id": sid }).to_string();
+                let request = self
+                    .http
+                    .post(url)
+                    .bearer_auth(self.secret.expose())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body);
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => tracing::warn!(
+                        status = r.status().as_u16(),
+                        "WorkOS session revocation refused"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "WorkOS session revocation failed"),
+                }
+            }
+            Kind::Oidc { revocation: Some(url), auth, .. } => {
+                for rt in refresh_tokens {
+                    let form = [("token", rt.expose()), ("token_type_hint", "refresh_token")];
+                    let request = self.authenticated(self.http.post(url.clone()), *auth, &form);
+                    if let Err(e) = request.send().await {
+                        tracing::debug!(error = %e, "refresh token revocation failed");
+                    }
+                }
+            }
+            Kind::Oidc { revocation: None, .. } => {}
         }
     }
 
@@ -484,13 +518,13 @@ impl IdentityProvider {
         };
         let request = self.authenticated(self.http.post(token.clone()), *auth, &form);
         let body: OidcTokens = send(request).await?;
-        let id_claims = body.id_token.as_deref().and_then(unverified_claims);
-        let user = id_claims.as_ref().and_then(user_from_claims);
+        // The ID token's profile is read only once the token is verified (the callback, the
+        // refresh): unverified claims never become the session's user.
         Ok(Tokens {
             access_token: body.access_token,
             refresh_token: body.refresh_token,
             id_token: body.id_token,
-            user,
+            user: None,
             authentication_method: None,
             impersonator: None,
             organization_id: None,
@@ -561,9 +595,16 @@ pub(crate) enum GrantError {
 }
 
 impl GrantError {
-    /// `true` when the refresh token can never work again.
+    /// The refresh token is spent, revoked or expired; or (from this crate) the session was
+    /// signed out while its refresh ran.
+    pub(crate) fn ended() -> Self {
+        Self::Refused { error: INVALID_GRANT.to_owned() }
+    }
+
+    /// `true` when the session can never be refreshed again: the refresh token is dead, or the
+    /// provider's answer named another user or issuer than the session's.
     pub(crate) fn is_terminal(&self) -> bool {
-        matches!(self, Self::Refused { error } if error == "invalid_grant")
+        matches!(self, Self::Refused { error } if error == INVALID_GRANT || error == SUBJECT_CHANGED)
     }
 }
 

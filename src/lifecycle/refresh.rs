@@ -9,6 +9,12 @@
 //! Flights are keyed by the SHA-256 of the refresh token, so the table holds no token as a
 //! key. The call runs on its own task: a request that goes away mid-refresh cannot cancel it
 //! after the provider has rotated the token.
+//!
+//! A sign-out [ends](Flights::end) the flight of its refresh token under the table's lock:
+//! either the flight had finished (the sign-out gets its result, to revoke the rotated token)
+//! or it is still running, and then its result is discarded when it arrives (the flight's
+//! `discard` runs instead, and every waiter gets the ended result). No order lets a refresh
+//! that finishes after a sign-out hand out a session.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,13 +37,18 @@ struct Flight<R> {
     result: watch::Receiver<Option<Arc<R>>>,
     /// When the flight stops being reused (far in the future while it runs).
     until: Instant,
+    /// A sign-out ended this session while the refresh ran: its result is discarded.
+    ended: Option<Arc<R>>,
 }
 
 impl<R> Flight<R> {
-    fn current(&self, now: Instant) -> bool {
+    fn running(&self) -> bool {
         // A flight whose task died (a panic) without a result is over: the next caller retries.
-        let running = self.result.borrow().is_none() && self.result.has_changed().is_ok();
-        running || now < self.until
+        self.result.borrow().is_none() && self.result.has_changed().is_ok()
+    }
+
+    fn current(&self, now: Instant) -> bool {
+        self.running() || now < self.until
     }
 }
 
@@ -54,22 +65,34 @@ impl<R> Default for Flights<R> {
     }
 }
 
+/// What a flight is told to do with its result.
+pub(crate) struct Plan<F, K, D> {
+    /// The refresh itself.
+    pub(crate) refresh: F,
+    /// How long a result is handed out ([`REUSE_WINDOW`] for a success, less for a transient
+    /// failure, so a later request tries again).
+    pub(crate) keep_for: K,
+    /// Runs instead of handing out the result when a sign-out ended the session meanwhile
+    /// (revoke what the refresh produced).
+    pub(crate) discard: D,
+}
+
 impl<R: Send + Sync + 'static> Flights<R> {
-    /// Runs `refresh` for `refresh_token` unless a flight for it is running, or finished and
-    /// still reusable; every caller gets the same result. `keep_for` says how long a result is
-    /// handed out ([`REUSE_WINDOW`] for a success, less for a transient failure, so a later
-    /// request tries again). `None` only if the refresh panicked.
-    pub(crate) async fn run<F>(
+    /// Runs the plan's refresh for `refresh_token` unless a flight for it is running, or
+    /// finished and still reusable; every caller gets the same result. `None` only if the
+    /// refresh panicked.
+    pub(crate) async fn run<F, K, D>(
         &self,
         refresh_token: &str,
-        refresh: F,
-        keep_for: impl FnOnce(&R) -> Duration + Send + 'static,
+        plan: Plan<F, K, D>,
     ) -> Option<Arc<R>>
     where
         F: Future<Output = R> + Send + 'static,
+        K: FnOnce(&R) -> Duration + Send + 'static,
+        D: FnOnce(R) + Send + 'static,
     {
         let key = sha256(refresh_token.as_bytes());
-        let mut result = self.flight(key, refresh, keep_for);
+        let mut result = self.flight(key, plan);
         let done = result.wait_for(Option::is_some).await.ok()?;
         done.clone()
     }
@@ -77,14 +100,11 @@ impl<R: Send + Sync + 'static> Flights<R> {
     /// The receiver of the current flight for `key`, started now if there is none. The refresh
     /// runs on its own task: a caller that goes away cannot cancel it after the provider has
     /// spent the token, and the result still reaches later callers.
-    fn flight<F>(
-        &self,
-        key: Key,
-        refresh: F,
-        keep_for: impl FnOnce(&R) -> Duration + Send + 'static,
-    ) -> watch::Receiver<Option<Arc<R>>>
+    fn flight<F, K, D>(&self, key: Key, plan: Plan<F, K, D>) -> watch::Receiver<Option<Arc<R>>>
     where
         F: Future<Output = R> + Send + 'static,
+        K: FnOnce(&R) -> Duration + Send + 'static,
+        D: FnOnce(R) + Send + 'static,
     {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
@@ -96,38 +116,51 @@ impl<R: Send + Sync + 'static> Flights<R> {
         }
         let (tx, rx) = watch::channel(None);
         let far = now + Duration::from_secs(365 * 24 * 3600);
-        table.insert(key, Flight { result: rx.clone(), until: far });
+        table.insert(key, Flight { result: rx.clone(), until: far, ended: None });
         let shared = self.table.clone();
+        let Plan { refresh, keep_for, discard } = plan;
         tokio::spawn(async move {
             let result = refresh.await;
             let keep = keep_for(&result);
             let mut table = shared.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(f) = table.get_mut(&key) {
+            let flight = table.get_mut(&key);
+            let ended = flight.as_ref().and_then(|f| f.ended.clone());
+            if let Some(f) = flight {
                 f.until = Instant::now() + keep.min(REUSE_WINDOW);
             }
-            // Sent under the lock, so no caller sees a finished flight with the old deadline.
-            let _ = tx.send(Some(Arc::new(result)));
+            // Sent under the lock: a sign-out sees either a running flight (and marks it) or
+            // its result (and revokes it), never a result on its way out.
+            let _ = match ended {
+                Some(ended) => {
+                    discard(result);
+                    tx.send(Some(ended))
+                }
+                None => tx.send(Some(Arc::new(result))),
+            };
         });
         rx
     }
 
-    /// The finished result for `refresh_token`, if one is still handed out.
-    pub(crate) fn finished(&self, refresh_token: &str) -> Option<Arc<R>> {
+    /// Sign-out: from now on every caller with `refresh_token` gets `ended`, a flight still
+    /// running included (its result is discarded when it arrives). Returns the result of a
+    /// flight that had already finished, so its rotated token can be revoked.
+    pub(crate) fn end(&self, refresh_token: &str, ended: R) -> Option<Arc<R>> {
         let key = sha256(refresh_token.as_bytes());
-        let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        let flight = table.get(&key).filter(|f| f.current(Instant::now()))?;
-        flight.result.borrow().clone()
-    }
-
-    /// Records `result` as the outcome for `refresh_token` (sign-out: late requests with the
-    /// old cookie must not get the session back).
-    pub(crate) fn settle(&self, refresh_token: &str, result: R) {
-        let key = sha256(refresh_token.as_bytes());
-        let (tx, rx) = watch::channel(Some(Arc::new(result)));
-        drop(tx);
-        let until = Instant::now() + REUSE_WINDOW;
+        let ended = Arc::new(ended);
+        let now = Instant::now();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        table.insert(key, Flight { result: rx, until });
+        if let Some(f) = table.get_mut(&key)
+            && f.running()
+        {
+            f.ended = Some(ended);
+            return None;
+        }
+        let (tx, rx) = watch::channel(Some(ended.clone()));
+        drop(tx);
+        let flight = Flight { result: rx, until: now + REUSE_WINDOW, ended: Some(ended) };
+        let before = table.insert(key, flight)?;
+        let finished = before.result.borrow().clone();
+        finished.filter(|_| before.ended.is_none() && now < before.until)
     }
 
     /// Flights remembered now (running or reusable), for tests.
@@ -143,6 +176,17 @@ mod tests {
 
     use super::*;
 
+    fn plan<R>(
+        refresh: impl Future<Output = R> + Send + 'static,
+        keep: Duration,
+    ) -> Plan<
+        impl Future<Output = R> + Send + 'static,
+        impl FnOnce(&R) -> Duration + Send,
+        impl FnOnce(R) + Send,
+    > {
+        Plan { refresh, keep_for: move |_: &R| keep, discard: |_: R| {} }
+    }
+
     #[tokio::test]
     async fn concurrent_and_late_callers_share_one_refresh() {
         let flights: Arc<Flights<Result<u32, ()>>> = Arc::default();
@@ -157,18 +201,18 @@ mod tests {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     Ok(7)
                 };
-                *flights.run("rt", fut, |_| REUSE_WINDOW).await.unwrap()
+                *flights.run("rt", plan(fut, REUSE_WINDOW)).await.unwrap()
             }));
         }
         for t in tasks {
             assert_eq!(t.await.unwrap(), Ok(7));
         }
         // A late caller with the same (old) token gets the same result, no new call.
-        let late = flights.run("rt", async { Ok(8) }, |_| REUSE_WINDOW).await.unwrap();
+        let late = flights.run("rt", plan(async { Ok(8) }, REUSE_WINDOW)).await.unwrap();
         assert_eq!(*late, Ok(7));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Another token is another flight.
-        let other = flights.run("other", async { Ok(9) }, |_| REUSE_WINDOW).await.unwrap();
+        let other = flights.run("other", plan(async { Ok(9) }, REUSE_WINDOW)).await.unwrap();
         assert_eq!(*other, Ok(9));
         assert_eq!(flights.len(), 2);
     }
@@ -176,9 +220,9 @@ mod tests {
     #[tokio::test]
     async fn a_transient_failure_is_retried_after_its_keep_time() {
         let flights: Flights<Result<u32, &'static str>> = Flights::default();
-        let r = flights.run("rt", async { Err("down") }, |_| Duration::ZERO).await.unwrap();
+        let r = flights.run("rt", plan(async { Err("down") }, Duration::ZERO)).await.unwrap();
         assert_eq!(*r, Err("down"));
-        let r = flights.run("rt", async { Ok(1) }, |_| REUSE_WINDOW).await.unwrap();
+        let r = flights.run("rt", plan(async { Ok(1) }, REUSE_WINDOW)).await.unwrap();
         assert_eq!(*r, Ok(1), "the failure was not kept");
     }
 
@@ -187,20 +231,68 @@ mod tests {
         let flights: Arc<Flights<Result<u32, ()>>> = Arc::default();
         let calls = Arc::new(AtomicUsize::new(0));
         let (f2, c2) = (flights.clone(), calls.clone());
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
         let first = tokio::spawn(async move {
             let fut = async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                let _ = gate.await;
                 c2.fetch_add(1, Ordering::SeqCst);
                 Ok(1)
             };
-            f2.run("rt", fut, |_| REUSE_WINDOW).await
+            f2.run("rt", plan(fut, REUSE_WINDOW)).await
         });
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::task::yield_now().await;
         first.abort();
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "the spawned refresh ran to completion");
+        let _ = first.await;
+        release.send(()).unwrap();
         // Its result reaches the next caller with the old token: no second spend.
-        let late = flights.run("rt", async { Ok(2) }, |_| REUSE_WINDOW).await.unwrap();
+        let late = flights.run("rt", plan(async { Ok(2) }, REUSE_WINDOW)).await.unwrap();
         assert_eq!(*late, Ok(1));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the spawned refresh ran to completion");
+    }
+
+    /// A refresh whose provider answers only after a sign-out: its waiters get the ended
+    /// result, its own result goes to `discard`, and later callers get the ended result too.
+    #[tokio::test]
+    async fn a_sign_out_during_the_refresh_discards_its_result() {
+        let flights: Arc<Flights<Result<u32, &'static str>>> = Arc::default();
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
+        let (discarded_tx, discarded) = tokio::sync::oneshot::channel::<Result<u32, &str>>();
+        let f2 = flights.clone();
+        let waiter = tokio::spawn(async move {
+            let p = Plan {
+                refresh: async move {
+                    let _ = gate.await;
+                    Ok(42)
+                },
+                keep_for: |_: &Result<u32, &str>| REUSE_WINDOW,
+                discard: move |r| {
+                    let _ = discarded_tx.send(r);
+                },
+            };
+            f2.run("rt", p).await
+        });
+        while flights.len() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(flights.end("rt", Err("ended")).is_none(), "nothing had finished");
+        release.send(()).unwrap();
+        assert_eq!(*waiter.await.unwrap().unwrap(), Err("ended"), "the waiter gets no session");
+        assert_eq!(discarded.await.unwrap(), Ok(42), "the refresh's result was discarded");
+        let late = flights.run("rt", plan(async { Ok(7) }, REUSE_WINDOW)).await.unwrap();
+        assert_eq!(*late, Err("ended"), "no new refresh with the signed-out token");
+    }
+
+    /// A sign-out after the refresh finished gets its result back (to revoke the rotated
+    /// token), and later callers get the ended result.
+    #[tokio::test]
+    async fn a_sign_out_after_the_refresh_returns_its_result() {
+        let flights: Flights<Result<u32, &'static str>> = Flights::default();
+        let r = flights.run("rt", plan(async { Ok(5) }, REUSE_WINDOW)).await.unwrap();
+        assert_eq!(*r, Ok(5));
+        assert_eq!(flights.end("rt", Err("ended")).as_deref(), Some(&Ok(5)));
+        let late = flights.run("rt", plan(async { Ok(6) }, REUSE_WINDOW)).await.unwrap();
+        assert_eq!(*late, Err("ended"));
+        assert!(flights.end("rt", Err("ended")).is_none(), "an ended flight hands out nothing");
+        assert!(flights.end("never", Err("ended")).is_none());
     }
 }

@@ -7,8 +7,12 @@ use std::time::Duration;
 use http::HeaderValue;
 use serde_json::Value;
 
+use serde_json::Map;
+
+use super::IdentityProvider;
 use super::Inner;
-use super::provider::{GrantError, Tokens, unverified_claims, user_from_claims};
+use super::provider::{GrantError, SUBJECT_CHANGED, Tokens, unverified_claims};
+use super::refresh::Plan;
 use super::refresh::REUSE_WINDOW;
 use crate::audit;
 use crate::authkit::{AuthKitSession, RefreshToken, SEAL_PREFIX};
@@ -98,15 +102,17 @@ impl Lease {
     }
 
     /// Sign-out: ends the reuse of this session's refresh on every instance (late requests with
-    /// the old cookie get an ended session) and returns the refresh token another instance's
-    /// refresh rotated to, so it can be revoked too.
+    /// the old cookie get an ended session, and a refresh still running elsewhere finds the
+    /// result taken and discards its own), and returns the refresh token another instance's
+    /// refresh rotated to, so it can be revoked too. One atomic swap: no refresh result can
+    /// slip in between reading and ending.
     pub(super) async fn end(
         &self,
         passwords: &crate::authkit::IronPasswords,
         clock: &Clock,
     ) -> Option<RefreshToken> {
         let backend = &self.shared.backend;
-        let rotated = match backend.get(&self.result).await {
+        match backend.swap(&self.result, ENDED, REUSE_WINDOW).await {
             Ok(Some(stored)) => stored
                 .strip_prefix("ok:")
                 .and_then(|w| self.unwrap(w))
@@ -114,13 +120,12 @@ impl Lease {
                     AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()
                 })
                 .and_then(|s| s.refresh_token),
-            _ => None,
-        };
-        let ended = "err:invalid_grant";
-        if let Err(e) = backend.put(&self.result, ended, REUSE_WINDOW).await {
-            tracing::warn!(error = %e, "sign-out: could not end the shared refresh result");
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-out: could not end the shared refresh result");
+                None
+            }
         }
-        rotated
     }
 
     /// The inner value of a wrapped result.
@@ -129,8 +134,9 @@ impl Lease {
         String::from_utf8(plain).ok()
     }
 
-    /// Leaves the result for the other instances (wrapped: see `wrap`).
-    async fn publish(&self, result: &Result<Refreshed, GrantError>) {
+    /// Leaves the result for the other instances (wrapped: see `wrap`), unless a sign-out
+    /// ended the session meanwhile: `false` then, and the caller discards its result.
+    async fn publish(&self, result: &Result<Refreshed, GrantError>) -> bool {
         let value = match result {
             Ok(r) => {
                 let header = r.set_cookie.to_str().unwrap_or_default();
@@ -138,7 +144,7 @@ impl Lease {
                 let sealed = sealed.split(';').next().unwrap_or_default();
                 match crate::authkit::iron::seal(sealed.as_bytes(), &self.wrap, None, 0) {
                     Ok(wrapped) => format!("ok:{wrapped}"),
-                    Err(_) => return,
+                    Err(_) => return true,
                 }
             }
             Err(GrantError::Refused { error }) => format!("err:{error}"),
@@ -146,14 +152,23 @@ impl Lease {
             // instance retries at once instead of waiting for it to expire.
             Err(GrantError::Unavailable { .. }) => {
                 let _ = self.shared.backend.delete(&self.lease).await;
-                return;
+                return true;
             }
         };
-        if let Err(e) = self.shared.backend.put(&self.result, &value, REUSE_WINDOW).await {
-            tracing::warn!(error = %e, "could not share a refresh result");
+        match self.shared.backend.put_new(&self.result, &value, REUSE_WINDOW).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                // Unknown whether a sign-out came first: the other instances find no result and
+                // refresh after the lease expires (with the spent token: they end the session).
+                tracing::warn!(error = %e, "could not share a refresh result");
+                true
+            }
         }
     }
 }
+
+/// The shared result a sign-out leaves: the session ended.
+const ENDED: &str = "err:invalid_grant";
 
 /// What a refresh produced: the new session and its `Set-Cookie`.
 pub(crate) struct Refreshed {
@@ -168,23 +183,22 @@ pub(crate) const ID_TOKEN_KEY: &str = "idToken";
 pub(crate) type SetCookie = Option<HeaderValue>;
 
 /// Folds the tokens of a grant into a session: a new access token, the rotated refresh token
-/// (the old one when the provider did not rotate), and what the provider said about the user;
-/// every key the session held that this crate does not know stays.
+/// (the old one when the provider did not rotate), and the user when the caller verified one
+/// (the WorkOS API's answer, or a verified ID token's claims); every key the session held that
+/// this crate does not know stays, and so does its sign-in id.
 pub(crate) fn apply(mut session: AuthKitSession, tokens: Tokens) -> AuthKitSession {
     session.access_token = tokens.access_token;
     if let Some(rt) = tokens.refresh_token {
         session.refresh_token = Some(RefreshToken::new(rt));
     }
     if let Some(id_token) = tokens.id_token {
-        if let Some(user) = unverified_claims(&id_token).as_ref().and_then(user_from_claims) {
-            // An ID token's profile replaces the sealed one, keeping unknown fields.
-            let extra = std::mem::take(&mut session.user.extra);
-            session.user = user;
-            session.user.extra = extra;
-        }
         session.extra.insert(ID_TOKEN_KEY.to_owned(), Value::String(id_token));
     }
-    if let Some(user) = tokens.user {
+    if let Some(mut user) = tokens.user {
+        // A verified profile replaces the sealed one, keeping the fields it does not name.
+        if user.extra.is_empty() {
+            user.extra = std::mem::take(&mut session.user.extra);
+        }
         session.user = user;
     }
     if tokens.authentication_method.is_some() {
@@ -258,32 +272,29 @@ impl Inner {
         };
         // A revoked or signed-out session is not refreshed: its old token (the seal proves we
         // wrote it, its claims name the session) is checked before the refresh token is spent.
-        if let Some(revocations) = &self.revocations
-            && let Some(claims) = unverified_claims(&session.access_token)
-        {
-            let text = |k: &str| claims.get(k).and_then(Value::as_str);
-            let time = |k: &str| claims.get(k).and_then(crate::claims::numeric_date);
-            if revocations.is_revoked(
-                text("sid"),
-                text("sub").unwrap_or_default(),
-                time("iat"),
-                time("auth_time"),
-            ) {
-                return (Err(AuthError::SessionRevoked), Some(self.cookie.clear_session()));
-            }
+        if self.is_revoked(&session) {
+            return (Err(AuthError::SessionRevoked), Some(self.cookie.clear_session()));
         }
-        let task = self.refresh_task(session, refresh_token.clone());
-        let outcome = self
-            .flights
-            .run(refresh_token.expose(), task, |r| match r {
+        let idp = self.idp.clone();
+        let plan = Plan {
+            refresh: self.refresh_task(session, refresh_token.clone()),
+            keep_for: |r: &Result<Refreshed, GrantError>| match r {
                 Ok(_) => REUSE_WINDOW,
                 Err(GrantError::Unavailable { retry_after, .. }) => {
                     Duration::from_secs(*retry_after).min(Duration::from_secs(5))
                 }
                 // A refused token stays refused: later requests with it need no new call.
                 Err(GrantError::Refused { .. }) => REUSE_WINDOW,
-            })
-            .await;
+            },
+            // A sign-out ended the session while the provider answered: what it produced is
+            // revoked, never handed out.
+            discard: move |r: Result<Refreshed, GrantError>| {
+                if let Ok(refreshed) = r {
+                    discard(idp, &refreshed);
+                }
+            },
+        };
+        let outcome = self.flights.run(refresh_token.expose(), plan).await;
         let failure = match outcome.as_deref() {
             Some(Ok(refreshed)) => {
                 // The provider has rotated the refresh token: keep the new session even if its
@@ -309,6 +320,13 @@ impl Inner {
         }
     }
 
+    /// Whether the sealed session was revoked or signed out (its sign-in, its `sid`, its user).
+    fn is_revoked(&self, session: &AuthKitSession) -> bool {
+        let Some(revocations) = &self.revocations else { return false };
+        let claims = unverified_claims(&session.access_token).unwrap_or_default();
+        is_revoked(revocations, &claims, session.sign_in_id())
+    }
+
     /// The refresh itself, run once per refresh token (on its own task).
     fn refresh_task(
         &self,
@@ -318,16 +336,20 @@ impl Inner {
         let idp = self.idp.clone();
         let passwords = self.passwords.clone();
         let cookie = self.cookie.clone();
-        let shared = self.revocations.as_ref().map(|r| r.shared_state().clone());
+        let revocations = self.revocations.clone();
+        let id_tokens = self.id_tokens.clone();
         let clock = self.clock.clone();
         async move {
-            let sub = session.user.id.clone();
-            let sid = unverified_claims(&session.access_token)
-                .and_then(|c| c.get("sid").and_then(Value::as_str).map(str::to_owned));
-            let lease = match shared.filter(SharedState::is_shared) {
+            let old = unverified_claims(&session.access_token).unwrap_or_default();
+            let sign_in = session.sign_in_id().map(str::to_owned);
+            let lease = match revocations
+                .as_ref()
+                .map(|r| r.shared_state())
+                .filter(|s| s.is_shared())
+            {
                 None => None,
                 Some(shared) => {
-                    let key = Lease::new(shared, refresh_token.expose());
+                    let key = Lease::new(shared.clone(), refresh_token.expose());
                     match key.acquire(&passwords, &cookie, &clock).await {
                         // Another instance refreshed (or is refreshing) this session.
                         Ok(Some(done)) => return done,
@@ -340,50 +362,155 @@ impl Inner {
                     }
                 }
             };
-            let result = Self::refresh_now(
-                &idp,
-                &passwords,
-                &cookie,
-                session,
-                &refresh_token,
-                &sub,
-                sid.as_deref(),
-            )
-            .await;
-            if let Some(lease) = lease {
-                lease.publish(&result).await;
+            let fresh =
+                Fresh { idp: &idp, passwords: &passwords, cookie: &cookie, id_tokens: &id_tokens };
+            let result = fresh.refresh(session, &refresh_token, &old).await;
+            // A sign-out or revocation that came while the provider answered (on this instance
+            // or, through the shared state, another): the new session is never handed out.
+            let revoked =
+                revocations.as_ref().is_some_and(|r| is_revoked(r, &old, sign_in.as_deref()));
+            let shared = match &lease {
+                // Instances waiting on the lease learn that the session ended.
+                Some(lease) if revoked => {
+                    lease.publish(&Err(GrantError::ended())).await;
+                    false
+                }
+                Some(lease) => lease.publish(&result).await,
+                None => true,
+            };
+            match result {
+                Ok(refreshed) if revoked || !shared => {
+                    discard(idp, &refreshed);
+                    Err(GrantError::ended())
+                }
+                other => other,
             }
-            result
         }
     }
+}
 
-    async fn refresh_now(
-        idp: &super::IdentityProvider,
-        passwords: &crate::authkit::IronPasswords,
-        cookie: &super::cookies::CookieSettings,
+/// Whether the session these (sealed, once verified) claims and sign-in id name is revoked.
+fn is_revoked(
+    revocations: &crate::Revocations,
+    claims: &Map<String, Value>,
+    sign_in: Option<&str>,
+) -> bool {
+    let text = |k: &str| claims.get(k).and_then(Value::as_str);
+    let time = |k: &str| claims.get(k).and_then(crate::claims::numeric_date);
+    revocations.is_revoked(
+        text("sid"),
+        text("sub").unwrap_or_default(),
+        time("iat"),
+        time("auth_time"),
+        sign_in,
+    )
+}
+
+/// Ends at the provider what a discarded refresh produced (its session, its refresh token), in
+/// the background.
+fn discard(idp: IdentityProvider, refreshed: &Refreshed) {
+    let sid = unverified_claims(&refreshed.session.access_token)
+        .and_then(|c| c.get("sid").and_then(Value::as_str).map(str::to_owned));
+    let tokens: Vec<RefreshToken> = refreshed.session.refresh_token.iter().cloned().collect();
+    audit::refresh_failed(&refreshed.session.user.id, sid.as_deref(), true, "signed_out");
+    tokio::spawn(async move { idp.end_session(sid.as_deref(), &tokens).await });
+}
+
+/// What one refresh needs besides the session.
+struct Fresh<'a> {
+    idp: &'a IdentityProvider,
+    passwords: &'a crate::authkit::IronPasswords,
+    cookie: &'a super::cookies::CookieSettings,
+    id_tokens: &'a Verifier,
+}
+
+impl Fresh<'_> {
+    /// Spends the refresh token and folds the answer into the session. The answer must name
+    /// the session's user and issuer (OpenID Connect Core 12.2), and an ID token in it is
+    /// verified before its profile replaces the stored user; otherwise the session ends.
+    async fn refresh(
+        &self,
         session: AuthKitSession,
         refresh_token: &RefreshToken,
-        sub: &str,
-        sid: Option<&str>,
+        old: &Map<String, Value>,
     ) -> Result<Refreshed, GrantError> {
-        match idp.refresh(refresh_token.expose()).await {
-            Ok(tokens) => {
-                let session = apply(session, tokens);
-                let sealed = session.seal(passwords).map_err(|_| GrantError::Unavailable {
-                    retry_after: 1,
-                    reason: "random number generator failed".into(),
-                })?;
-                audit::session_refreshed(sub, sid);
-                Ok(Refreshed { set_cookie: cookie.session(sealed), session })
-            }
+        let sub = session.user.id.clone();
+        let sid = old.get("sid").and_then(Value::as_str);
+        let result = match self.idp.refresh(refresh_token.expose()).await {
+            Ok(tokens) => self.fold(session, tokens, old).await,
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(_) => audit::session_refreshed(&sub, sid),
             Err(e) => {
-                let reason = match &e {
+                let reason = match e {
                     GrantError::Refused { error } => error.as_str(),
                     GrantError::Unavailable { reason, .. } => reason.as_str(),
                 };
-                audit::refresh_failed(sub, sid, e.is_terminal(), reason);
-                Err(e)
+                audit::refresh_failed(&sub, sid, e.is_terminal(), reason);
             }
         }
+        result
+    }
+
+    async fn fold(
+        &self,
+        mut session: AuthKitSession,
+        mut tokens: Tokens,
+        old: &Map<String, Value>,
+    ) -> Result<Refreshed, GrantError> {
+        let changed = || GrantError::Refused { error: SUBJECT_CHANGED.to_owned() };
+        let text =
+            |c: &Map<String, Value>, k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
+        let new = unverified_claims(&tokens.access_token).unwrap_or_default();
+        let same_user = text(&new, "sub").is_some_and(|s| s == session.user.id)
+            && text(&new, "iss") == text(old, "iss")
+            && tokens.user.as_ref().is_none_or(|u| u.id == session.user.id);
+        if !same_user {
+            self.revoke_answer(&tokens, &new).await;
+            return Err(changed());
+        }
+        if let Some(id_token) = tokens.id_token.as_deref() {
+            match self.id_tokens.verify(id_token).await {
+                Ok(id) if id.sub() == session.user.id => {
+                    let claims = unverified_claims(id_token).unwrap_or_default();
+                    tokens.user = super::provider::user_from_claims(&claims);
+                }
+                Ok(_) => {
+                    self.revoke_answer(&tokens, &new).await;
+                    return Err(changed());
+                }
+                // The keys cannot be had right now: keep the new tokens (the refresh token is
+                // rotated already) and the stored profile, and the old ID token for logout.
+                Err(AuthError::KeysUnavailable { .. } | AuthError::UnknownKey) => {
+                    tokens.id_token = None;
+                }
+                Err(e) => {
+                    tracing::warn!(reason = e.code(), "a refreshed ID token was refused");
+                    self.revoke_answer(&tokens, &new).await;
+                    return Err(changed());
+                }
+            }
+        }
+        if session.sign_in_id().is_none()
+            && let Some(id) = super::flow::random_token()
+        {
+            // A session sealed before sign-in ids existed gets one, so sign-out can end it.
+            session.extra.insert(crate::authkit::SIGN_IN_KEY.to_owned(), Value::String(id));
+        }
+        let session = apply(session, tokens);
+        let sealed = session.seal(self.passwords).map_err(|_| GrantError::Unavailable {
+            retry_after: 1,
+            reason: "random number generator failed".into(),
+        })?;
+        Ok(Refreshed { set_cookie: self.cookie.session(sealed), session })
+    }
+
+    /// Revokes what a refused answer granted (best effort).
+    async fn revoke_answer(&self, tokens: &Tokens, claims: &Map<String, Value>) {
+        let sid = claims.get("sid").and_then(Value::as_str);
+        let rt: Vec<RefreshToken> =
+            tokens.refresh_token.iter().cloned().map(RefreshToken::new).collect();
+        self.idp.end_session(sid, &rt).await;
     }
 }

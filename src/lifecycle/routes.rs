@@ -16,7 +16,7 @@ use super::cookies;
 use super::flow::{LoginState, challenge, same};
 use super::provider::{AuthorizeRequest, GrantError, unverified_claims};
 use super::renew::{ID_TOKEN_KEY, apply};
-use crate::authkit::{AuthKitSession, SessionUser};
+use crate::authkit::{AuthKitSession, SIGN_IN_KEY, SessionUser};
 use crate::policy::FUTURE_AUTH_TIME_SKEW;
 use crate::{AuthOutcome, audit, safe_return_to};
 
@@ -67,10 +67,11 @@ async fn backchannel_logout(
     let Some(revocations) = &inner.revocations else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let form = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        // The media type exactly (parameters such as charset allowed), not a prefix of it.
+        let essence = v.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
     if !form {
         return backchannel_error("not_a_form", "expected application/x-www-form-urlencoded");
     }
@@ -112,7 +113,11 @@ async fn backchannel_logout(
         User(&'a str),
     }
     let sid = c.get("sid").and_then(Value::as_str).filter(|s| !s.is_empty());
-    let ended = match (sid, Some(claims.sub()).filter(|s| !s.is_empty())) {
+    let sub = Some(claims.sub()).filter(|s| !s.is_empty());
+    if sid.into_iter().chain(sub).any(|id| id.len() > crate::MAX_ID_BYTES) {
+        return backchannel_error("id_too_long", "the logout token's sid or sub is too long");
+    }
+    let ended = match (sid, sub) {
         (Some(sid), _) => Ended::Session(sid),
         (None, Some(sub)) => Ended::User(sub),
         (None, None) => {
@@ -145,9 +150,19 @@ async fn backchannel_logout(
         Ended::Session(sid) => revocations.revoke_session(sid).await,
         Ended::User(sub) => revocations.revoke_user(sub).await,
     };
-    if let Err(e) = outcome {
-        // This instance refuses the session already; the others will on their next resync.
-        tracing::warn!(error = %e, "back-channel logout: the revocation was not shared");
+    match outcome {
+        Ok(()) => {}
+        // This instance refuses the session already; the others will once it is shared.
+        Err(e @ crate::RevokeError::NotShared(_)) => {
+            tracing::warn!(error = %e, "back-channel logout: the revocation was not shared yet");
+        }
+        // Not recorded (the set is full): the provider should try again.
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout: the revocation was refused");
+            let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
+            r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("60"));
+            return r;
+        }
     }
     audit::signed_out(claims.sub(), sid);
     let mut r = StatusCode::OK.into_response();
@@ -437,7 +452,11 @@ async fn complete(
         );
     }
     let sid = ctx.sid().map(str::to_owned);
-    let session = apply(AuthKitSession::new(String::new(), user), tokens);
+    let mut session = apply(AuthKitSession::new(String::new(), user), tokens);
+    let Some(sign_in) = super::flow::random_token() else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again", step_up);
+    };
+    session.extra.insert(SIGN_IN_KEY.to_owned(), Value::String(sign_in));
     let Ok(sealed) = session.seal(&inner.passwords) else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again", step_up);
     };
@@ -477,40 +496,7 @@ async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
             let sid = claims.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
             let id_token = session.extra.get(ID_TOKEN_KEY).and_then(Value::as_str);
             audit::signed_out(&session.user.id, sid);
-            // Every instance refuses this session's tokens from now on (a copied cookie too).
-            if let (Some(revocations), Some(sid)) = (&inner.revocations, sid)
-                && let Err(e) = revocations.sign_out_session(sid).await
-            {
-                tracing::warn!(error = %e, "sign-out: the revocation was not shared yet");
-            }
-            if let Some(rt) = &session.refresh_token {
-                // A refresh this session just did (its cookie not yet in the browser) must end
-                // too: revoke the rotated token, and hand late requests an ended session.
-                let mut tokens = vec![rt.clone()];
-                if let Some(done) = inner.flights.finished(rt.expose())
-                    && let Ok(refreshed) = &*done
-                    && let Some(rotated) = &refreshed.session.refresh_token
-                {
-                    tokens.push(rotated.clone());
-                }
-                let ended = GrantError::Refused { error: "invalid_grant".to_owned() };
-                inner.flights.settle(rt.expose(), Err(ended));
-                // The same on every instance, and the token another instance rotated to.
-                if let Some(shared) = inner.revocations.as_ref().map(|r| r.shared_state())
-                    && shared.is_shared()
-                {
-                    let lease = super::renew::Lease::new(shared.clone(), rt.expose());
-                    if let Some(rotated) = lease.end(&inner.passwords, &inner.clock).await {
-                        tokens.push(rotated);
-                    }
-                }
-                let idp = inner.idp.clone();
-                tokio::spawn(async move {
-                    for rt in tokens {
-                        idp.revoke(rt.expose()).await;
-                    }
-                });
-            }
+            sign_out(&inner, session, sid).await;
             inner
                 .idp
                 .logout_url(sid, id_token, &inner.post_logout)
@@ -520,6 +506,39 @@ async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
     let mut response = redirect(&location);
     response.headers_mut().append(SET_COOKIE, inner.cookie.clear_session());
     response
+}
+
+/// Ends a session everywhere before sign-out answers: every instance refuses its cookies (the
+/// sign-in id, so also a cookie a refresh still in flight produces) and the tokens of its
+/// `sid` issued so far; the refresh of its token is ended here and on every instance (one
+/// still running discards its result); the provider is told (WorkOS: the session; OpenID:
+/// each refresh token, the one another instance just rotated to included).
+async fn sign_out(inner: &Inner, session: &AuthKitSession, sid: Option<&str>) {
+    if let Some(revocations) = &inner.revocations
+        && let Err(e) = revocations.sign_out(sid, session.sign_in_id()).await
+    {
+        tracing::warn!(error = %e, "sign-out: the revocation was not shared yet");
+    }
+    let mut tokens = Vec::new();
+    if let Some(rt) = &session.refresh_token {
+        tokens.push(rt.clone());
+        if let Some(done) = inner.flights.end(rt.expose(), Err(GrantError::ended()))
+            && let Ok(refreshed) = &*done
+            && let Some(rotated) = &refreshed.session.refresh_token
+        {
+            tokens.push(rotated.clone());
+        }
+        if let Some(shared) = inner.revocations.as_ref().map(|r| r.shared_state())
+            && shared.is_shared()
+        {
+            let lease = super::renew::Lease::new(shared.clone(), rt.expose());
+            if let Some(rotated) = lease.end(&inner.passwords, &inner.clock).await {
+                tokens.push(rotated);
+            }
+        }
+    }
+    let (idp, sid) = (inner.idp.clone(), sid.map(str::to_owned));
+    tokio::spawn(async move { idp.end_session(sid.as_deref(), &tokens).await });
 }
 
 /// `GET /auth/session`: what the browser may know about its session.

@@ -43,6 +43,16 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
+/// The longest `sid`, `sub` or sign-in id a revocation accepts, in bytes. Longer ids are
+/// refused at every entry point (they would let one request grow every instance's copy and the
+/// shared state without bound); no provider issues ids anywhere near this long.
+pub const MAX_ID_BYTES: usize = 255;
+
+/// `true` for an id a revocation may name: 1 to [`MAX_ID_BYTES`] bytes.
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_BYTES
+}
+
 /// One revocation, as stored and announced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -59,6 +69,9 @@ pub(crate) enum Entry {
     },
     /// Every session of this user (`sub`) that authenticated at or before `before` is refused.
     User { sub: String, before: u64, until: u64 },
+    /// Every cookie of one sign-in (the sealed session's sign-in id, kept across refreshes) is
+    /// refused: a sign-out, so that a refresh finishing after it brings nothing back.
+    SignIn { id: String, until: u64 },
 }
 
 /// The wider of two session cut-offs: `None` (every token) wins, else the later one.
@@ -72,32 +85,113 @@ pub(crate) fn widest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 impl Entry {
     pub(crate) fn until(&self) -> u64 {
         match self {
-            Self::Session { until, .. } | Self::User { until, .. } => *until,
+            Self::Session { until, .. } | Self::User { until, .. } | Self::SignIn { until, .. } => {
+                *until
+            }
         }
     }
 
-    /// The hash field this entry is stored under (one per session or user).
+    /// The id the entry names.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Self::Session { sid: id, .. }
+            | Self::User { sub: id, .. }
+            | Self::SignIn { id, .. } => id,
+        }
+    }
+
+    /// The hash field this entry is stored under (one per session, user or sign-in).
     pub(crate) fn field(&self) -> String {
         match self {
             Self::Session { sid, .. } => format!("sid:{sid}"),
             Self::User { sub, .. } => format!("sub:{sub}"),
+            Self::SignIn { id, .. } => format!("sin:{id}"),
         }
+    }
+
+    /// The one merge rule: two revocations of the same session, user or sign-in become the
+    /// wider of both (the later `until`, the wider cut-off). Revocations only ever widen, so
+    /// the order in which instances hear of them does not matter. `other` naming another
+    /// entry leaves `self` as it is.
+    pub(crate) fn merge(&mut self, other: &Entry) {
+        match (self, other) {
+            (
+                Self::Session { sid, until, issued_before },
+                Self::Session { sid: s2, until: u2, issued_before: b2 },
+            ) if sid == s2 => {
+                *until = (*until).max(*u2);
+                *issued_before = widest(*issued_before, *b2);
+            }
+            (Self::User { sub, before, until }, Self::User { sub: s2, before: b2, until: u2 })
+                if sub == s2 =>
+            {
+                *before = (*before).max(*b2);
+                *until = (*until).max(*u2);
+            }
+            (Self::SignIn { id, until }, Self::SignIn { id: i2, until: u2 }) if id == i2 => {
+                *until = (*until).max(*u2);
+            }
+            _ => {}
+        }
+    }
+
+    /// `true` when merging `other` into `self` would change nothing.
+    pub(crate) fn covers(&self, other: &Entry) -> bool {
+        let mut merged = self.clone();
+        merged.merge(other);
+        merged == *self && self.field() == other.field()
     }
 }
 
+/// Where a reader of the revocation log stands: the log's generation (a new one when the
+/// store lost its data, e.g. a Redis restarted empty) and the last change read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub(crate) epoch: String,
+    pub(crate) at: String,
+}
+
+/// What a load returned.
+pub(crate) struct Loaded {
+    pub(crate) entries: Vec<Entry>,
+    /// Where the next load starts.
+    pub(crate) cursor: Cursor,
+    /// `true` when `entries` is the whole set (a first load, another generation, or a reader
+    /// that fell behind the log's trimmed start), not only the changes since the cursor.
+    pub(crate) whole: bool,
+    /// `true` when more changes are waiting (the load stopped at its page size).
+    pub(crate) more: bool,
+}
+
+/// Most log entries (or whole-set entries) one load returns.
+pub(crate) const LOAD_PAGE: usize = 10_000;
+
 /// The interface every backend implements. Keys are short ASCII strings chosen by the crate.
 pub(crate) trait Backend: Send + Sync + 'static {
-    /// Stores a revocation (keeping the later `until` and `before` when one exists) and
-    /// announces it to every subscriber.
-    fn publish(&self, entry: Entry) -> BoxFuture<'_, Result<(), StateError>>;
-    /// Every stored revocation that has not expired (and drops the expired ones).
-    fn load(&self, now: u64) -> BoxFuture<'_, Result<Vec<Entry>, StateError>>;
+    /// Stores revocations (merged with what is stored), appends them to the change log and
+    /// announces them to every subscriber.
+    fn publish(&self, entries: Vec<Entry>) -> BoxFuture<'_, Result<(), StateError>>;
+    /// The changes since `since`, or the whole set (see [`Loaded::whole`]); drops entries that
+    /// expired before `now`.
+    fn load(&self, since: Option<Cursor>, now: u64) -> BoxFuture<'_, Result<Loaded, StateError>>;
     /// Announcements from now on; the channel closes when the subscription breaks.
     fn subscribe(&self) -> BoxFuture<'_, Result<mpsc::Receiver<Entry>, StateError>>;
     /// Takes `key` for `ttl` unless someone holds it: `true` for the taker.
     fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>>;
-    /// Stores `value` under `key` for `ttl`.
-    fn put(&self, key: &str, value: &str, ttl: Duration) -> BoxFuture<'_, Result<(), StateError>>;
+    /// Stores `value` under `key` for `ttl` unless `key` holds a value: `true` when stored.
+    fn put_new(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StateError>>;
+    /// Stores `value` under `key` for `ttl` and returns what it replaced, in one step.
+    fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Option<String>, StateError>>;
     /// The value under `key`, if any.
     fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StateError>>;
     /// Removes `key` (a lease given back early).

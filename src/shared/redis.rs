@@ -2,9 +2,17 @@
 //! multiplexed connection that reconnects on its own) for commands, and a pub/sub connection
 //! per subscription. Every command runs under a timeout.
 //!
-//! Keys, under the prefix (default `axum-session-mfa`): `<prefix>:revoked` (a hash, one field
-//! per revoked session or user, JSON values), `<prefix>:revocations` (the pub/sub channel),
-//! `<prefix>:v:<key>` (leases and refresh results, with their own expiry).
+//! Keys, under the prefix (default `axum-session-mfa`):
+//! * `<prefix>:revoked`: a hash, one field per revoked session, user or sign-in (JSON values):
+//!   the whole set, read by an instance that starts (or lost track, see below);
+//! * `<prefix>:revoked-until`: a sorted set of the same fields by expiry, so expired entries
+//!   are found without reading the set;
+//! * `<prefix>:revoked-log`: a stream of every change, trimmed to about
+//!   [`LOG_CAPACITY`] entries: a resync reads only what changed since its last read;
+//! * `<prefix>:epoch`: the store's generation, set once; a Redis that restarted empty gets a
+//!   new one, and the instances then reload and publish their copies again;
+//! * `<prefix>:revocations`: the pub/sub channel that announces each change at once;
+//! * `<prefix>:v:<key>`: leases and refresh results, with their own expiry.
 
 use std::time::Duration;
 
@@ -13,7 +21,17 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Mutex, mpsc};
 
-use super::{Backend, BoxFuture, Entry, StateError};
+use super::{Backend, BoxFuture, Cursor, Entry, LOAD_PAGE, Loaded, StateError};
+
+/// Changes the log keeps (approximately: Redis trims whole nodes); an instance that falls
+/// further behind between two resyncs reloads the whole set.
+pub(super) const LOG_CAPACITY: usize = 100_000;
+
+/// Expired entries removed per load.
+const SWEEP_BATCH: usize = 1_000;
+
+/// Fields read per `HSCAN` of a whole load.
+const SCAN_BATCH: usize = 1_000;
 
 /// How the Redis backend names its keys and how long it waits.
 #[derive(Debug, Clone)]
@@ -48,7 +66,12 @@ pub(super) struct Redis {
     conn: Mutex<Option<ConnectionManager>>,
     options: RedisOptions,
     hash: String,
+    until: String,
+    log: String,
+    epoch: String,
     channel: String,
+    /// The generation this process proposes when the store has none.
+    new_epoch: String,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StateError {
@@ -64,7 +87,11 @@ impl Redis {
             client,
             conn: Mutex::new(None),
             hash: format!("{}:revoked", options.prefix),
+            until: format!("{}:revoked-until", options.prefix),
+            log: format!("{}:revoked-log", options.prefix),
+            epoch: format!("{}:epoch", options.prefix),
             channel: format!("{}:revocations", options.prefix),
+            new_epoch: new_epoch(),
             options,
         })
     }
@@ -108,45 +135,198 @@ impl Redis {
     }
 }
 
-impl Backend for Redis {
-    fn publish(&self, entry: Entry) -> BoxFuture<'_, Result<(), StateError>> {
-        Box::pin(async move {
-            let json = serde_json::to_string(&entry).map_err(unavailable)?;
-            let field = entry.field();
-            self.run(|mut c| async move {
-                redis::pipe()
-                    .atomic()
-                    .hset(&self.hash, field, &json)
-                    .ignore()
-                    .publish(&self.channel, &json)
-                    .ignore()
-                    .query_async::<()>(&mut c)
-                    .await
+/// A generation id unlikely to repeat: the process, the time, and a counter.
+fn new_epoch() -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{nanos}-{n}", std::process::id())
+}
+
+/// A stream id (`<ms>-<seq>`) as numbers, for ordering.
+fn stream_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// What `XINFO STREAM` says of the log: the last id given, and the highest id removed by
+/// trimming (entries after it are all still there).
+struct LogInfo {
+    last: String,
+    max_deleted: (u64, u64),
+}
+
+impl Redis {
+    async fn log_info(&self) -> Result<LogInfo, StateError> {
+        let exists: bool = self.run(|mut c| async move { c.exists(&self.log).await }).await?;
+        if !exists {
+            return Ok(LogInfo { last: "0-0".to_owned(), max_deleted: (0, 0) });
+        }
+        let info: std::collections::HashMap<String, redis::Value> = self
+            .run(|mut c| async move {
+                redis::cmd("XINFO").arg("STREAM").arg(&self.log).query_async(&mut c).await
             })
-            .await
+            .await?;
+        let text =
+            |k: &str| info.get(k).and_then(|v| redis::from_redis_value_ref::<String>(v).ok());
+        let last = text("last-generated-id").unwrap_or_else(|| "0-0".to_owned());
+        let max_deleted =
+            text("max-deleted-entry-id").and_then(|i| stream_id(&i)).unwrap_or((0, 0));
+        Ok(LogInfo { last, max_deleted })
+    }
+
+    /// Removes entries that expired before `now` (a batch per call: the sorted set finds them
+    /// without reading the rest).
+    async fn sweep(&self, now: u64) -> Result<(), StateError> {
+        let expired: Vec<String> = self
+            .run(|mut c| async move {
+                c.zrangebyscore_limit(
+                    &self.until,
+                    "-inf",
+                    format!("({now}"),
+                    0,
+                    SWEEP_BATCH as isize,
+                )
+                .await
+            })
+            .await?;
+        if expired.is_empty() {
+            return Ok(());
+        }
+        self.run(|mut c| async move {
+            redis::pipe()
+                .atomic()
+                .hdel(&self.hash, &expired)
+                .ignore()
+                .zrem(&self.until, &expired)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    /// The whole set, read in `HSCAN` batches (each under the command timeout).
+    async fn load_whole(&self, now: u64) -> Result<Vec<Entry>, StateError> {
+        let mut entries = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, flat): (u64, Vec<String>) = self
+                .run(|mut c| async move {
+                    redis::cmd("HSCAN")
+                        .arg(&self.hash)
+                        .arg(cursor)
+                        .arg("COUNT")
+                        .arg(SCAN_BATCH)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            for json in flat.chunks(2).filter_map(|pair| pair.get(1)) {
+                // Written by another version (a rolling upgrade) or something else: left alone.
+                if let Some(e) = parse(json).filter(|e| e.until() >= now) {
+                    entries.push(e);
+                }
+            }
+            if next == 0 {
+                return Ok(entries);
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// An entry as stored, if this version can read it and its id is within the limits.
+fn parse(json: &str) -> Option<Entry> {
+    serde_json::from_str::<Entry>(json).ok().filter(|e| super::valid_id(e.id()))
+}
+
+impl Backend for Redis {
+    fn publish(&self, entries: Vec<Entry>) -> BoxFuture<'_, Result<(), StateError>> {
+        Box::pin(async move {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            pipe.cmd("SET").arg(&self.epoch).arg(&self.new_epoch).arg("NX").ignore();
+            for entry in &entries {
+                let json = serde_json::to_string(entry).map_err(unavailable)?;
+                let field = entry.field();
+                pipe.hset(&self.hash, &field, &json).ignore();
+                pipe.cmd("ZADD").arg(&self.until).arg("GT").arg(entry.until()).arg(&field).ignore();
+                pipe.cmd("ZADD").arg(&self.until).arg("NX").arg(entry.until()).arg(&field).ignore();
+                pipe.cmd("XADD")
+                    .arg(&self.log)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(LOG_CAPACITY)
+                    .arg("*")
+                    .arg("e")
+                    .arg(&json)
+                    .ignore();
+                pipe.publish(&self.channel, &json).ignore();
+            }
+            self.run(|mut c| async move { pipe.query_async::<()>(&mut c).await }).await
         })
     }
 
-    fn load(&self, now: u64) -> BoxFuture<'_, Result<Vec<Entry>, StateError>> {
+    fn load(&self, since: Option<Cursor>, now: u64) -> BoxFuture<'_, Result<Loaded, StateError>> {
         Box::pin(async move {
-            let all: Vec<(String, String)> =
-                self.run(|mut c| async move { c.hgetall(&self.hash).await }).await?;
-            let mut live = Vec::with_capacity(all.len());
-            let mut expired = Vec::new();
-            for (field, json) in all {
-                match serde_json::from_str::<Entry>(&json) {
-                    Ok(e) if e.until() >= now => live.push(e),
-                    Ok(_) => expired.push(field),
-                    // Written by another version (a rolling upgrade) or something else: left
-                    // alone, not deleted.
-                    Err(_) => {}
-                }
-            }
-            if !expired.is_empty() {
-                self.run(|mut c| async move { c.hdel::<_, _, ()>(&self.hash, expired).await })
-                    .await?;
-            }
-            Ok(live)
+            self.sweep(now).await?;
+            let epoch: String = self
+                .run(|mut c| async move {
+                    redis::pipe()
+                        .cmd("SET")
+                        .arg(&self.epoch)
+                        .arg(&self.new_epoch)
+                        .arg("NX")
+                        .ignore()
+                        .get(&self.epoch)
+                        .query_async::<(String,)>(&mut c)
+                        .await
+                        .map(|(epoch,)| epoch)
+                })
+                .await?;
+            let info = self.log_info().await?;
+            let last = stream_id(&info.last).unwrap_or((0, 0));
+            // Changes only when the reader's generation is the store's, nothing after its
+            // position was trimmed, and the log has not gone back (a restore from a snapshot).
+            let at = since.filter(|c| c.epoch == epoch).and_then(|c| {
+                let at = stream_id(&c.at)?;
+                (info.max_deleted <= at && at <= last).then_some(c.at)
+            });
+            let Some(at) = at else {
+                let entries = self.load_whole(now).await?;
+                let cursor = Cursor { epoch, at: info.last };
+                return Ok(Loaded { entries, cursor, whole: true, more: false });
+            };
+            let page: Vec<(String, Vec<String>)> = self
+                .run(|mut c| {
+                    let start = format!("({at}");
+                    async move {
+                        redis::cmd("XRANGE")
+                            .arg(&self.log)
+                            .arg(start)
+                            .arg("+")
+                            .arg("COUNT")
+                            .arg(LOAD_PAGE)
+                            .query_async(&mut c)
+                            .await
+                    }
+                })
+                .await?;
+            let more = page.len() == LOAD_PAGE;
+            let end = page.last().map_or(at, |(id, _)| id.clone());
+            let entries = page
+                .iter()
+                .filter_map(|(_, fields)| fields.get(1))
+                .filter_map(|json| parse(json))
+                .filter(|e| e.until() >= now)
+                .collect();
+            Ok(Loaded { entries, cursor: Cursor { epoch, at: end }, whole: false, more })
         })
     }
 
@@ -172,7 +352,7 @@ impl Backend for Redis {
                     };
                     let Some(msg) = msg else { break };
                     let Ok(json) = msg.get_payload::<String>() else { continue };
-                    let Ok(entry) = serde_json::from_str::<Entry>(&json) else { continue };
+                    let Some(entry) = parse(&json) else { continue };
                     if tx.send(entry).await.is_err() {
                         break;
                     }
@@ -203,11 +383,51 @@ impl Backend for Redis {
         })
     }
 
-    fn put(&self, key: &str, value: &str, ttl: Duration) -> BoxFuture<'_, Result<(), StateError>> {
+    fn put_new(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StateError>> {
         let (key, value) = (self.key(key), value.to_owned());
         Box::pin(async move {
             let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
-            self.run(|mut c| async move { c.pset_ex::<_, _, ()>(&key, value, ms).await }).await
+            let set: Option<String> = self
+                .run(|mut c| async move {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(value)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ms)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            Ok(set.is_some())
+        })
+    }
+
+    fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Option<String>, StateError>> {
+        let (key, value) = (self.key(key), value.to_owned());
+        Box::pin(async move {
+            let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
+            self.run(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ms)
+                    .arg("GET")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await
         })
     }
 
