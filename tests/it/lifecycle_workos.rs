@@ -352,7 +352,7 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
         f(c.as_object_mut().unwrap());
         c
     };
-    let cases: Vec<(Value, &str, &str)> = vec![
+    let mut cases: Vec<(Value, &str, &str)> = vec![
         (with(&|c| drop(c.remove("events"))), "logout+jwt", "not_a_logout_token"),
         (
             with(&|c| drop(c.insert("events".into(), json!({"other": {}})))),
@@ -375,14 +375,38 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
         (with(&|c| drop(c.insert("exp".into(), json!(now - 3600)))), "logout+jwt", "token_expired"),
         (good.clone(), "at+jwt", "wrong_token_type"),
     ];
+    let long_sid = with(&|c| drop(c.insert("sid".into(), json!("s".repeat(256)))));
+    cases.push((long_sid, "logout+jwt", "id_too_long"));
     for (claims, typ, code) in cases {
         assert_eq!(post(sign(&claims, typ)).await, (400, code.to_owned()), "{claims}");
         // Nothing was revoked by a refused token.
         assert_eq!(browser.api().get(&world.url("/me")).await.status, StatusCode::OK, "{code}");
     }
-    // The good token revokes the session; the same token again is a replay.
+    // The content type is compared as a media type, not as a prefix; parameters are allowed.
     let token = sign(&good, "logout+jwt");
-    assert_eq!(post(token.clone()).await.0, 200);
+    let post_as = |content_type: &'static str| {
+        let (url, body) = (world.url("/auth/backchannel-logout"), format!("logout_token={token}"));
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default();
+            (status, body["code"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    for wrong in
+        ["application/x-www-form-urlencoded-not", "application/x-www-form-urlencodedx; a=b"]
+    {
+        assert_eq!(post_as(wrong).await, (400, "not_a_form".to_owned()), "{wrong}");
+    }
+    assert_eq!(browser.api().get(&world.url("/me")).await.status, StatusCode::OK);
+    // The good token revokes the session; the same token again is a replay.
+    assert_eq!(post_as("Application/X-WWW-Form-Urlencoded; charset=UTF-8").await.0, 200);
     let page = browser.api().get(&world.url("/me")).await;
     assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
     assert_eq!(post(token).await, (400, "jti_replayed".to_owned()));

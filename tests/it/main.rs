@@ -48,3 +48,5 @@ mod lifecycle_oidc;
 mod lifecycle_support;
 #[cfg(feature = "lifecycle")]
 mod lifecycle_workos;
+#[cfg(all(feature = "lifecycle", feature = "redis"))]
+mod sign_out;

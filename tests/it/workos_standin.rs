@@ -80,6 +80,8 @@ pub struct Stats {
     pub refresh_failures: u64,
     /// Well-formed `GET /user_management/sessions/logout` calls.
     pub logouts: u64,
+    /// Accepted `POST /user_management/sessions/revoke` calls.
+    pub session_revocations: u64,
 }
 
 struct Session {
@@ -113,6 +115,23 @@ struct Inner {
     refresh_delay_ms: u64,
     last_authorize_query: Option<Vec<(String, String)>>,
     last_sign_in_at: Option<u64>,
+    /// While set, refresh answers wait for permits (after the grant is decided).
+    refresh_gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// Refresh answers that reached the gate so far.
+    refreshes_held: u64,
+    /// What refreshes put in their answers instead of the session's own values.
+    refresh_overrides: RefreshOverrides,
+}
+
+/// Answers of a misbehaving provider: a refresh for another user or issuer.
+#[derive(Clone, Default)]
+pub struct RefreshOverrides {
+    /// The access token's `sub`.
+    pub sub: Option<String>,
+    /// The access token's `iss`.
+    pub iss: Option<String>,
+    /// The `user.id` of the answer.
+    pub user_id: Option<String>,
 }
 
 struct Shared {
@@ -174,12 +193,16 @@ impl WorkOsStandIn {
                 refresh_delay_ms: 0,
                 last_authorize_query: None,
                 last_sign_in_at: None,
+                refresh_gate: None,
+                refreshes_held: 0,
+                refresh_overrides: RefreshOverrides::default(),
             }),
         });
         let app = Router::new()
             .route("/user_management/authorize", get(authorize))
             .route("/user_management/authenticate", post(authenticate))
             .route("/user_management/sessions/logout", get(logout))
+            .route("/user_management/sessions/revoke", post(revoke_session))
             .route("/sso/jwks/{client_id}", get(jwks))
             .route("/standin/signed_out", get(signed_out))
             .fallback(not_found)
@@ -275,6 +298,39 @@ impl WorkOsStandIn {
     /// request arrives; only the answer waits, as when a response is slow on the way back.
     pub fn set_refresh_delay(&self, ms: u64) {
         self.shared.lock().refresh_delay_ms = ms;
+    }
+
+    /// From now on every refresh answer waits (the grant decided, the old token spent, the new
+    /// tokens issued) until [`release_refreshes`](Self::release_refreshes): a provider whose
+    /// answer is slow on its way back, held as long as the test wants.
+    pub fn hold_refreshes(&self) {
+        self.shared.lock().refresh_gate = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets every held refresh answer go, and later ones through at once.
+    pub fn release_refreshes(&self) {
+        if let Some(gate) = self.shared.lock().refresh_gate.take() {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
+    /// Refresh answers that reached the gate of [`hold_refreshes`](Self::hold_refreshes).
+    pub fn refreshes_held(&self) -> u64 {
+        self.shared.lock().refreshes_held
+    }
+
+    /// What later refreshes answer instead of the session's own `sub`, `iss` or user.
+    pub fn set_refresh_overrides(&self, overrides: RefreshOverrides) {
+        self.shared.lock().refresh_overrides = overrides;
+    }
+
+    /// Whether `refresh_token` would still be accepted.
+    pub fn refresh_token_alive(&self, refresh_token: &str) -> bool {
+        let inner = self.shared.lock();
+        inner
+            .refresh_tokens
+            .get(refresh_token)
+            .is_some_and(|g| inner.sessions.get(&g.session_id).is_some_and(|s| !s.ended))
     }
 
     /// The query pairs of the last `GET /user_management/authorize`, in order.
@@ -458,7 +514,7 @@ async fn authenticate(
             resp
         }
         Some("refresh_token") => {
-            let (resp, delay_ms) = {
+            let (resp, delay_ms, gate) = {
                 let resp = refresh_grant(&s, &fields);
                 let mut inner = s.lock();
                 if resp.status().is_success() {
@@ -466,10 +522,17 @@ async fn authenticate(
                 } else {
                     inner.stats.refresh_failures += 1;
                 }
-                (resp, inner.refresh_delay_ms)
+                let gate = inner.refresh_gate.clone();
+                if gate.is_some() {
+                    inner.refreshes_held += 1;
+                }
+                (resp, inner.refresh_delay_ms, gate)
             };
             if delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            }
+            if let Some(gate) = gate {
+                let _ = gate.acquire().await;
             }
             resp
         }
@@ -509,7 +572,7 @@ fn code_grant(s: &Shared, fields: &HashMap<String, String>) -> Response {
         return invalid_code();
     }
     inner.last_sign_in_at = Some(now);
-    issue_tokens(s, &mut inner, &grant.session_id, &grant.organization_id)
+    issue_tokens(s, &mut inner, &grant.session_id, &grant.organization_id, false)
 }
 
 fn refresh_grant(s: &Shared, fields: &HashMap<String, String>) -> Response {
@@ -530,7 +593,7 @@ fn refresh_grant(s: &Shared, fields: &HashMap<String, String>) -> Response {
         return invalid_grant("Session has already ended.");
     }
     let organization_id = fields.get("organization_id").cloned().unwrap_or(grant.organization_id);
-    issue_tokens(s, &mut inner, &grant.session_id, &organization_id)
+    issue_tokens(s, &mut inner, &grant.session_id, &organization_id, true)
 }
 
 async fn logout(
@@ -574,6 +637,41 @@ async fn logout(
     }
 }
 
+/// `POST /user_management/sessions/revoke` with `{"session_id"}`, authenticated with the API
+/// key (`userManagement.revokeSession` of `@workos-inc/node`): ends the session and every
+/// refresh token of it.
+async fn revoke_session(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", s.api_key));
+    if !authorized {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid API key.");
+    }
+    let fields = match parse_fields(&headers, &body) {
+        Ok(fields) => fields,
+        Err(msg) => return invalid_request(msg),
+    };
+    let Some(session_id) = fields.get("session_id").filter(|s| !s.is_empty()) else {
+        return api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_parameters",
+            "session_id is required.",
+        );
+    };
+    let mut inner = s.lock();
+    let Some(session) = inner.sessions.get_mut(session_id) else {
+        return api_error(StatusCode::NOT_FOUND, "entity_not_found", "Session not found.");
+    };
+    session.ended = true;
+    inner.refresh_tokens.retain(|_, grant| grant.session_id != *session_id);
+    if inner.current_session.as_deref() == Some(session_id.as_str()) {
+        inner.current_session = None;
+    }
+    inner.stats.session_revocations += 1;
+    Json(json!({})).into_response()
+}
+
 async fn jwks(State(s): State<Arc<Shared>>, Path(client_id): Path<String>) -> Response {
     if client_id != s.client_id {
         return api_error(
@@ -608,14 +706,16 @@ fn issue_tokens(
     inner: &mut Inner,
     session_id: &str,
     organization_id: &str,
+    refresh: bool,
 ) -> Response {
     let Some(session) = inner.sessions.get(session_id) else {
         return invalid_grant("Session has already ended.");
     };
     let iat = now_secs();
+    let o = if refresh { inner.refresh_overrides.clone() } else { RefreshOverrides::default() };
     let claims = json!({
-        "iss": s.issuer(),
-        "sub": USER_ID,
+        "iss": o.iss.clone().unwrap_or_else(|| s.issuer()),
+        "sub": o.sub.as_deref().unwrap_or(USER_ID),
         "sid": session_id,
         "org_id": organization_id,
         "role": "admin",
@@ -647,8 +747,12 @@ fn issue_tokens(
             organization_id: organization_id.to_owned(),
         },
     );
+    let mut user = user_json(inner.last_sign_in_at);
+    if let Some(id) = o.user_id {
+        user["id"] = json!(id);
+    }
     let body = json!({
-        "user": user_json(inner.last_sign_in_at),
+        "user": user,
         "organization_id": organization_id,
         "access_token": access_token,
         "refresh_token": refresh_token,
