@@ -318,3 +318,151 @@ async fn redis_stopped_and_restarted_mid_test() {
         .await
     );
 }
+
+/// Ids longer than `MAX_ID_BYTES` (or empty) are refused at every entry point, and nothing is
+/// recorded; an id of exactly the limit is fine.
+#[tokio::test]
+async fn ids_over_the_limit_are_refused_and_nothing_is_recorded() {
+    use axum_session_mfa::{MAX_ID_BYTES, RevokeError};
+    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let long = "s".repeat(MAX_ID_BYTES + 1);
+    for (what, result) in [
+        ("revoke_session", revocations.revoke_session(&long).await),
+        ("revoke_user", revocations.revoke_user(&long).await),
+        ("sign_out_session", revocations.sign_out_session(&long).await),
+        ("empty sid", revocations.revoke_session("").await),
+        ("empty sub", revocations.revoke_user("").await),
+    ] {
+        assert_eq!(result, Err(RevokeError::InvalidId), "{what}");
+    }
+    assert!(revocations.is_empty(), "a refused revocation was recorded");
+    revocations.revoke_session(&"s".repeat(MAX_ID_BYTES)).await.unwrap();
+    assert_eq!(revocations.len(), 1);
+    assert_eq!(RevokeError::InvalidId.code(), "invalid_id");
+}
+
+/// At capacity a new revocation is refused (`Full`), while every revoked session stays
+/// refused, revoked sessions can still be revoked wider, and every other session keeps
+/// working: a flood of revocations cannot push earlier ones out or fail other sessions.
+#[tokio::test]
+async fn at_capacity_new_revocations_are_refused_and_other_sessions_keep_working() {
+    use axum_session_mfa::RevokeError;
+    let revocations = Revocations::builder(SharedState::in_memory()).capacity(100).start().await;
+    let app = app_with(&revocations).await;
+    revocations.revoke_session("session_abc").await.unwrap();
+    let mut full = 0;
+    for i in 0..150 {
+        match revocations.revoke_session(&format!("flood_{i}")).await {
+            Ok(()) => {}
+            Err(RevokeError::Full { capacity: 100 }) => full += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((full, revocations.len()), (51, 100));
+    assert_eq!(
+        revocations.revoke_user("user_new").await,
+        Err(RevokeError::Full { capacity: 100 }),
+        "a new user at capacity"
+    );
+    // An entry the set already holds can still be widened (a sign-out, then a revocation).
+    revocations.sign_out_session("flood_1").await.unwrap();
+    revocations.revoke_session("flood_1").await.unwrap();
+    let revoked = bearer(&app, "/me", &hs256(&claims())).await;
+    assert_eq!((revoked.status.as_u16(), revoked.code()), (401, "session_revoked".to_owned()));
+    let mut c = claims();
+    c["sid"] = json!("session_fresh");
+    assert_eq!(bearer(&app, "/me", &hs256(&c)).await.status, 200, "another session works");
+}
+
+/// A resync reads the change log, not the whole set: an entry written to the log alone reaches
+/// a running instance (no announcement, no hash field), an entry written to the hash alone
+/// does not (it was never announced as a change), and an instance that starts loads the hash.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_resync_reads_only_the_changes_since_the_last_one() {
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let p = prefix();
+    let b = Revocations::builder(redis_state(REDIS, &p))
+        .resync_every(Duration::from_millis(50))
+        .start()
+        .await;
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let until = now() + 3600;
+    let entry = |sid: &str| json!({"kind": "session", "sid": sid, "until": until}).to_string();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{p}:revoked"))
+        .arg("sid:hash_only")
+        .arg(entry("hash_only"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg(format!("{p}:revoked-log"))
+        .arg("*")
+        .arg("e")
+        .arg(entry("log_only"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let app_b = app_with(&b).await;
+    let token = |sid: &str| {
+        let mut c = claims();
+        c["sid"] = json!(sid);
+        hs256(&c)
+    };
+    let seen = eventually(Duration::from_secs(3), async || {
+        bearer(&app_b, "/me", &token("log_only")).await.status == 401
+    })
+    .await;
+    assert!(seen, "the log entry did not reach the running instance");
+    assert_eq!(bearer(&app_b, "/me", &token("hash_only")).await.status, 200, "a whole reload");
+    let c = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let app_c = app_with(&c).await;
+    assert_eq!(bearer(&app_c, "/me", &token("hash_only")).await.code(), "session_revoked");
+}
+
+/// Entries leave the shared state by time: once their retention has passed, the next resync
+/// removes them from Redis (found through their expiry, without reading the set) and the local
+/// copy forgets them.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn expired_entries_leave_redis_and_the_copy_by_time() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let p = prefix();
+    let offset = Arc::new(AtomicU64::new(0));
+    let o = offset.clone();
+    let clock = Clock::from_fn(move || now() + o.load(Ordering::SeqCst));
+    let a = Revocations::builder(redis_state(REDIS, &p))
+        .clock(clock)
+        .retain(Duration::from_secs(60))
+        .resync_every(Duration::from_millis(50))
+        .max_staleness(Duration::from_secs(3600))
+        .start()
+        .await;
+    for i in 0..3 {
+        a.revoke_session(&format!("session_{i}")).await.unwrap();
+    }
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let count = async |conn: &mut redis::aio::MultiplexedConnection| -> (u64, u64) {
+        let hash: u64 =
+            redis::cmd("HLEN").arg(format!("{p}:revoked")).query_async(conn).await.unwrap();
+        let zset: u64 =
+            redis::cmd("ZCARD").arg(format!("{p}:revoked-until")).query_async(conn).await.unwrap();
+        (hash, zset)
+    };
+    assert_eq!(count(&mut conn).await, (3, 3));
+    offset.store(120, Ordering::SeqCst);
+    let mut gone = false;
+    for _ in 0..200 {
+        if count(&mut conn).await == (0, 0) && a.is_empty() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "expired entries stayed: {:?}, copy {}", count(&mut conn).await, a.len());
+}
