@@ -21,6 +21,12 @@
 //!   with an empty store and once with 10,000 sessions already revoked (written to the store,
 //!   in its JSON format, before A and B start, so both load them).
 //!
+//! * `check_at_scale`: the check with 10^4, 10^5 and 10^6 revoked sessions in the copy (a
+//!   miss and a hit), against the empty set in the same group.
+//! * propagation also runs with 10^4, 10^5 and 10^6 sessions preloaded (`REVOCATION_SIZES`,
+//!   default `0,10000,100000,1000000`), and prints how long each instance took to load them
+//!   and the resident memory one copy holds (VmRSS growth over two copies, halved).
+//!
 //! `cargo bench -j 1 --features redis --bench revocation -- --warm-up-time 2 --measurement-time 5`
 //!
 //! Redis: `REDIS_URL` (default `redis://127.0.0.1:6379`); the bench deletes its keys at the end.
@@ -220,6 +226,38 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // The check with 10^4, 10^5 and 10^6 revoked sessions, against the empty set in the same
+    // group: a miss (the live session) and a hit.
+    let sizes: &[usize] = if test_mode() { &[10_000] } else { &[10_000, 100_000, 1_000_000] };
+    let mut group = c.benchmark_group("check_at_scale");
+    group.bench_function("empty/miss", |b| {
+        b.iter(|| assert!(empty.check(black_box(&live)).is_ok()))
+    });
+    for &n in sizes {
+        let started = Instant::now();
+        let big = background.block_on(async move {
+            tokio::spawn(async move {
+                let r = Revocations::builder(SharedState::in_memory()).capacity(n).start().await;
+                for i in 0..n {
+                    r.revoke_session(&format!("session_{i:08}")).await.unwrap();
+                }
+                r
+            })
+            .await
+            .unwrap()
+        });
+        println!("{n} revocations in memory: {:?} each", started.elapsed() / n as u32);
+        let hit = ctx(LIVE_SUB, &format!("session_{:08}", n / 2));
+        group.bench_function(format!("{n}/miss"), |b| {
+            b.iter(|| assert!(big.check(black_box(&live)).is_ok()))
+        });
+        group.bench_function(format!("{n}/hit"), |b| {
+            b.iter(|| assert!(matches!(big.check(black_box(&hit)), Err(AuthError::SessionRevoked))))
+        });
+        drop(big);
+    }
+    group.finish();
+
     let one = token(LIVE_SUB, LIVE_SID);
     let bare: Router = Router::new().route("/admin", get(|| async { "ok" }));
     let plain = guarded(layer(None));
@@ -291,28 +329,43 @@ fn propagation_run(url: &str, n: usize, preload: usize, sleep_poll: bool) {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let client = redis::Client::open(url).unwrap();
     let hash = format!("{prefix}:revoked");
+    let expiry = format!("{prefix}:revoked-until");
     if preload > 0 {
-        // Straight into the store, in its format (a hash of JSON entries), so that A and B
-        // load them at start: revoking them one by one would take minutes.
+        // Straight into the store, in its format (a hash of JSON entries and their expiry), so
+        // that A and B load them at start: revoking them one by one would take minutes.
         let until = now() + 3600;
         rt.block_on(async {
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let mut pipe = redis::pipe();
-            for i in 0..preload {
-                let entry =
-                    json!({"kind": "session", "sid": format!("preloaded_{i:08}"), "until": until});
-                pipe.hset(&hash, format!("sid:preloaded_{i:08}"), entry.to_string()).ignore();
+            for start in (0..preload).step_by(10_000) {
+                let mut pipe = redis::pipe();
+                for i in start..preload.min(start + 10_000) {
+                    let sid = format!("preloaded_{i:08}");
+                    let entry = json!({"kind": "session", "sid": sid, "until": until});
+                    pipe.hset(&hash, format!("sid:{sid}"), entry.to_string()).ignore();
+                    pipe.zadd(&expiry, format!("sid:{sid}"), until).ignore();
+                }
+                pipe.query_async::<()>(&mut conn).await.unwrap();
             }
-            pipe.query_async::<()>(&mut conn).await.unwrap();
         });
     }
     let shared =
         || SharedState::redis_with(url, RedisOptions::default().prefix(prefix.clone())).unwrap();
+    let rss_before = rss_kib();
+    let started = Instant::now();
     let (a, b) = rt.block_on(async {
-        let a = Revocations::builder(shared()).start().await;
-        let b = Revocations::builder(shared()).start().await;
+        let a =
+            Revocations::builder(shared()).max_staleness(Duration::from_secs(120)).start().await;
+        let b =
+            Revocations::builder(shared()).max_staleness(Duration::from_secs(120)).start().await;
         (a, b)
     });
+    let loaded = started.elapsed() / 2;
+    let per_copy = rss_kib().saturating_sub(rss_before) / 2;
+    println!(
+        "{preload} sessions: each instance loaded them in {loaded:?}; resident memory per copy          {:.1} MiB ({} bytes per entry)",
+        per_copy as f64 / 1024.0,
+        (per_copy * 1024).checked_div(preload as u64).unwrap_or(0)
+    );
     let verifier = layer(None);
     if preload > 0 {
         // Both loaded the preloaded entries (else the store's format has changed).
@@ -371,8 +424,20 @@ fn propagation_run(url: &str, n: usize, preload: usize, sleep_poll: bool) {
     drop((a, b));
     rt.block_on(async {
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        redis::cmd("DEL").arg(&hash).query_async::<()>(&mut conn).await.unwrap();
+        let keys = [&hash, &expiry, &format!("{prefix}:revoked-log"), &format!("{prefix}:epoch")];
+        redis::cmd("DEL").arg(&keys).query_async::<()>(&mut conn).await.unwrap();
     });
+}
+
+/// This process's resident memory (Linux `VmRSS`), in KiB; 0 elsewhere.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Criterion's test mode (`cargo test --benches`): no `--bench` argument.
@@ -401,8 +466,14 @@ fn propagation() {
     let sleep_poll = std::env::var("REVOCATION_POLL").is_ok_and(|p| p == "sleep");
     println!("propagation: N = {n}, polling B by {}", if sleep_poll { "sleep" } else { "yield" });
     axum_session_mfa::install_crypto_provider();
-    propagation_run(&url, n, 0, sleep_poll);
-    propagation_run(&url, n, SESSIONS, sleep_poll);
+    let sizes: Vec<usize> = match std::env::var("REVOCATION_SIZES") {
+        Ok(list) => list.split(',').map(|n| n.trim().parse().expect("REVOCATION_SIZES")).collect(),
+        Err(_) if test_mode => vec![0, SESSIONS],
+        Err(_) => vec![0, 10_000, 100_000, 1_000_000],
+    };
+    for preload in sizes {
+        propagation_run(&url, n, preload, sleep_poll);
+    }
 }
 
 criterion_group!(benches, bench);

@@ -35,7 +35,11 @@
 //!   the request goes on; the response carries the resealed cookie. See [Refresh](#refresh).
 //! * `GET`/`POST /auth/logout` clears the cookie and sends the browser to the provider's logout
 //!   (WorkOS: the session's `sid`; OpenID: `end_session_endpoint` with `id_token_hint`), else to
-//!   the post-logout URL.
+//!   the post-logout URL. With [revocations](SessionsBuilder::revocations) the sign-out is
+//!   final before it answers: every instance refuses every cookie of that sign-in (a random
+//!   sign-in id sealed in the session, kept across refreshes), a refresh still in flight is
+//!   discarded wherever it runs, and the provider is told (WorkOS: the session is revoked;
+//!   OpenID: the refresh tokens, where it has a revocation endpoint).
 //! * `GET /auth/session` answers what the browser may know: `{"authenticated": false}` or
 //!   `{"authenticated": true, "user", "sub", "sid", "org_id", "amr", "acr", "auth_time",
 //!   "authentication_method", "expires_at"}`; never a token.
@@ -49,6 +53,9 @@
 //! share one call to the provider, and requests that arrive up to a minute later with the old
 //! cookie get the same result. `invalid_grant` (revoked, spent, expired) ends the session: the
 //! cookie is cleared and the request has none ([`AuthError::SessionEnded`](crate::AuthError)).
+//! A refresh whose answer names another user or issuer than the session's (the access token's
+//! `sub` or `iss`, the WorkOS user, or a refreshed ID token, which is verified before its
+//! profile is used) ends the session the same way (OpenID Connect Core 12.2).
 //! A provider that cannot answer (network, 408, 429, 5xx) never signs anyone out: the request
 //! goes on with the old token while it is valid, and gets 503 with `Retry-After`
 //! ([`AuthError::RefreshUnavailable`](crate::AuthError)) once it is not.
