@@ -145,7 +145,8 @@ impl SharedState {
     }
 
     /// State shared through Redis at `url`, with the default [`RedisOptions`]. Connects lazily
-    /// and reconnects on its own: a Redis that is down at start is not an error here.
+    /// and reconnects on its own: a Redis that is down at start is not an error here
+    /// ([`ping`](Self::ping) tells).
     ///
     /// URLs: `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS (managed Redis:
     /// ElastiCache with in-transit encryption, Memorystore, Upstash, Azure), `redis+unix:///path`
@@ -179,6 +180,19 @@ impl SharedState {
     #[cfg(feature = "redis")]
     pub fn redis_with(url: &str, options: RedisOptions) -> Result<Self, StateError> {
         Ok(Self { backend: Arc::new(redis::Redis::new(url, options)?) })
+    }
+
+    /// Whether the backend answers now: one round trip under its timeout (in memory, always
+    /// `Ok`). For a start-up banner or a health check; the state reconnects on its own either
+    /// way.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Unavailable`] when Redis does not answer (down, refused the TLS
+    /// handshake or the password, timed out).
+    pub async fn ping(&self) -> Result<(), StateError> {
+        // A read of a key never written: the cheapest command every backend has.
+        self.backend.get("ping").await.map(drop)
     }
 
     /// `true` when other processes see this state (Redis), `false` in memory.
