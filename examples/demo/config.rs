@@ -19,7 +19,7 @@ use axum_session_mfa::lifecycle::{
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 18] = [
+const KNOWN: [&str; 19] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -38,6 +38,7 @@ const KNOWN: [&str; 18] = [
     "AUTH_RESOURCE",
     "AUTH_WORKOS_API_URL",
     "AUTH_REDIS_URL",
+    "AUTH_REDIS_CA_FILE",
 ];
 
 /// The variables that only mean something with the sign-in routes (the session lifecycle).
@@ -77,6 +78,10 @@ pub struct Config {
     pub workos: bool,
     /// `AUTH_REDIS_URL`: revocations (and refresh leases) shared through this Redis.
     pub redis_url: Option<String>,
+    /// `AUTH_REDIS_CA_FILE`: the PEM of the CA that signed the Redis certificate (`rediss://`),
+    /// trusted instead of the system's roots.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub redis_ca_file: Option<String>,
 }
 
 /// The session lifecycle's settings: this application's client at the provider named by the
@@ -172,6 +177,12 @@ impl Config {
             (None, _) => "session",
         };
         let cookie = get("AUTH_COOKIE").unwrap_or_else(|| default_cookie.to_owned());
+        let (redis_url, redis_ca_file) = (get("AUTH_REDIS_URL"), get("AUTH_REDIS_CA_FILE"));
+        if redis_ca_file.is_some() && redis_url.is_none() {
+            return Err("AUTH_REDIS_CA_FILE applies to AUTH_REDIS_URL (a rediss:// URL): set it \
+                        too"
+            .into());
+        }
         Ok(Self {
             addr,
             cookie,
@@ -182,7 +193,8 @@ impl Config {
             workos: named.first() == Some(&"AUTH_WORKOS_CLIENT_ID"),
             keys,
             sign_in,
-            redis_url: get("AUTH_REDIS_URL"),
+            redis_url,
+            redis_ca_file,
         })
     }
 }

@@ -25,7 +25,8 @@
 //! | `AUTH_WORKOS_API_URL` | sign-in, WorkOS only: another API base URL for the requests (a proxy or a stand-in); the accepted issuers stay WorkOS's |
 //! | `AUTH_IRON_PASSWORD` | read WorkOS AuthKit `wos-session` iron-sealed cookies (32+ chars); the cookie name then defaults to `wos-session`, and the development issuer hands out sealed cookies (its tokens carry `amr`; real WorkOS tokens do not). Required for sign-in: it seals the session cookie |
 //! | `AUTH_STEP_UP_URL` | where browsers that fail a policy are sent (default: the dev issuer's page, or `/auth/login?step_up=1` with sign-in) |
-//! | `AUTH_REDIS_URL` | share revocations (and, with sign-in, refresh leases) with every demo instance on this Redis (`redis://127.0.0.1:6379`); needs the `redis` feature. Without it revocations stay in this process |
+//! | `AUTH_REDIS_URL` | share revocations (and, with sign-in, refresh leases) with every demo instance on this Redis (`redis://127.0.0.1:6379`, or `rediss://` for TLS); needs the `redis` feature. Without it revocations stay in this process |
+//! | `AUTH_REDIS_CA_FILE` | with a `rediss://` `AUTH_REDIS_URL`: the PEM of the CA that signed the Redis server's certificate, trusted instead of the system's roots |
 //!
 //! Set at most one key source (`AUTH_OIDC_ISSUER`, `AUTH_WORKOS_CLIENT_ID`, `AUTH_JWKS_URL`,
 //! `AUTH_HS256_SECRET`, `AUTH_PUBLIC_KEY_PEM`). With none, a development issuer runs inside the
@@ -200,20 +201,64 @@ async fn revoke(State(revocations): State<Revocations>, body: Bytes) -> Response
     }
 }
 
-/// Revocations in this process, or shared through `AUTH_REDIS_URL`.
-async fn revocations(config: &Config) -> Revocations {
-    let shared = match &config.redis_url {
-        None => SharedState::in_memory(),
+/// Which shared state the demo uses, for the banner (never the Redis password).
+struct SharedInfo {
+    /// "in memory ..." or "Redis at host:port ...".
+    what: String,
+    /// Redis only: whether it answered at start, or why not.
+    answered: Option<Result<(), String>>,
+}
+
+/// Revocations in this process, or shared through `AUTH_REDIS_URL` (with the CA of
+/// `AUTH_REDIS_CA_FILE`).
+async fn revocations(config: &Config) -> (Revocations, SharedInfo) {
+    let (shared, what) = match &config.redis_url {
+        None => (SharedState::in_memory(), "in memory (this process only)".to_owned()),
         #[cfg(feature = "redis")]
         Some(url) => {
-            SharedState::redis(url).unwrap_or_else(|e| fail(&format!("AUTH_REDIS_URL: {e}")))
+            let mut options = axum_session_mfa::RedisOptions::default();
+            let mut vars = "AUTH_REDIS_URL";
+            if let Some(path) = &config.redis_ca_file {
+                let pem = std::fs::read(path).unwrap_or_else(|e| {
+                    fail(&format!("AUTH_REDIS_CA_FILE: cannot read {path}: {e}"))
+                });
+                options = options.ca_pem(pem);
+                vars = "AUTH_REDIS_URL with AUTH_REDIS_CA_FILE";
+            }
+            let shared = SharedState::redis_with(url, options)
+                .unwrap_or_else(|e| fail(&format!("{vars}: {e}")));
+            (shared, redis_place(url, config.redis_ca_file.as_deref()))
         }
         #[cfg(not(feature = "redis"))]
         Some(_) => fail(
             "AUTH_REDIS_URL needs the `redis` feature: cargo run --example demo --features redis",
         ),
     };
-    Revocations::builder(shared).start().await
+    let revocations = Revocations::builder(shared.clone()).start().await;
+    // Redis connects lazily and reconnects on its own: ask it once, to say so at start.
+    let answered = if shared.is_shared() {
+        Some(shared.ping().await.map_err(|e| e.to_string()))
+    } else {
+        None
+    };
+    (revocations, SharedInfo { what, answered })
+}
+
+/// "Redis at host:port over TLS ...": where the URL points and how, without its password.
+#[cfg(feature = "redis")]
+fn redis_place(url: &str, ca_file: Option<&str>) -> String {
+    // SharedState::redis_with accepted it, so it parses.
+    let Ok(url) = url::Url::parse(url) else { return "Redis".to_owned() };
+    let place = match url.host_str() {
+        Some(host) => format!("{host}:{}", url.port().unwrap_or(6379)),
+        None => format!("the socket {}", url.path()),
+    };
+    let how = match (matches!(url.scheme(), "rediss" | "valkeys"), ca_file) {
+        (true, Some(path)) => format!("over TLS, trusting the CA in {path}"),
+        (true, None) => "over TLS, trusting the system's roots".to_owned(),
+        (false, _) => "without TLS".to_owned(),
+    };
+    format!("Redis at {place} {how}")
 }
 
 #[derive(Deserialize)]
@@ -278,7 +323,7 @@ async fn main() {
         .init();
 
     let mut config = Config::from_env().unwrap_or_else(|e| fail(&e));
-    let revocations = revocations(&config).await;
+    let (revocations, shared) = revocations(&config).await;
     let (builder, mode) = match (config.keys.take(), config.sign_in.take()) {
         #[cfg(feature = "lifecycle")]
         (Some((var, choice)), Some(sign_in)) => {
@@ -306,7 +351,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on {}: {e}", config.addr)));
-    print_banner(&config, &mode);
+    print_banner(&config, &mode, &shared);
 
     let sign_in = match &mode {
         Mode::Dev(_) => SignIn::Dev,
@@ -335,9 +380,17 @@ fn provider_name(sessions: &Sessions) -> String {
     }
 }
 
-fn print_banner(config: &Config, mode: &Mode) {
+fn print_banner(config: &Config, mode: &Mode, shared: &SharedInfo) {
     let base = format!("http://{}", config.addr);
     println!("axum-session-mfa demo listening on {base}");
+    match &shared.answered {
+        None => println!("Shared state: {}.", shared.what),
+        Some(Ok(())) => println!("Shared state: {}: it answered at start.", shared.what),
+        Some(Err(e)) => {
+            println!("Shared state: {}: it did NOT answer at start.", shared.what);
+            warn_redis_down(&shared.what, e);
+        }
+    }
     match mode {
         Mode::Dev(_) => {
             println!("No key configured: running the built-in development issuer.");
@@ -401,6 +454,22 @@ fn print_banner(config: &Config, mode: &Mode) {
         );
         println!("  /admin/recent: MFA within the last {} s.", RECENT.as_secs());
     }
+}
+
+/// A Redis that does not answer at start deserves more than one log line: revocations are
+/// not shared, and sessions are refused once the local copy is stale.
+fn warn_redis_down(what: &str, error: &str) {
+    let rule = "=".repeat(78);
+    eprintln!("\n{rule}");
+    eprintln!("WARNING: the shared state did not answer at start.");
+    eprintln!("WARNING:   {what}");
+    eprintln!("WARNING:   {error}");
+    eprintln!("WARNING: This instance could not load the revocations: until Redis answers,");
+    eprintln!("WARNING: requests with a session get 503 (revocation_unavailable) and");
+    eprintln!("WARNING: revocations are not shared. The demo keeps reconnecting on its own.");
+    eprintln!("WARNING: Check AUTH_REDIS_URL (host, port, password, redis:// or rediss://)");
+    eprintln!("WARNING: and, for TLS, AUTH_REDIS_CA_FILE.");
+    eprintln!("{rule}\n");
 }
 
 fn fail(message: &str) -> ! {

@@ -238,24 +238,55 @@ impl SharedState {
         Self { backend: Arc::new(memory::Memory::default()) }
     }
 
-    /// State shared through Redis at `url` (`redis://[user:password@]host:port/db`; TLS `rediss://` URLs need the
-    /// `redis` crate's TLS features, which this crate does not turn on), with
-    /// the default [`RedisOptions`]. Connects lazily and reconnects on its own: a Redis that is
-    /// down at start is not an error here.
+    /// State shared through Redis at `url`, with the default [`RedisOptions`]. Connects lazily
+    /// and reconnects on its own: a Redis that is down at start is not an error here
+    /// ([`ping`](Self::ping) tells).
+    ///
+    /// URLs: `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS (managed Redis:
+    /// ElastiCache with in-transit encryption, Memorystore, Upstash, Azure), `redis+unix:///path`
+    /// (and the `valkey` spellings). TLS is rustls, checking the server's certificate and name
+    /// against the system's roots (read with `rustls-native-certs`), or only against the CA given
+    /// with [`RedisOptions::ca_pem`]; `#insecure` (no check) is refused. rustls needs a
+    /// process-wide crypto provider: the first `rediss://` state installs ring unless the
+    /// application installed one before (install yours, aws-lc-rs say, before this call).
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Config`] naming the problem, never the URL (it may hold a password): an
+    /// unknown scheme, a URL the `redis` crate cannot parse, a CA PEM without a usable
+    /// certificate, a CA with a URL that is not TLS.
     ///
     /// ```no_run
     /// use axum_session_mfa::SharedState;
     /// let shared = SharedState::redis("redis://127.0.0.1:6379").unwrap();
+    /// let managed = SharedState::redis("rediss://default:secret@redis.example.com:6380").unwrap();
     /// ```
     #[cfg(feature = "redis")]
     pub fn redis(url: &str) -> Result<Self, StateError> {
         Self::redis_with(url, RedisOptions::default())
     }
 
-    /// [`SharedState::redis`] with a key prefix and timeouts.
+    /// [`SharedState::redis`] with a key prefix, timeouts or a CA.
+    ///
+    /// # Errors
+    ///
+    /// As [`SharedState::redis`].
     #[cfg(feature = "redis")]
     pub fn redis_with(url: &str, options: RedisOptions) -> Result<Self, StateError> {
         Ok(Self { backend: Arc::new(redis::Redis::new(url, options)?) })
+    }
+
+    /// Whether the backend answers now: one round trip under its timeout (in memory, always
+    /// `Ok`). For a start-up banner or a health check; the state reconnects on its own either
+    /// way.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::Unavailable`] when Redis does not answer (down, refused the TLS
+    /// handshake or the password, timed out).
+    pub async fn ping(&self) -> Result<(), StateError> {
+        // A read of a key never written: the cheapest command every backend has.
+        self.backend.get("ping").await.map(drop)
     }
 
     /// `true` when other processes see this state (Redis), `false` in memory.

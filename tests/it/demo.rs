@@ -945,3 +945,79 @@ fn revoke_through_the_demo_holds_on_every_instance() {
     // Others are untouched.
     assert_eq!(http(&c, "GET", "/admin", &[("authorization", &admin)], None).0, 200);
 }
+
+/// The banner says which shared state the demo uses and whether it answered, never the Redis
+/// password: Redis over TLS with `AUTH_REDIS_CA_FILE`; a Redis that is down gets a WARNING
+/// block on stderr (and the demo serves anyway); URLs and CA files it cannot use stop it.
+#[cfg(feature = "redis")]
+#[test]
+fn the_banner_names_the_shared_state_and_warns_when_redis_is_down() {
+    const SECRET: &str = "s3cret-redis-password";
+    let hs = ("AUTH_HS256_SECRET", "demo-shared-secret-of-at-least-32-bytes");
+    let dir = std::env::temp_dir().join(format!("it-demo-banner-{}-{}", std::process::id(), now()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = |name: &str| dir.join(name);
+
+    let memory = start_on(free_port(), &[hs], Some(&log("memory.log")));
+    let out = memory.output();
+    assert!(out.contains("Shared state: in memory"), "{out}");
+    assert!(!out.contains("WARNING"), "{out}");
+
+    // Redis over TLS, trusting the test CA; the default user takes any password.
+    let redis = crate::redis_tls::TlsRedis::start();
+    let url = format!("rediss://default:{SECRET}@127.0.0.1:{}", redis.redis.port);
+    let ca = redis.ca_file();
+    let env = [hs, ("AUTH_REDIS_URL", &url), ("AUTH_REDIS_CA_FILE", ca.to_str().unwrap())];
+    let tls = start_on(free_port(), &env, Some(&log("tls.log")));
+    let out = tls.output();
+    let place = format!("Redis at 127.0.0.1:{} over TLS, trusting the CA in", redis.redis.port);
+    assert!(out.contains(&place), "{out}");
+    assert!(out.contains("it answered at start"), "{out}");
+    assert!(!out.contains("WARNING") && !out.contains(SECRET), "{out}");
+    let mfa = {
+        let mut c = claims();
+        c["amr"] = json!(["pwd", "mfa"]);
+        let key = EncodingKey::from_secret(hs.1.as_bytes());
+        format!("Bearer {}", sign_with(&Header::new(Algorithm::HS256), &c, &key))
+    };
+    assert_eq!(http(&tls, "GET", "/admin", &[("authorization", &mfa)], None).0, 200);
+
+    // Down (nothing listens on port 1): served anyway, with a loud warning.
+    let down_url = format!("redis://:{SECRET}@127.0.0.1:1");
+    let down = start_on(free_port(), &[hs, ("AUTH_REDIS_URL", &down_url)], Some(&log("down.log")));
+    let out = down.output();
+    assert!(out.contains("Redis at 127.0.0.1:1 without TLS: it did NOT answer at start"), "{out}");
+    let warnings = out.lines().filter(|l| l.starts_with("WARNING:")).count();
+    assert!(warnings >= 5, "a multi-line WARNING block: {out}");
+    assert!(!out.contains(SECRET), "{out}");
+    assert_eq!(http(&down, "GET", "/health", &[], None).0, 200);
+
+    // What it cannot use stops it, saying why.
+    let garbage = log("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    let tls_url = format!("rediss://default:{SECRET}@127.0.0.1:6380");
+    for (env, says) in [
+        (vec![hs, ("AUTH_REDIS_CA_FILE", ca.to_str().unwrap())], "AUTH_REDIS_CA_FILE applies to"),
+        (
+            vec![hs, ("AUTH_REDIS_URL", &tls_url), ("AUTH_REDIS_CA_FILE", "does/not/exist.pem")],
+            "AUTH_REDIS_CA_FILE: cannot read does/not/exist.pem",
+        ),
+        (
+            vec![
+                hs,
+                ("AUTH_REDIS_URL", &tls_url),
+                ("AUTH_REDIS_CA_FILE", garbage.to_str().unwrap()),
+            ],
+            "the CA PEM holds no certificate",
+        ),
+        (
+            vec![hs, ("AUTH_REDIS_URL", &format!("http://default:{SECRET}@127.0.0.1:6379"))],
+            "unknown URL scheme `http`",
+        ),
+    ] {
+        let stderr = refused_start(&os_env(&env));
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+        assert!(!stderr.contains(SECRET), "{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

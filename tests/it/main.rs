@@ -22,6 +22,8 @@ mod fuzz_parsing;
 mod guard;
 #[cfg(feature = "jwks")]
 mod jwks;
+#[cfg(feature = "redis")]
+mod redis_tls;
 #[cfg(feature = "revocation")]
 mod revocation;
 mod sources;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-async fn app_with(revocations: &Revocations) -> axum::Router {
+pub(crate) async fn app_with(revocations: &Revocations) -> axum::Router {
     router(builder_for(Algorithm::HS256).revocations(revocations.clone()).build().unwrap())
 }
 
@@ -139,7 +139,7 @@ async fn unreachable_shared_state_fails_closed_after_the_staleness_bound_or_open
 
 /// A key prefix of its own per test, so tests sharing the local Redis never see each other.
 #[cfg(feature = "redis")]
-fn prefix() -> String {
+pub(crate) fn prefix() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     format!("it-{}-{}", std::process::id(), nanos.as_nanos())
 }
@@ -152,7 +152,7 @@ fn redis_state(url: &str, prefix: &str) -> SharedState {
 
 /// Polls `f` every 5 ms for up to `limit`; `true` once it holds.
 #[cfg(feature = "redis")]
-async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+pub(crate) async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + limit;
     while std::time::Instant::now() < end {
         if f().await {
@@ -201,34 +201,73 @@ async fn a_revocation_on_one_instance_is_refused_on_the_others_and_on_new_ones()
 
 /// A Redis server of the test's own on a free port, killed on drop.
 #[cfg(feature = "redis")]
-struct OwnRedis {
-    port: u16,
+pub(crate) struct OwnRedis {
+    pub(crate) port: u16,
     child: std::process::Child,
 }
 
 #[cfg(feature = "redis")]
 impl OwnRedis {
-    fn start(port: Option<u16>) -> Self {
-        let port = port.unwrap_or_else(|| {
-            std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-        });
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (.ci/run installs it)");
+    pub(crate) fn start(port: Option<u16>) -> Self {
+        let port = port.unwrap_or_else(free_port);
+        Self::spawn(port, &["--port", &port.to_string()], None)
+    }
+
+    /// A Redis that speaks TLS only (no plain port) on a free port, with the certificate and
+    /// key in `dir` (`server.pem`, `server.key`, `ca.pem`), which is also its working directory.
+    pub(crate) fn start_tls(dir: &std::path::Path) -> Self {
+        let port = free_port();
+        let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+        let tls_port = port.to_string();
+        let args = [
+            "--port",
+            "0",
+            "--tls-port",
+            &tls_port,
+            "--tls-cert-file",
+            &file("server.pem"),
+            "--tls-key-file",
+            &file("server.key"),
+            "--tls-ca-cert-file",
+            &file("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+        ];
+        Self::spawn(port, &args, Some(dir))
+    }
+
+    fn spawn(port: u16, args: &[&str], dir: Option<&std::path::Path>) -> Self {
+        let mut cmd = std::process::Command::new("redis-server");
+        cmd.args(args)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null());
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd.spawn().expect("redis-server must be installed (.ci/run installs it)");
         let up = (0..200).any(|_| {
             std::thread::sleep(Duration::from_millis(10));
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
-        assert!(up, "redis-server did not start on port {port}");
+        if !up {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "redis-server {args:?} did not start on port {port} (TLS needs a redis-server built with it)"
+            );
+        }
         Self { port, child }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+}
+
+/// A loopback port that was free a moment ago.
+#[cfg(feature = "redis")]
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[cfg(feature = "redis")]
