@@ -2,8 +2,8 @@
 //! random HS256 key generated at start (nothing outlives the process) and serves a sign-in page,
 //! a token endpoint for curl, and a step-up page. A stand-in for your identity provider.
 //!
-//! Its tokens always carry `amr` (`["pwd"]`, or `["pwd","otp","mfa"]` after MFA), `acr` and a
-//! fresh `auth_time`. With `AUTH_IRON_PASSWORD` it hands them out sealed in AuthKit-style
+//! Its tokens always carry `amr` (`["pwd"]`, or `["pwd","otp","mfa"]` after MFA), `acr`, a
+//! fresh `auth_time` and `role` `admin` (`GET /dev/token?role=...` names another). With `AUTH_IRON_PASSWORD` it hands them out sealed in AuthKit-style
 //! `wos-session` cookies; real WorkOS access tokens carry no `amr`, so with WorkOS itself
 //! `RequireMfa` denies every session (see the README).
 
@@ -27,6 +27,9 @@ use crate::pages;
 /// The `iss` of the development issuer's tokens.
 pub const ISSUER: &str = "urn:axum-session-mfa:demo-issuer";
 
+/// The `role` of the development issuer's tokens unless `/dev/token` is asked for another.
+const DEFAULT_ROLE: &str = "admin";
+
 /// Signs sessions and sets them as cookies.
 pub struct DevIssuer {
     key: EncodingKey,
@@ -47,7 +50,7 @@ impl DevIssuer {
     }
 
     /// Signs a session; `sid` is kept on step-up (same session, stronger and fresher proof).
-    fn mint(&self, mfa: bool, sid: Option<&str>) -> String {
+    fn mint(&self, mfa: bool, sid: Option<&str>, role: &str) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let sid = sid.map(str::to_owned).unwrap_or_else(|| {
             let mut bytes = [0u8; 8];
@@ -61,7 +64,7 @@ impl DevIssuer {
             "sub": "user_demo",
             "sid": sid,
             "org_id": "org_demo",
-            "role": "admin",
+            "role": role,
             "permissions": ["reports:read"],
             "amr": amr,
             "acr": if mfa { "urn:demo:mfa" } else { "urn:demo:pwd" },
@@ -92,7 +95,7 @@ impl DevIssuer {
     /// Redirects to `to` with the session cookie set.
     fn signed_in(&self, to: &str, mfa: bool, sid: Option<&str>) -> Response {
         let mut response = Redirect::to(to).into_response();
-        let cookie = self.set_cookie(&self.mint(mfa, sid), 3600);
+        let cookie = self.set_cookie(&self.mint(mfa, sid, DEFAULT_ROLE), 3600);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
         response
     }
@@ -126,6 +129,8 @@ struct LoginForm {
 struct TokenQuery {
     #[serde(default)]
     mfa: bool,
+    /// The token's `role` (default `admin`): `role=member` for a user who is not an admin.
+    role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -152,9 +157,9 @@ async fn logout(State(dev): State<Arc<DevIssuer>>) -> Response {
     response
 }
 
-/// A bare token for curl: `GET /dev/token?mfa=true`.
+/// A bare token for curl: `GET /dev/token?mfa=true`, `GET /dev/token?mfa=true&role=member`.
 async fn token(State(dev): State<Arc<DevIssuer>>, Query(q): Query<TokenQuery>) -> String {
-    dev.mint(q.mfa, None)
+    dev.mint(q.mfa, None, q.role.as_deref().unwrap_or(DEFAULT_ROLE))
 }
 
 /// "Enter your one-time code"; the layer's `step_up_redirect` sends browsers here.
