@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};
 use axum_session_mfa::{Algorithm, AuthContext, Key, safe_return_to};
@@ -29,6 +29,9 @@ pub const ISSUER: &str = "urn:axum-session-mfa:demo-issuer";
 
 /// The `role` of the development issuer's tokens unless `/dev/token` is asked for another.
 const DEFAULT_ROLE: &str = "admin";
+
+/// Responses that carry a session or show one must not be kept by any cache.
+const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
 
 /// Signs sessions and sets them as cookies.
 pub struct DevIssuer {
@@ -141,9 +144,9 @@ struct StepUpForm {
 }
 
 /// The sign-in page; the layer's `login_redirect` sends signed-out browsers here.
-async fn home(ctx: Option<AuthContext>, Query(q): Query<ReturnTo>) -> Html<String> {
+async fn home(ctx: Option<AuthContext>, Query(q): Query<ReturnTo>) -> impl IntoResponse {
     let site = pages::Site { sign_in: pages::SignIn::Dev, workos: false };
-    pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
+    (NO_STORE, pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/")))
 }
 
 async fn login(State(dev): State<Arc<DevIssuer>>, Form(form): Form<LoginForm>) -> Response {
@@ -158,8 +161,11 @@ async fn logout(State(dev): State<Arc<DevIssuer>>) -> Response {
 }
 
 /// A bare token for curl: `GET /dev/token?mfa=true`, `GET /dev/token?mfa=true&role=member`.
-async fn token(State(dev): State<Arc<DevIssuer>>, Query(q): Query<TokenQuery>) -> String {
-    dev.mint(q.mfa, None, q.role.as_deref().unwrap_or(DEFAULT_ROLE))
+async fn token(
+    State(dev): State<Arc<DevIssuer>>,
+    Query(q): Query<TokenQuery>,
+) -> impl IntoResponse {
+    (NO_STORE, dev.mint(q.mfa, None, q.role.as_deref().unwrap_or(DEFAULT_ROLE)))
 }
 
 /// "Enter your one-time code"; the layer's `step_up_redirect` sends browsers here.

@@ -47,8 +47,11 @@
 //! session, or every session of that user signed in until now, is refused from then on, on
 //! every instance sharing `AUTH_REDIS_URL`. Anyone may revoke their own `sid` or `sub`; anyone
 //! else's needs the admin role (the token's `role` is `admin`, or its `roles` has it), else 403
-//! `forbidden`; an empty `sid` or `sub`, or one over 255 bytes, is 400 `invalid_id`. For the
-//! development issuer:
+//! `forbidden`; an empty `sid` or `sub`, or one over 255 bytes, is 400 `invalid_id`. Every
+//! unsafe request (`POST /admin/revoke`, `POST /auth/logout`, `POST /dev/*`) from another
+//! origin is refused with 403 `cross_origin_request` (`CrossOriginProtectionLayer`; the
+//! back-channel logout, which servers post, excepted). `/me` and every answer showing the
+//! session carry `Cache-Control: no-store`. For the development issuer:
 //! `POST /dev/login`, `POST /dev/logout`, `GET /dev/token`, `GET`/`POST /dev/step-up` (upgrades
 //! the session: `mfa` and a fresh `auth_time`).
 
@@ -62,14 +65,15 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::Sessions;
 use axum_session_mfa::{
-    AuthContext, AuthLayer, AuthLayerBuilder, DenyRule, KeySource, MfaPolicy, RejectionKind,
-    RequireMfa, RequireRecentAuth, Revocations, SharedState, TokenSource, safe_return_to,
+    AuthContext, AuthLayer, AuthLayerBuilder, CrossOriginProtectionLayer, DenyRule, KeySource,
+    MfaPolicy, RejectionKind, RequireMfa, RequireRecentAuth, Revocations, SharedState, TokenSource,
+    safe_return_to,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -142,8 +146,20 @@ fn auth_layer(config: &Config, mut auth: AuthLayerBuilder) -> Result<AuthLayer, 
     auth.build().map_err(|e| e.to_string())
 }
 
-/// The routes: guards go on with `route_layer`, the auth layer goes around everything.
+/// The routes: guards go on with `route_layer`, the auth layer goes around everything, and
+/// the cross-site refusal around that.
 fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Router {
+    // Unsafe methods from another origin (a form on another site posting to /admin/revoke or
+    // /auth/logout) are refused before the session is even read. The back-channel logout is
+    // posted by the provider's server and proves itself with its signed logout token.
+    let cross_origin = CrossOriginProtectionLayer::new();
+    #[cfg(feature = "lifecycle")]
+    let cross_origin = match &mode {
+        Mode::Sessions(sessions, _) => {
+            cross_origin.insecure_bypass_path(sessions.backchannel_logout_path())
+        }
+        _ => cross_origin,
+    };
     let recent = Router::new().route(
         "/admin/recent",
         get(move |ctx, headers| {
@@ -176,6 +192,7 @@ fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Rou
         .route("/health", get(|| async { "ok" }))
         .merge(sign_in)
         .layer(auth)
+        .layer(cross_origin)
 }
 
 /// `POST /admin/revoke` with `{"sid": "..."}` or `{"sub": "..."}` (JSON): 204 once revoked
@@ -261,6 +278,9 @@ fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
     (status, content_type, body.to_string()).into_response()
 }
 
+/// Answers that show the session must not be kept by any cache.
+const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
+
 /// Revocations in this process, or shared through `AUTH_REDIS_URL`.
 async fn revocations(config: &Config) -> Revocations {
     let shared = match &config.redis_url {
@@ -288,12 +308,12 @@ async fn home(
     State(site): State<Site>,
     ctx: Option<AuthContext>,
     Query(q): Query<ReturnTo>,
-) -> Html<String> {
-    pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
+) -> impl IntoResponse {
+    (NO_STORE, pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/")))
 }
 
-async fn me(ctx: AuthContext) -> Json<AuthContext> {
-    Json(ctx)
+async fn me(ctx: AuthContext) -> impl IntoResponse {
+    (NO_STORE, Json(ctx))
 }
 
 const ADMIN_WHY: &str = "This page is behind <code>RequireMfa</code>: your session's \
@@ -312,11 +332,11 @@ fn recent_why(workos: bool) -> &'static str {
 /// `/admin` and `/admin/recent`: a page for browsers, JSON for API clients.
 async fn admin_page(ctx: AuthContext, headers: HeaderMap, title: &str, why: &str) -> Response {
     if wants_html(&headers) {
-        return pages::admin(&ctx, title, why).into_response();
+        return (NO_STORE, pages::admin(&ctx, title, why)).into_response();
     }
     let message = "welcome to the admin area";
-    Json(json!({ "ok": true, "sub": ctx.sub(), "amr": ctx.amr(), "message": message }))
-        .into_response()
+    let body = json!({ "ok": true, "sub": ctx.sub(), "amr": ctx.amr(), "message": message });
+    (NO_STORE, Json(body)).into_response()
 }
 
 /// `true` when the client lists `text/html` among what it accepts (a browser).

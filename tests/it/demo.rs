@@ -957,9 +957,9 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 fn revoke_takes_your_own_sessions_and_others_only_for_admins() {
     let demo = start(&[]);
     let token = |query: &str| {
-        let (status, _, token) =
+        let (status, headers, token) =
             http(&demo, "GET", &format!("/dev/token?mfa=true{query}"), &[], None);
-        assert_eq!(status, 200);
+        assert_eq!((status, headers["cache-control"].to_str().unwrap()), (200, "no-store"));
         format!("Bearer {token}")
     };
     let me = |auth: &str| {
@@ -1076,4 +1076,100 @@ fn revoke_reads_the_admin_role_from_role_or_roles() {
             );
         }
     }
+}
+
+/// Cross-site unsafe requests never reach the session: 403 `cross_origin_request`, whatever
+/// the route; same-origin ones and non-browser clients pass.
+#[test]
+fn cross_site_posts_to_the_demo_are_refused() {
+    let demo = start(&[]);
+    let admin = format!("Bearer {}", http(&demo, "GET", "/dev/token?mfa=true", &[], None).2);
+    let body = json!({ "sub": "user_demo" }).to_string();
+    let elsewhere = "https://evil.example";
+    for (extra, reason) in [
+        (("sec-fetch-site", "cross-site"), "sec_fetch_site"),
+        (("sec-fetch-site", "same-site"), "sec_fetch_site"),
+        (("origin", elsewhere), "origin_mismatch"),
+    ] {
+        let headers = [("authorization", admin.as_str()), JSON, extra];
+        let (status, headers, problem) =
+            http(&demo, "POST", "/admin/revoke", &headers, Some(&body));
+        let problem = json_of(&problem);
+        assert_eq!(
+            (status, problem["code"].clone()),
+            (403, json!("cross_origin_request")),
+            "{extra:?}"
+        );
+        assert_eq!(problem["reason"], reason, "{extra:?}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        // The dev issuer's forms too: no sign-in or sign-out forced from another site.
+        let (status, _, _) = http(&demo, "POST", "/dev/logout", &[extra], None);
+        assert_eq!(status, 403, "{extra:?}");
+        let (status, _, _) = http(&demo, "POST", "/dev/login", &[extra], Some("method=mfa"));
+        assert_eq!(status, 403, "{extra:?}");
+    }
+    // Nothing was revoked; /me answers with no-store, and so does the admin area's JSON.
+    let (status, headers, _) = http(&demo, "GET", "/me", &[("authorization", &admin)], None);
+    assert_eq!((status, headers["cache-control"].to_str().unwrap()), (200, "no-store"));
+    let (status, headers, _) = http(&demo, "GET", "/admin", &[("authorization", &admin)], None);
+    assert_eq!((status, headers["cache-control"].to_str().unwrap()), (200, "no-store"));
+    // Reading stays open to other sites (links, navigations).
+    let cross = [("authorization", admin.as_str()), ("sec-fetch-site", "cross-site")];
+    assert_eq!(http(&demo, "GET", "/me", &cross, None).0, 200);
+    // The demo's own page posting to itself passes.
+    let origin = demo.base.clone();
+    let headers = [("authorization", admin.as_str()), JSON, ("origin", origin.as_str())];
+    let other = json!({ "sid": "session_other" }).to_string();
+    assert_eq!(http(&demo, "POST", "/admin/revoke", &headers, Some(&other)).0, 204);
+    let headers = [("authorization", admin.as_str()), JSON, ("sec-fetch-site", "same-origin")];
+    assert_eq!(http(&demo, "POST", "/admin/revoke", &headers, Some(&other)).0, 204);
+    assert_eq!(http(&demo, "GET", "/me", &[("authorization", &admin)], None).0, 200);
+}
+
+/// With sign-in: a cross-site `POST /auth/logout` is refused and keeps the session cookie;
+/// `GET /auth/logout` stays a navigation that signs out; the back-channel logout, posted by the
+/// provider's server, is not refused for its origin.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn cross_site_sign_out_is_refused_but_navigation_and_back_channel_are_not() {
+    let issuer = key_server();
+    let demo = start(&[
+        ("AUTH_OIDC_ISSUER", &issuer),
+        ("AUTH_CLIENT_ID", "demo-client"),
+        ("AUTH_CLIENT_SECRET", "a-client-secret"),
+        ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+        ("AUTH_RESOURCE", "https://api.demo.test"),
+    ]);
+    for (extra, reason) in [
+        (("sec-fetch-site", "cross-site"), "sec_fetch_site"),
+        (("origin", "https://evil.example"), "origin_mismatch"),
+    ] {
+        let (status, headers, body) = http(&demo, "POST", "/auth/logout", &[extra], None);
+        let problem = json_of(&body);
+        assert_eq!(
+            (status, problem["code"].clone()),
+            (403, json!("cross_origin_request")),
+            "{extra:?}"
+        );
+        assert_eq!(problem["reason"], reason);
+        assert!(headers.get("set-cookie").is_none(), "the session cookie is kept: {headers:?}");
+    }
+    let (status, headers, _) =
+        http(&demo, "POST", "/auth/logout", &[("sec-fetch-site", "same-origin")], None);
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("session=;"), "{headers:?}");
+    let (status, headers, _) =
+        http(&demo, "GET", "/auth/logout", &[("sec-fetch-site", "cross-site")], None);
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("session=;"), "{headers:?}");
+    // The back-channel logout answers for its token, not for its origin.
+    let (status, _, body) = http(
+        &demo,
+        "POST",
+        "/auth/backchannel-logout",
+        &[("sec-fetch-site", "cross-site")],
+        Some("logout_token=not-a-jwt"),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_ne!(json_of(&body)["code"], "cross_origin_request", "{body}");
 }
