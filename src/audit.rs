@@ -5,9 +5,9 @@
 //!
 //! | field | on | meaning |
 //! |---|---|---|
-//! | `event` | all | `token_rejected`, `guard_decision`, or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
+//! | `event` | all | `token_rejected`, `guard_decision`, `cross_origin` (a request [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) refused), or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
 //! | `decision` | all | `allow` or `deny` |
-//! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, or `ok` |
+//! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, a [`CrossOriginError`](crate::CrossOriginError) code, or `ok` |
 //! | `source` | token_rejected | `cookie` or `bearer` |
 //! | `policy` | guard_decision | the policy name (`authenticated` for `RequireAuth`) |
 //! | `sub`, `sid` | guard_decision | who and which session, when known |
@@ -65,6 +65,20 @@ pub(crate) fn token_rejected(info: &RequestInfo<'_>, source: &str, reason: &str)
         method = %info.method,
         route = info.route,
         "session token rejected"
+    );
+}
+
+/// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) refused a request; the
+/// `Origin` value is left out (it is the sender's to choose).
+pub(crate) fn cross_origin_refused(info: &RequestInfo<'_>, reason: &str) {
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event = "cross_origin",
+        decision = "deny",
+        reason,
+        method = %info.method,
+        route = info.route,
+        "cross-origin request refused"
     );
 }
 

@@ -14,6 +14,7 @@ mod cache;
 mod claims;
 mod clock;
 mod context;
+mod cross_origin;
 mod crypto;
 mod error;
 mod extract;
@@ -35,6 +36,10 @@ pub use cache::{CacheStats, TokenCache};
 pub use claims::ClaimNames;
 pub use clock::Clock;
 pub use context::{Amr, AuthContext, AuthOutcome};
+pub use cross_origin::{
+    CrossOriginError, CrossOriginFuture, CrossOriginProtection, CrossOriginProtectionLayer,
+    InvalidOrigin,
+};
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "authkit")]
 pub use error::SessionError;

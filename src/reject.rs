@@ -9,6 +9,7 @@ use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde_json::{Map, Value};
 
+use crate::CrossOriginError;
 use crate::policy::{DenyRule, MethodMatch};
 use crate::stepup::{is_browser_navigation, redirect_location};
 use crate::{AuthError, MfaPolicy};
@@ -144,6 +145,7 @@ impl Responder {
 /// | valid session, MFA policy not met | 403 | `Bearer error="insufficient_user_authentication", …, acr_values="…", max_age=…` |
 /// | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
 /// | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
+/// | unsafe method from another origin ([`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer)) | 403 | none |
 ///
 /// The body's `type` is a stable URI made of a base and the problem code (below): by default
 /// [`DEFAULT_PROBLEM_TYPE_BASE`] + code, e.g.
@@ -206,6 +208,10 @@ impl Responder {
 /// A valid session refused by a custom rule.
 /// ### auth_layer_missing
 /// `AuthLayer` is not installed in front of the route (a programming error, 500).
+/// ### cross_origin_request
+/// An unsafe method from another origin, refused by
+/// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) (403); `reason` is a
+/// [`CrossOriginError`] code.
 ///
 /// # One way to reject
 /// The layer's settings shape every rejection, whoever raises it (a guard, the [`AuthContext`]
@@ -262,6 +268,9 @@ pub enum RejectionKind {
     InsufficientAuthentication(Denial),
     /// `AuthLayer` is not installed in front of this route: a programming error, 500.
     LayerMissing,
+    /// An unsafe method from another origin, refused by
+    /// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer): 403.
+    CrossOrigin(CrossOriginError),
 }
 
 /// A policy's refusal of a valid session.
@@ -303,6 +312,7 @@ impl Rejection {
             RejectionKind::Unauthenticated(e) => e.status(),
             RejectionKind::InsufficientAuthentication(d) => d.status,
             RejectionKind::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            RejectionKind::CrossOrigin(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -315,6 +325,7 @@ impl Rejection {
             }
             RejectionKind::InsufficientAuthentication(_) => "policy_denied",
             RejectionKind::LayerMissing => "auth_layer_missing",
+            RejectionKind::CrossOrigin(_) => "cross_origin_request",
         }
     }
 
@@ -339,7 +350,7 @@ impl Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
-            RejectionKind::LayerMissing => None,
+            RejectionKind::LayerMissing | RejectionKind::CrossOrigin(_) => None,
             RejectionKind::Unauthenticated(
                 e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader),
             ) => Some(invalid("invalid_request", e)),
@@ -385,6 +396,7 @@ impl Rejection {
                 "Server misconfiguration",
                 "AuthLayer is not installed in front of this route".to_owned(),
             ),
+            RejectionKind::CrossOrigin(e) => ("Cross-origin request refused", e.to_string()),
         };
         let mut body = Map::new();
         body.insert("type".into(), self.problem_type().into());
@@ -396,6 +408,9 @@ impl Rejection {
             && let Some(reason) = e.detail_code()
         {
             body.insert("reason".into(), reason.into());
+        }
+        if let RejectionKind::CrossOrigin(e) = &self.kind {
+            body.insert("reason".into(), e.code().into());
         }
         if let RejectionKind::InsufficientAuthentication(d) = &self.kind {
             let policy = &d.policy;
@@ -463,6 +478,7 @@ impl fmt::Display for Rejection {
             RejectionKind::LayerMissing => {
                 f.write_str("AuthLayer is not installed in front of this route")
             }
+            RejectionKind::CrossOrigin(e) => write!(f, "cross-origin request refused: {e}"),
         }
     }
 }
@@ -471,6 +487,7 @@ impl std::error::Error for Rejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             RejectionKind::Unauthenticated(e) => Some(e),
+            RejectionKind::CrossOrigin(e) => Some(e),
             _ => None,
         }
     }

@@ -2,8 +2,8 @@
 //! random HS256 key generated at start (nothing outlives the process) and serves a sign-in page,
 //! a token endpoint for curl, and a step-up page. A stand-in for your identity provider.
 //!
-//! Its tokens always carry `amr` (`["pwd"]`, or `["pwd","otp","mfa"]` after MFA), `acr` and a
-//! fresh `auth_time`. With `AUTH_IRON_PASSWORD` it hands them out sealed in AuthKit-style
+//! Its tokens always carry `amr` (`["pwd"]`, or `["pwd","otp","mfa"]` after MFA), `acr`, a
+//! fresh `auth_time` and `role` `admin` (`GET /dev/token?role=...` names another). With `AUTH_IRON_PASSWORD` it hands them out sealed in AuthKit-style
 //! `wos-session` cookies; real WorkOS access tokens carry no `amr`, so with WorkOS itself
 //! `RequireMfa` denies every session (see the README).
 
@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};
 use axum_session_mfa::{Algorithm, AuthContext, Key, safe_return_to};
@@ -26,6 +26,12 @@ use crate::pages;
 
 /// The `iss` of the development issuer's tokens.
 pub const ISSUER: &str = "urn:axum-session-mfa:demo-issuer";
+
+/// The `role` of the development issuer's tokens unless `/dev/token` is asked for another.
+const DEFAULT_ROLE: &str = "admin";
+
+/// Responses that carry a session or show one must not be kept by any cache.
+const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
 
 /// Signs sessions and sets them as cookies.
 pub struct DevIssuer {
@@ -47,7 +53,7 @@ impl DevIssuer {
     }
 
     /// Signs a session; `sid` is kept on step-up (same session, stronger and fresher proof).
-    fn mint(&self, mfa: bool, sid: Option<&str>) -> String {
+    fn mint(&self, mfa: bool, sid: Option<&str>, role: &str) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let sid = sid.map(str::to_owned).unwrap_or_else(|| {
             let mut bytes = [0u8; 8];
@@ -61,7 +67,7 @@ impl DevIssuer {
             "sub": "user_demo",
             "sid": sid,
             "org_id": "org_demo",
-            "role": "admin",
+            "role": role,
             "permissions": ["reports:read"],
             "amr": amr,
             "acr": if mfa { "urn:demo:mfa" } else { "urn:demo:pwd" },
@@ -92,7 +98,7 @@ impl DevIssuer {
     /// Redirects to `to` with the session cookie set.
     fn signed_in(&self, to: &str, mfa: bool, sid: Option<&str>) -> Response {
         let mut response = Redirect::to(to).into_response();
-        let cookie = self.set_cookie(&self.mint(mfa, sid), 3600);
+        let cookie = self.set_cookie(&self.mint(mfa, sid, DEFAULT_ROLE), 3600);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
         response
     }
@@ -126,6 +132,8 @@ struct LoginForm {
 struct TokenQuery {
     #[serde(default)]
     mfa: bool,
+    /// The token's `role` (default `admin`): `role=member` for a user who is not an admin.
+    role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,9 +144,9 @@ struct StepUpForm {
 }
 
 /// The sign-in page; the layer's `login_redirect` sends signed-out browsers here.
-async fn home(ctx: Option<AuthContext>, Query(q): Query<ReturnTo>) -> Html<String> {
+async fn home(ctx: Option<AuthContext>, Query(q): Query<ReturnTo>) -> impl IntoResponse {
     let site = pages::Site { sign_in: pages::SignIn::Dev, workos: false };
-    pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
+    (NO_STORE, pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/")))
 }
 
 async fn login(State(dev): State<Arc<DevIssuer>>, Form(form): Form<LoginForm>) -> Response {
@@ -152,9 +160,12 @@ async fn logout(State(dev): State<Arc<DevIssuer>>) -> Response {
     response
 }
 
-/// A bare token for curl: `GET /dev/token?mfa=true`.
-async fn token(State(dev): State<Arc<DevIssuer>>, Query(q): Query<TokenQuery>) -> String {
-    dev.mint(q.mfa, None)
+/// A bare token for curl: `GET /dev/token?mfa=true`, `GET /dev/token?mfa=true&role=member`.
+async fn token(
+    State(dev): State<Arc<DevIssuer>>,
+    Query(q): Query<TokenQuery>,
+) -> impl IntoResponse {
+    (NO_STORE, dev.mint(q.mfa, None, q.role.as_deref().unwrap_or(DEFAULT_ROLE)))
 }
 
 /// "Enter your one-time code"; the layer's `step_up_redirect` sends browsers here.

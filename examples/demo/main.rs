@@ -44,9 +44,15 @@
 //! API clients with JSON. With sign-in: `GET /auth/login`, `GET /auth/callback`,
 //! `GET`/`POST /auth/logout`, `GET /auth/session` (and `POST /auth/backchannel-logout`, OpenID
 //! Back-Channel Logout). `POST /admin/revoke` (behind `RequireMfa`) takes `{"sid": "..."}` or
-//! `{"sub": "..."}` and answers 204: that session, or every session of that user signed in
-//! until now, is refused from then on, on every instance sharing `AUTH_REDIS_URL`. For the
-//! development issuer:
+//! `{"sub": "..."}` as `Content-Type: application/json` (else 415) and answers 204: that
+//! session, or every session of that user signed in until now, is refused from then on, on
+//! every instance sharing `AUTH_REDIS_URL`. Anyone may revoke their own `sid` or `sub`; anyone
+//! else's needs the admin role (the token's `role` is `admin`, or its `roles` has it), else 403
+//! `forbidden`; an empty `sid` or `sub`, or one over 255 bytes, is 400 `invalid_id`. Every
+//! unsafe request (`POST /admin/revoke`, `POST /auth/logout`, `POST /dev/*`) from another
+//! origin is refused with 403 `cross_origin_request` (`CrossOriginProtectionLayer`; the
+//! back-channel logout, which servers post, excepted). `/me` and every answer showing the
+//! session carry `Cache-Control: no-store`. For the development issuer:
 //! `POST /dev/login`, `POST /dev/logout`, `GET /dev/token`, `GET`/`POST /dev/step-up` (upgrades
 //! the session: `mfa` and a fresh `auth_time`).
 
@@ -59,15 +65,16 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::Sessions;
 use axum_session_mfa::{
-    AuthContext, AuthLayer, AuthLayerBuilder, DenyRule, KeySource, MfaPolicy, RejectionKind,
-    RequireMfa, RequireRecentAuth, Revocations, SharedState, TokenSource, safe_return_to,
+    AuthContext, AuthLayer, AuthLayerBuilder, CrossOriginProtectionLayer, DenyRule, KeySource,
+    MAX_ID_BYTES, MfaPolicy, RejectionKind, RequireMfa, RequireRecentAuth, Revocations,
+    RevokeError, SharedState, TokenSource, safe_return_to,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -78,6 +85,9 @@ use pages::{SignIn, Site};
 
 /// How long ago the last sign-in may be for `/admin/recent`.
 const RECENT: Duration = Duration::from_secs(300);
+
+/// The role that may revoke other users' sessions.
+const ADMIN_ROLE: &str = "admin";
 
 /// Who signs users in.
 enum Mode {
@@ -134,8 +144,20 @@ fn auth_layer(config: &Config, mut auth: AuthLayerBuilder) -> Result<AuthLayer, 
     auth.build().map_err(|e| e.to_string())
 }
 
-/// The routes: guards go on with `route_layer`, the auth layer goes around everything.
+/// The routes: guards go on with `route_layer`, the auth layer goes around everything, and
+/// the cross-site refusal around that.
 fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Router {
+    // Unsafe methods from another origin (a form on another site posting to /admin/revoke or
+    // /auth/logout) are refused before the session is even read. The back-channel logout is
+    // posted by the provider's server and proves itself with its signed logout token.
+    let cross_origin = CrossOriginProtectionLayer::new();
+    #[cfg(feature = "lifecycle")]
+    let cross_origin = match &mode {
+        Mode::Sessions(sessions, _) => {
+            cross_origin.insecure_bypass_path(sessions.backchannel_logout_path())
+        }
+        _ => cross_origin,
+    };
     let recent = Router::new().route(
         "/admin/recent",
         get(move |ctx, headers| {
@@ -168,38 +190,103 @@ fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Rou
         .route("/health", get(|| async { "ok" }))
         .merge(sign_in)
         .layer(auth)
+        .layer(cross_origin)
 }
 
-/// `POST /admin/revoke` with `{"sid": "..."}` or `{"sub": "..."}`: 204 once revoked here and
-/// shared; 400 for another body; 503 when the shared state could not be told (this instance
-/// refuses the session already, the others will once Redis answers again).
-async fn revoke(State(revocations): State<Revocations>, body: Bytes) -> Response {
+/// `POST /admin/revoke` with `{"sid": "..."}` or `{"sub": "..."}` (JSON): 204 once revoked
+/// here and shared; 415 for another content type; 400 for another body or an empty or
+/// oversized id; 403 `forbidden` for someone else's session without the admin role; 503 when
+/// the shared state could not be told (this instance refuses the session already, the others
+/// will once Redis answers again).
+async fn revoke(
+    State(revocations): State<Revocations>,
+    ctx: AuthContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Revoke {
         sid: Option<String>,
         sub: Option<String>,
     }
-    let bad = |detail: &str| {
-        (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_request", "detail": detail})))
-            .into_response()
-    };
+    if !is_json(&headers) {
+        let detail = "send the body as Content-Type: application/json";
+        return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail);
+    }
     let Ok(Revoke { sid, sub }) = serde_json::from_slice::<Revoke>(&body) else {
-        return bad(r#"expected {"sid": "..."} or {"sub": "..."}"#);
+        let detail = r#"expected {"sid": "..."} or {"sub": "..."}"#;
+        return problem(StatusCode::BAD_REQUEST, "invalid_request", detail);
     };
-    let result = match (sid.filter(|s| !s.is_empty()), sub.filter(|s| !s.is_empty())) {
-        (Some(sid), None) => revocations.revoke_session(&sid).await,
-        (None, Some(sub)) => revocations.revoke_user(&sub).await,
-        _ => return bad("give exactly one of sid and sub"),
+    let (id, own) = match (&sid, &sub) {
+        (Some(sid), None) => (sid, ctx.sid() == Some(sid.as_str())),
+        (None, Some(sub)) => (sub, ctx.sub() == sub),
+        _ => {
+            let detail = "give exactly one of sid and sub";
+            return problem(StatusCode::BAD_REQUEST, "invalid_request", detail);
+        }
+    };
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        let detail = format!("sid and sub are 1 to {MAX_ID_BYTES} bytes");
+        return problem(StatusCode::BAD_REQUEST, "invalid_id", &detail);
+    }
+    // Your own session or user: always. Anyone else's: admins only (`role`, or in `roles`).
+    let admin = ctx.role() == Some(ADMIN_ROLE) || ctx.has_role(ADMIN_ROLE);
+    if !own && !admin {
+        let detail = "revoking another user's sessions needs the admin role";
+        return problem(StatusCode::FORBIDDEN, "forbidden", detail);
+    }
+    let result = match (sid, sub) {
+        (Some(sid), _) => revocations.revoke_session(&sid).await,
+        (_, Some(sub)) => revocations.revoke_user(&sub).await,
+        (None, None) => unreachable!("checked above"),
     };
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        // Checked above; the crate refuses the same ids.
+        Err(e @ RevokeError::InvalidId) => {
+            problem(StatusCode::BAD_REQUEST, e.code(), &e.to_string())
+        }
+        // The set is full: nothing was recorded, and waiting will not help before entries expire.
+        Err(e @ RevokeError::Full { .. }) => {
+            problem(StatusCode::INSUFFICIENT_STORAGE, e.code(), &e.to_string())
+        }
+        // Refused here already; the other instances will once Redis answers again.
         Err(e) => {
-            let body = Json(json!({"error": "temporarily_unavailable", "detail": e.to_string()}));
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], body).into_response()
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            let mut response = problem(status, "temporarily_unavailable", &e.to_string());
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
         }
     }
 }
+
+/// `true` when the body is declared as JSON: one `Content-Type` whose media type is
+/// `application/json` exactly (parameters such as `charset` allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else { return false };
+    let media = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default();
+    media.trim().eq_ignore_ascii_case("application/json")
+}
+
+/// A refusal by the demo's own routes: problem+json (RFC 9457) with its `code`, and the
+/// `error` field these bodies have always carried.
+fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason(),
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+        "error": code,
+    });
+    let content_type = [(header::CONTENT_TYPE, "application/problem+json")];
+    (status, content_type, body.to_string()).into_response()
+}
+
+/// Answers that show the session must not be kept by any cache.
+const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
 
 /// Which shared state the demo uses, for the banner (never the Redis password).
 struct SharedInfo {
@@ -272,12 +359,12 @@ async fn home(
     State(site): State<Site>,
     ctx: Option<AuthContext>,
     Query(q): Query<ReturnTo>,
-) -> Html<String> {
-    pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/"))
+) -> impl IntoResponse {
+    (NO_STORE, pages::home(&site, ctx.as_ref(), safe_return_to(&q.return_to).unwrap_or("/")))
 }
 
-async fn me(ctx: AuthContext) -> Json<AuthContext> {
-    Json(ctx)
+async fn me(ctx: AuthContext) -> impl IntoResponse {
+    (NO_STORE, Json(ctx))
 }
 
 const ADMIN_WHY: &str = "This page is behind <code>RequireMfa</code>: your session's \
@@ -296,11 +383,11 @@ fn recent_why(workos: bool) -> &'static str {
 /// `/admin` and `/admin/recent`: a page for browsers, JSON for API clients.
 async fn admin_page(ctx: AuthContext, headers: HeaderMap, title: &str, why: &str) -> Response {
     if wants_html(&headers) {
-        return pages::admin(&ctx, title, why).into_response();
+        return (NO_STORE, pages::admin(&ctx, title, why)).into_response();
     }
     let message = "welcome to the admin area";
-    Json(json!({ "ok": true, "sub": ctx.sub(), "amr": ctx.amr(), "message": message }))
-        .into_response()
+    let body = json!({ "ok": true, "sub": ctx.sub(), "amr": ctx.amr(), "message": message });
+    (NO_STORE, Json(body)).into_response()
 }
 
 /// `true` when the client lists `text/html` among what it accepts (a browser).

@@ -352,6 +352,15 @@ impl Sessions {
         &self.inner.paths.login
     }
 
+    /// The back-channel logout route's path (default `/auth/backchannel-logout`; mounted only
+    /// with [`revocations`](SessionsBuilder::revocations)): servers post to it, so a
+    /// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) around the routes
+    /// should let it through with
+    /// [`insecure_bypass_path`](crate::CrossOriginProtectionLayer::insecure_bypass_path).
+    pub fn backchannel_logout_path(&self) -> &str {
+        &self.inner.paths.backchannel
+    }
+
     /// The session cookie's name.
     pub fn cookie_name(&self) -> &str {
         &self.inner.cookie.name

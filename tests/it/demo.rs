@@ -110,8 +110,11 @@ pub fn http(
     let url = format!("{}{path}", demo.base);
     let result = match method {
         "POST" => {
-            let mut req =
-                agent.post(&url).header("content-type", "application/x-www-form-urlencoded");
+            let mut req = agent.post(&url);
+            // A form unless the caller names another content type.
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                req = req.header("content-type", "application/x-www-form-urlencoded");
+            }
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
@@ -919,17 +922,17 @@ fn revoke_through_the_demo_holds_on_every_instance() {
     let body = json!({ "sid": sid }).to_string();
     // MFA-guarded: a password-only session gets 403, no session 401.
     let (status, _, _) =
-        http(&a, "POST", "/admin/revoke", &[("authorization", &pwd_only)], Some(&body));
+        http(&a, "POST", "/admin/revoke", &[("authorization", &pwd_only), JSON], Some(&body));
     assert_eq!(status, 403);
-    assert_eq!(http(&a, "POST", "/admin/revoke", &[], Some(&body)).0, 401);
+    assert_eq!(http(&a, "POST", "/admin/revoke", &[JSON], Some(&body)).0, 401);
     // Bad bodies: 400.
     for bad in ["{}", r#"{"sid":"a","sub":"b"}"#, "not json", r#"{"sid":""}"#, r#"{"jti":"x"}"#] {
         let (status, _, _) =
-            http(&a, "POST", "/admin/revoke", &[("authorization", &admin)], Some(bad));
+            http(&a, "POST", "/admin/revoke", &[("authorization", &admin), JSON], Some(bad));
         assert_eq!(status, 400, "{bad}");
     }
     let (status, _, _) =
-        http(&a, "POST", "/admin/revoke", &[("authorization", &admin)], Some(&body));
+        http(&a, "POST", "/admin/revoke", &[("authorization", &admin), JSON], Some(&body));
     assert_eq!(status, 204);
     // Refused on A at once, on B within moments, and on an instance started afterwards.
     let (status, _, body_a) = http(&a, "GET", "/me", &[("authorization", &victim)], None);
@@ -1020,4 +1023,229 @@ fn the_banner_names_the_shared_state_and_warns_when_redis_is_down() {
         assert!(!stderr.contains(SECRET), "{stderr}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// `POST /admin/revoke` with the development issuer: yours always, anyone else's with the
+/// admin role only; JSON only; ids of 1 to 255 bytes.
+#[test]
+fn revoke_takes_your_own_sessions_and_others_only_for_admins() {
+    let demo = start(&[]);
+    let token = |query: &str| {
+        let (status, headers, token) =
+            http(&demo, "GET", &format!("/dev/token?mfa=true{query}"), &[], None);
+        assert_eq!((status, headers["cache-control"].to_str().unwrap()), (200, "no-store"));
+        format!("Bearer {token}")
+    };
+    let me = |auth: &str| {
+        let (status, _, body) = http(&demo, "GET", "/me", &[("authorization", auth)], None);
+        (status, json_of(&body))
+    };
+    let revoke = |auth: &str, body: &Value| {
+        let (status, headers, body) = http(
+            &demo,
+            "POST",
+            "/admin/revoke",
+            &[("authorization", auth), JSON],
+            Some(&body.to_string()),
+        );
+        (status, headers, json_of(&body))
+    };
+    let (member, other_member, admin) = (token("&role=member"), token("&role=member"), token(""));
+    let sid = |auth: &str| me(auth).1["sid"].as_str().unwrap().to_owned();
+    let (member_sid, other_sid, admin_sid) = (sid(&member), sid(&other_member), sid(&admin));
+
+    // Someone else's session or user, without the admin role: 403 forbidden, nothing revoked.
+    for body in [json!({ "sid": admin_sid }), json!({ "sub": "user_other" })] {
+        let (status, headers, problem) = revoke(&member, &body);
+        assert_eq!((status, problem["code"].clone()), (403, json!("forbidden")), "{body}");
+        assert_eq!(problem["error"], "forbidden");
+        assert_eq!(headers["content-type"], "application/problem+json");
+    }
+    assert_eq!(me(&admin).0, 200);
+
+    // Your own session: 204, and it is refused from then on.
+    let (status, _, _) = revoke(&member, &json!({ "sid": member_sid }));
+    assert_eq!(status, 204);
+    let (status, body) = me(&member);
+    assert_eq!((status, body["code"].clone()), (401, json!("session_revoked")));
+
+    // An admin revokes another session.
+    assert_eq!(revoke(&admin, &json!({ "sid": other_sid })).0, 204);
+    assert_eq!(me(&other_member).0, 401);
+    assert_eq!(me(&admin).0, 200);
+
+    // JSON only, by media type (parameters allowed, prefixes not): 415.
+    let body = json!({ "sid": "session_elsewhere" }).to_string();
+    for content_type in
+        ["text/plain", "application/jsonx", "application/x-www-form-urlencoded", "json"]
+    {
+        let headers = [("authorization", admin.as_str()), ("content-type", content_type)];
+        let (status, _, problem) = http(&demo, "POST", "/admin/revoke", &headers, Some(&body));
+        assert_eq!(
+            (status, json_of(&problem)["code"].clone()),
+            (415, json!("unsupported_media_type")),
+            "{content_type}"
+        );
+    }
+    let headers =
+        [("authorization", admin.as_str()), ("content-type", "Application/JSON; charset=utf-8")];
+    assert_eq!(http(&demo, "POST", "/admin/revoke", &headers, Some(&body)).0, 204);
+
+    // Ids of 1 to 255 bytes: 400 invalid_id otherwise.
+    for id in [String::new(), "s".repeat(256), "é".repeat(128)] {
+        for field in ["sid", "sub"] {
+            let (status, _, problem) = revoke(&admin, &json!({ field: id }));
+            assert_eq!(
+                (status, problem["code"].clone()),
+                (400, json!("invalid_id")),
+                "{field} {}",
+                id.len()
+            );
+        }
+    }
+    assert_eq!(revoke(&admin, &json!({ "sid": "s".repeat(255) })).0, 204);
+    let (status, _, problem) = revoke(&admin, &json!({ "sid": "a", "sub": "b" }));
+    assert_eq!((status, problem["code"].clone()), (400, json!("invalid_request")));
+}
+
+/// The admin role is `role` `admin` or `admin` in the `roles` array; checked on verified
+/// tokens from a configured key.
+#[test]
+fn revoke_reads_the_admin_role_from_role_or_roles() {
+    let secret = "demo-shared-secret-of-at-least-32-bytes";
+    let demo = start(&[("AUTH_HS256_SECRET", secret)]);
+    let key = EncodingKey::from_secret(secret.as_bytes());
+    let bearer = |role: Option<Value>, roles: Option<Value>| {
+        let mut c = mfa_claims();
+        let claims = c.as_object_mut().unwrap();
+        claims.remove("role");
+        if let Some(role) = role {
+            claims.insert("role".into(), role);
+        }
+        if let Some(roles) = roles {
+            claims.insert("roles".into(), roles);
+        }
+        format!("Bearer {}", sign_with(&Header::new(Algorithm::HS256), &c, &key))
+    };
+    for (role, roles, allowed) in [
+        (Some(json!("admin")), None, true),
+        (None, Some(json!(["viewer", "admin"])), true),
+        (Some(json!("admin")), Some(json!(["member"])), true),
+        (Some(json!("member")), Some(json!(["viewer"])), false),
+        (Some(json!("Admin")), None, false),
+        (None, None, false),
+        (Some(json!(["admin"])), None, false),
+    ] {
+        let auth = bearer(role.clone(), roles.clone());
+        let body = json!({ "sid": "session_of_someone_else" }).to_string();
+        let (status, _, problem) =
+            http(&demo, "POST", "/admin/revoke", &[("authorization", &auth), JSON], Some(&body));
+        if allowed {
+            assert_eq!(status, 204, "{role:?} {roles:?}: {problem}");
+        } else {
+            assert_eq!(
+                (status, json_of(&problem)["code"].clone()),
+                (403, json!("forbidden")),
+                "{role:?} {roles:?}"
+            );
+        }
+    }
+}
+
+/// Cross-site unsafe requests never reach the session: 403 `cross_origin_request`, whatever
+/// the route; same-origin ones and non-browser clients pass.
+#[test]
+fn cross_site_posts_to_the_demo_are_refused() {
+    let demo = start(&[]);
+    let admin = format!("Bearer {}", http(&demo, "GET", "/dev/token?mfa=true", &[], None).2);
+    let body = json!({ "sub": "user_demo" }).to_string();
+    let elsewhere = "https://evil.example";
+    for (extra, reason) in [
+        (("sec-fetch-site", "cross-site"), "sec_fetch_site"),
+        (("sec-fetch-site", "same-site"), "sec_fetch_site"),
+        (("origin", elsewhere), "origin_mismatch"),
+    ] {
+        let headers = [("authorization", admin.as_str()), JSON, extra];
+        let (status, headers, problem) =
+            http(&demo, "POST", "/admin/revoke", &headers, Some(&body));
+        let problem = json_of(&problem);
+        assert_eq!(
+            (status, problem["code"].clone()),
+            (403, json!("cross_origin_request")),
+            "{extra:?}"
+        );
+        assert_eq!(problem["reason"], reason, "{extra:?}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        // The dev issuer's forms too: no sign-in or sign-out forced from another site.
+        let (status, _, _) = http(&demo, "POST", "/dev/logout", &[extra], None);
+        assert_eq!(status, 403, "{extra:?}");
+        let (status, _, _) = http(&demo, "POST", "/dev/login", &[extra], Some("method=mfa"));
+        assert_eq!(status, 403, "{extra:?}");
+    }
+    // Nothing was revoked; /me answers with no-store, and so does the admin area's JSON.
+    let (status, headers, _) = http(&demo, "GET", "/me", &[("authorization", &admin)], None);
+    assert_eq!((status, headers["cache-control"].to_str().unwrap()), (200, "no-store"));
+    let (status, headers, _) = http(&demo, "GET", "/admin", &[("authorization", &admin)], None);
+    assert_eq!((status, headers["cache-control"].to_str().unwrap()), (200, "no-store"));
+    // Reading stays open to other sites (links, navigations).
+    let cross = [("authorization", admin.as_str()), ("sec-fetch-site", "cross-site")];
+    assert_eq!(http(&demo, "GET", "/me", &cross, None).0, 200);
+    // The demo's own page posting to itself passes.
+    let origin = demo.base.clone();
+    let headers = [("authorization", admin.as_str()), JSON, ("origin", origin.as_str())];
+    let other = json!({ "sid": "session_other" }).to_string();
+    assert_eq!(http(&demo, "POST", "/admin/revoke", &headers, Some(&other)).0, 204);
+    let headers = [("authorization", admin.as_str()), JSON, ("sec-fetch-site", "same-origin")];
+    assert_eq!(http(&demo, "POST", "/admin/revoke", &headers, Some(&other)).0, 204);
+    assert_eq!(http(&demo, "GET", "/me", &[("authorization", &admin)], None).0, 200);
+}
+
+/// With sign-in: a cross-site `POST /auth/logout` is refused and keeps the session cookie;
+/// `GET /auth/logout` stays a navigation that signs out; the back-channel logout, posted by the
+/// provider's server, is not refused for its origin.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn cross_site_sign_out_is_refused_but_navigation_and_back_channel_are_not() {
+    let issuer = key_server();
+    let demo = start(&[
+        ("AUTH_OIDC_ISSUER", &issuer),
+        ("AUTH_CLIENT_ID", "demo-client"),
+        ("AUTH_CLIENT_SECRET", "a-client-secret"),
+        ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+        ("AUTH_RESOURCE", "https://api.demo.test"),
+    ]);
+    for (extra, reason) in [
+        (("sec-fetch-site", "cross-site"), "sec_fetch_site"),
+        (("origin", "https://evil.example"), "origin_mismatch"),
+    ] {
+        let (status, headers, body) = http(&demo, "POST", "/auth/logout", &[extra], None);
+        let problem = json_of(&body);
+        assert_eq!(
+            (status, problem["code"].clone()),
+            (403, json!("cross_origin_request")),
+            "{extra:?}"
+        );
+        assert_eq!(problem["reason"], reason);
+        assert!(headers.get("set-cookie").is_none(), "the session cookie is kept: {headers:?}");
+    }
+    let (status, headers, _) =
+        http(&demo, "POST", "/auth/logout", &[("sec-fetch-site", "same-origin")], None);
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("session=;"), "{headers:?}");
+    let (status, headers, _) =
+        http(&demo, "GET", "/auth/logout", &[("sec-fetch-site", "cross-site")], None);
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"].to_str().unwrap().starts_with("session=;"), "{headers:?}");
+    // The back-channel logout answers for its token, not for its origin.
+    let (status, _, body) = http(
+        &demo,
+        "POST",
+        "/auth/backchannel-logout",
+        &[("sec-fetch-site", "cross-site")],
+        Some("logout_token=not-a-jwt"),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_ne!(json_of(&body)["code"], "cross_origin_request", "{body}");
 }

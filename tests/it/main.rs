@@ -16,6 +16,7 @@ mod authkit;
 mod authkit_fuzz;
 mod cache;
 mod context;
+mod cross_origin;
 #[cfg(feature = "jwks")]
 mod demo;
 mod fuzz_parsing;
