@@ -346,25 +346,18 @@ impl Revocations {
     }
 
     /// Sign-out of a sealed session: the tokens of `sid` issued until now, and every cookie of
-    /// the sign-in `sign_in` (the ones a refresh still in flight produces included).
+    /// the sign-in `sign_in` (the ones a refresh still in flight produces included), in one
+    /// write to the shared state.
     pub(crate) async fn sign_out(
         &self,
         sid: Option<&str>,
         sign_in: Option<&str>,
     ) -> Result<(), RevokeError> {
         let (until, now) = (self.until(), self.inner.clock.now());
-        let mut result = Ok(());
-        if let Some(id) = sign_in {
-            result = self.publish(Entry::SignIn { id: id.to_owned(), until }).await;
-        }
-        if let Some(sid) = sid {
-            let entry = Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
-            let r = self.publish(entry).await;
-            if result.is_ok() {
-                result = r;
-            }
-        }
-        result
+        let sign_in = sign_in.map(|id| Entry::SignIn { id: id.to_owned(), until });
+        let sid =
+            sid.map(|sid| Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) });
+        self.publish_all(sign_in.into_iter().chain(sid).collect()).await
     }
 
     /// Refuses every session of the user `sub` that authenticated now or earlier, on every
@@ -400,21 +393,33 @@ impl Revocations {
     }
 
     async fn publish(&self, entry: Entry) -> Result<(), RevokeError> {
-        if !valid_id(entry.id()) {
-            crate::audit::revocation_refused(&entry, "invalid_id");
+        self.publish_all(vec![entry]).await
+    }
+
+    /// Applies `entries` here at once (this instance refuses them whatever the backend says),
+    /// then writes them to the shared state in one call. All or none are recorded here: an
+    /// invalid id or a full set refuses the whole call.
+    async fn publish_all(&self, entries: Vec<Entry>) -> Result<(), RevokeError> {
+        let copy = &self.inner.copy;
+        if let Some(bad) = entries.iter().find(|e| !valid_id(e.id())) {
+            crate::audit::revocation_refused(bad, "invalid_id");
             return Err(RevokeError::InvalidId);
         }
-        // This instance refuses at once, whatever the backend says.
-        if self.inner.copy.apply(&entry, Some(self.inner.capacity)) == Applied::Full {
-            crate::audit::revocation_refused(&entry, "revocations_full");
+        let new = entries.iter().filter(|e| copy.get(e).is_none()).count();
+        if new > 0 && copy.len() + new > self.inner.capacity {
+            crate::audit::revocation_refused(&entries[0], "revocations_full");
             return Err(RevokeError::Full { capacity: self.inner.capacity });
         }
-        crate::audit::revoked(&entry);
-        // What the copy holds now: wider than `entry` when the session was revoked before.
-        let merged = self.inner.copy.get(&entry).unwrap_or(entry);
-        if let Err(e) = self.inner.shared.backend.publish(vec![merged.clone()]).await {
+        let mut merged = Vec::with_capacity(entries.len());
+        for entry in entries {
+            copy.apply(&entry, None);
+            crate::audit::revoked(&entry);
+            // What the copy holds now: wider than `entry` when it was revoked before.
+            merged.push(copy.get(&entry).unwrap_or(entry));
+        }
+        if let Err(e) = self.inner.shared.backend.publish(merged.clone()).await {
             let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.insert(merged.field(), merged);
+            pending.extend(merged.into_iter().map(|e| (e.field(), e)));
             return Err(RevokeError::NotShared(e));
         }
         Ok(())
