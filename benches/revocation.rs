@@ -353,10 +353,16 @@ fn propagation_run(url: &str, n: usize, preload: usize, sleep_poll: bool) {
     let rss_before = rss_kib();
     let started = Instant::now();
     let (a, b) = rt.block_on(async {
-        let a =
-            Revocations::builder(shared()).max_staleness(Duration::from_secs(120)).start().await;
-        let b =
-            Revocations::builder(shared()).max_staleness(Duration::from_secs(120)).start().await;
+        // Room for the preloaded entries and the ones the run adds.
+        let capacity = preload + n + 100;
+        let start = || {
+            Revocations::builder(shared())
+                .capacity(capacity)
+                .max_staleness(Duration::from_secs(120))
+                .start()
+        };
+        let a = start().await;
+        let b = start().await;
         (a, b)
     });
     let loaded = started.elapsed() / 2;

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs`: every item gated by a feature shows that feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod audit;
 #[cfg(feature = "authkit")]

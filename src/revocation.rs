@@ -435,19 +435,21 @@ impl Revocations {
             let retry_after = inner.resync_every.as_secs().max(1);
             return Err(AuthError::RevocationUnavailable { retry_after });
         }
-        let revoked =
-            self.is_revoked(ctx.sid(), ctx.sub(), ctx.iat(), ctx.auth_time(), ctx.sign_in_id());
+        // The times are read (two claim lookups) only when an entry matches.
+        let times = || (ctx.iat(), ctx.auth_time());
+        let revoked = self.is_revoked(ctx.sid(), ctx.sub(), times, ctx.sign_in_id());
         if revoked { Err(AuthError::SessionRevoked) } else { Ok(()) }
     }
 
     /// Whether a session with these claims (and, for a sealed cookie, this sign-in id) is
     /// revoked (the copy only; staleness aside).
+    /// `times` gives the session's `iat` and `auth_time`; it is called only when an entry
+    /// names the session or its user (claim lookups cost more than the check itself).
     pub(crate) fn is_revoked(
         &self,
         sid: Option<&str>,
         sub: &str,
-        iat: Option<u64>,
-        auth_time: Option<u64>,
+        times: impl Fn() -> (Option<u64>, Option<u64>),
         sign_in: Option<&str>,
     ) -> bool {
         let inner = &*self.inner;
@@ -459,7 +461,7 @@ impl Revocations {
             && let Some(entry) = copy.sessions.get(sid)
             && let (issued_before, until) = *entry
             && live(until)
-            && issued_before.is_none_or(|b| iat.is_none_or(|iat| iat <= b))
+            && issued_before.is_none_or(|b| times().0.is_none_or(|iat| iat <= b))
         {
             return true;
         }
@@ -472,6 +474,7 @@ impl Revocations {
         copy.counts[1].load(Ordering::Relaxed) != 0
             && copy.users.get(sub).is_some_and(|entry| {
                 let (before, until) = *entry;
+                let (iat, auth_time) = times();
                 live(until) && auth_time.or(iat).is_none_or(|t| t <= before)
             })
     }

@@ -45,6 +45,7 @@ fn min_hmac_len(alg: Algorithm) -> usize {
 
 /// A public key (or HMAC secret) trusted to verify tokens, pinned to its algorithms.
 #[derive(Clone)]
+#[must_use]
 pub struct Key {
     /// Identifies the key material within the process: a serial for configured keys, a hash
     /// of the JWK for published ones (so a refetched, unchanged key keeps its id). The token

@@ -128,6 +128,7 @@ enum Kind {
 /// The client secret (WorkOS: the API key) is redacted in `Debug` and sent only to the token
 /// endpoint.
 #[derive(Clone)]
+#[must_use]
 pub struct IdentityProvider {
     kind: Kind,
     client_id: String,

@@ -400,8 +400,7 @@ fn is_revoked(
     revocations.is_revoked(
         text("sid"),
         text("sub").unwrap_or_default(),
-        time("iat"),
-        time("auth_time"),
+        || (time("iat"), time("auth_time")),
         sign_in,
     )
 }
