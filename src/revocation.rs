@@ -218,6 +218,9 @@ struct Inner {
     cursor: Mutex<Option<Cursor>>,
     /// Revocations made here that the shared state has not taken yet (by field).
     pending: Mutex<HashMap<String, Entry>>,
+    /// The shared state lost data this copy holds: publish the whole copy again (kept until a
+    /// republish completes, so a failed one is tried again at the next resync).
+    republish: AtomicBool,
     /// When the copy was last known current (ms since the epoch, by `clock`).
     synced_ms: AtomicU64,
     /// When the copy last forgot expired entries (seconds since the epoch).
@@ -331,8 +334,7 @@ impl Revocations {
     /// [`RevokeError::NotShared`]: this instance refuses the session already, the others will
     /// once the shared state answers.
     pub async fn revoke_session(&self, sid: &str) -> Result<(), RevokeError> {
-        let until = self.until();
-        self.publish(Entry::Session { sid: sid.to_owned(), until, issued_before: None }).await
+        self.publish_all(vec![self.session_entry(sid)], true).await
     }
 
     /// Refuses the tokens of session `sid` issued until now, on every instance (sign-out): a
@@ -342,7 +344,9 @@ impl Revocations {
     ///
     /// As [`revoke_session`](Self::revoke_session).
     pub async fn sign_out_session(&self, sid: &str) -> Result<(), RevokeError> {
-        self.sign_out(Some(sid), None).await
+        let (until, now) = (self.until(), self.inner.clock.now());
+        let entry = Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
+        self.publish_all(vec![entry], true).await
     }
 
     /// Sign-out of a sealed session: the tokens of `sid` issued until now, and every cookie of
@@ -355,11 +359,30 @@ impl Revocations {
     ) -> Result<(), RevokeError> {
         let (until, now) = (self.until(), self.inner.clock.now());
         let sign_in = sign_in.map(|id| Entry::SignIn { id: id.to_owned(), until });
+        // An over-long `sid` cannot be recorded; the sign-in id still is.
+        let sid = sid.filter(|sid| valid_id(sid));
         let sid =
             sid.map(|sid| Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) });
-        self.publish_all(sign_in.into_iter().chain(sid).collect()).await
+        // Not bounded by the capacity: each sign-out needs a sign-in at the provider first.
+        self.publish_all(sign_in.into_iter().chain(sid).collect(), false).await
     }
 
+    /// A revocation the provider asked for (back-channel logout), not bounded by the capacity:
+    /// the provider signed it, and refusing it would leave a session it ended alive.
+    pub(crate) async fn provider_revoked(&self, entry: Entry) -> Result<(), RevokeError> {
+        self.publish_all(vec![entry], false).await
+    }
+
+    /// The entry `revoke_session(sid)` records.
+    pub(crate) fn session_entry(&self, sid: &str) -> Entry {
+        Entry::Session { sid: sid.to_owned(), until: self.until(), issued_before: None }
+    }
+
+    /// The entry `revoke_user(sub)` records.
+    pub(crate) fn user_entry(&self, sub: &str) -> Entry {
+        let before = self.inner.clock.now();
+        Entry::User { sub: sub.to_owned(), before, until: self.until() }
+    }
     /// Refuses every session of the user `sub` that authenticated now or earlier, on every
     /// instance; a later sign-in is not affected.
     ///
@@ -367,9 +390,7 @@ impl Revocations {
     ///
     /// As [`revoke_session`](Self::revoke_session).
     pub async fn revoke_user(&self, sub: &str) -> Result<(), RevokeError> {
-        let now = self.inner.clock.now();
-        let entry = Entry::User { sub: sub.to_owned(), before: now, until: self.until() };
-        self.publish(entry).await
+        self.publish_all(vec![self.user_entry(sub)], true).await
     }
 
     /// The shared state these revocations live in.
@@ -392,21 +413,17 @@ impl Revocations {
         self.inner.clock.now().saturating_add(self.inner.retain.as_secs())
     }
 
-    async fn publish(&self, entry: Entry) -> Result<(), RevokeError> {
-        self.publish_all(vec![entry]).await
-    }
-
     /// Applies `entries` here at once (this instance refuses them whatever the backend says),
     /// then writes them to the shared state in one call. All or none are recorded here: an
-    /// invalid id or a full set refuses the whole call.
-    async fn publish_all(&self, entries: Vec<Entry>) -> Result<(), RevokeError> {
+    /// invalid id, or (when `bounded`) a full set, refuses the whole call.
+    async fn publish_all(&self, entries: Vec<Entry>, bounded: bool) -> Result<(), RevokeError> {
         let copy = &self.inner.copy;
         if let Some(bad) = entries.iter().find(|e| !valid_id(e.id())) {
             crate::audit::revocation_refused(bad, "invalid_id");
             return Err(RevokeError::InvalidId);
         }
         let new = entries.iter().filter(|e| copy.get(e).is_none()).count();
-        if new > 0 && copy.len() + new > self.inner.capacity {
+        if bounded && new > 0 && copy.len() + new > self.inner.capacity {
             crate::audit::revocation_refused(&entries[0], "revocations_full");
             return Err(RevokeError::Full { capacity: self.inner.capacity });
         }
@@ -499,24 +516,24 @@ impl Revocations {
     }
 
     /// Brings the copy up to date with the shared state: the changes since the last resync
-    /// (the whole set on the first one, or when the reader lost its place in the log). After a
-    /// whole reload that followed earlier reads (the store lost data: a Redis restarted
-    /// empty, or one restored from an older snapshot) the copy is published again, so the
-    /// others learn what the store forgot; revocations that could not be shared when they were
-    /// made are published now. Entries only leave the copy by expiring.
+    /// (the whole set on the first one, or when the reader lost its place in the log). When the
+    /// store lost data this copy had seen (a Redis restarted empty, a log that went back), the
+    /// copy is published again, so the others learn what the store forgot; revocations that
+    /// could not be shared when they were made are published now. Entries only leave the copy
+    /// by expiring.
     async fn resync(&self) -> Result<(), StateError> {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let backend = &inner.shared.backend;
-        let mut republish = false;
         loop {
             let since = inner.cursor.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let had_place = since.is_some();
             let loaded = backend.load(since, now).await?;
             for entry in &loaded.entries {
                 inner.copy.apply(entry, None);
             }
-            republish |= loaded.whole && had_place;
+            if loaded.lost {
+                inner.republish.store(true, Ordering::Relaxed);
+            }
             *inner.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.cursor);
             if !loaded.more {
                 break;
@@ -533,13 +550,17 @@ impl Revocations {
             let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
             p.drain().map(|(_, e)| e).collect()
         };
-        let again = if republish { inner.copy.entries(now) } else { pending.clone() };
+        let whole = inner.republish.load(Ordering::Relaxed);
+        let again = if whole { inner.copy.entries(now) } else { pending.clone() };
         for batch in again.chunks(REPUBLISH_BATCH) {
             if let Err(e) = backend.publish(batch.to_vec()).await {
                 let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
                 p.extend(pending.into_iter().map(|e| (e.field(), e)));
                 return Err(e);
             }
+        }
+        if whole {
+            inner.republish.store(false, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -613,10 +634,13 @@ impl RevocationsBuilder {
         self
     }
 
-    /// How many entries the set may hold (default [`DEFAULT_REVOCATION_CAPACITY`], 1,000,000: about
-    /// 100 MB of memory per instance when full, see BENCHMARKS.md). At capacity a new
-    /// revocation is refused with [`RevokeError::Full`]; existing ones hold and every other
-    /// session keeps working. Give every instance the same capacity.
+    /// How many entries the revocations made through this API may fill the set to (default
+    /// [`DEFAULT_REVOCATION_CAPACITY`], 1,000,000: about 130 MiB of memory per instance when
+    /// full, see BENCHMARKS.md). At capacity a new revocation is refused with
+    /// [`RevokeError::Full`]; existing ones hold and every other session keeps working. Sign-outs
+    /// of the lifecycle and back-channel logouts are always recorded (each needs a sign-in at
+    /// the provider first, so the provider bounds their rate). Give every instance the same
+    /// capacity.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
@@ -663,6 +687,7 @@ impl RevocationsBuilder {
                 copy: Copy::default(),
                 cursor: Mutex::new(None),
                 pending: Mutex::default(),
+                republish: AtomicBool::new(false),
                 synced_ms: AtomicU64::new(0),
                 swept: AtomicU64::new(now),
                 stale: AtomicBool::new(false),

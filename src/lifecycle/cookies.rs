@@ -51,6 +51,26 @@ pub(crate) fn read(headers: &HeaderMap, name: &str) -> Result<Option<String>, ()
     Ok(found)
 }
 
+/// Most values of one cookie that [`values`] returns.
+const MAX_VALUES: usize = 4;
+
+/// The distinct values of the cookie `name` (at most [`MAX_VALUES`]), in the order sent.
+pub(crate) fn values(headers: &HeaderMap, name: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for value in headers.get_all(COOKIE) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        for cookie in Cookie::split_parse(text.as_ref()).flatten() {
+            if cookie.name() == name && !found.iter().any(|v| v == cookie.value()) {
+                if found.len() == MAX_VALUES {
+                    return found;
+                }
+                found.push(cookie.value().to_owned());
+            }
+        }
+    }
+    found
+}
+
 impl CookieSettings {
     fn build<'a>(&self, name: &'a str, value: String, max_age: Duration) -> Cookie<'a> {
         let mut c = Cookie::build((name, value))
@@ -162,6 +182,7 @@ mod tests {
         );
         h.append(COOKIE, HeaderValue::from_static("session=planted"));
         assert_eq!(read(&h, "session"), Err(()));
+        assert_eq!(values(&h, "session"), ["abc", "planted"], "sign-out reads every value");
         // A cookie header with non-ASCII bytes still yields our cookie.
         let mut h = HeaderMap::new();
         h.append(COOKIE, HeaderValue::from_bytes(b"pref=caf\xc3\xa9; session=abc").unwrap());

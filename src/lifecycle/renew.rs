@@ -22,7 +22,11 @@ use crate::verify::Verifier;
 use crate::{AuthContext, AuthError, Clock, SharedState};
 
 /// How long one instance may hold a session's refresh (longer than the provider's timeout).
-const LEASE_TTL: Duration = Duration::from_secs(15);
+/// Held for longer than the refresh can take (the provider's 10 s timeout, then a key fetch
+/// for a refreshed ID token, 10 s more), so no other instance spends the same token meanwhile.
+const LEASE_TTL: Duration = Duration::from_secs(60);
+/// How long the other instances wait for the leader's result before answering 503.
+const LEASE_WAIT: Duration = Duration::from_secs(15);
 /// How often the other instances look for the leader's result.
 const LEASE_POLL: Duration = Duration::from_millis(50);
 
@@ -59,7 +63,7 @@ impl Lease {
         clock: &Clock,
     ) -> Result<Option<Result<Refreshed, GrantError>>, crate::StateError> {
         let backend = &self.shared.backend;
-        let deadline = tokio::time::Instant::now() + LEASE_TTL;
+        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
         loop {
             if let Some(stored) = backend.get(&self.result).await? {
                 return Ok(Some(self.read(&stored, passwords, cookie, clock)));
@@ -436,7 +440,7 @@ impl Fresh<'_> {
         let sub = session.user.id.clone();
         let sid = old.get("sid").and_then(Value::as_str);
         let result = match self.idp.refresh(refresh_token.expose()).await {
-            Ok(tokens) => self.fold(session, tokens, old).await,
+            Ok(tokens) => self.fold(session, tokens, old, refresh_token).await,
             Err(e) => Err(e),
         };
         match &result {
@@ -457,6 +461,7 @@ impl Fresh<'_> {
         mut session: AuthKitSession,
         mut tokens: Tokens,
         old: &Map<String, Value>,
+        refresh_token: &RefreshToken,
     ) -> Result<Refreshed, GrantError> {
         let changed = || GrantError::Refused { error: SUBJECT_CHANGED.to_owned() };
         let text =
@@ -466,7 +471,7 @@ impl Fresh<'_> {
             && text(&new, "iss") == text(old, "iss")
             && tokens.user.as_ref().is_none_or(|u| u.id == session.user.id);
         if !same_user {
-            self.revoke_answer(&tokens, &new).await;
+            self.revoke_answer(&tokens, &new, refresh_token);
             return Err(changed());
         }
         if let Some(id_token) = tokens.id_token.as_deref() {
@@ -476,7 +481,7 @@ impl Fresh<'_> {
                     tokens.user = super::provider::user_from_claims(&claims);
                 }
                 Ok(_) => {
-                    self.revoke_answer(&tokens, &new).await;
+                    self.revoke_answer(&tokens, &new, refresh_token);
                     return Err(changed());
                 }
                 // The keys cannot be had right now: keep the new tokens (the refresh token is
@@ -486,7 +491,7 @@ impl Fresh<'_> {
                 }
                 Err(e) => {
                     tracing::warn!(reason = e.code(), "a refreshed ID token was refused");
-                    self.revoke_answer(&tokens, &new).await;
+                    self.revoke_answer(&tokens, &new, refresh_token);
                     return Err(changed());
                 }
             }
@@ -506,10 +511,14 @@ impl Fresh<'_> {
     }
 
     /// Revokes what a refused answer granted (best effort).
-    async fn revoke_answer(&self, tokens: &Tokens, claims: &Map<String, Value>) {
-        let sid = claims.get("sid").and_then(Value::as_str);
-        let rt: Vec<RefreshToken> =
+    /// Ends at the provider what a refused answer granted, and the refresh token just spent
+    /// (a provider that does not rotate keeps it alive), in the background.
+    fn revoke_answer(&self, tokens: &Tokens, claims: &Map<String, Value>, spent: &RefreshToken) {
+        let sid = claims.get("sid").and_then(Value::as_str).map(str::to_owned);
+        let mut rt: Vec<RefreshToken> =
             tokens.refresh_token.iter().cloned().map(RefreshToken::new).collect();
-        self.idp.end_session(sid, &rt).await;
+        rt.push(spent.clone());
+        let idp = self.idp.clone();
+        tokio::spawn(async move { idp.end_session(sid.as_deref(), &rt).await });
     }
 }

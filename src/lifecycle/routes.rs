@@ -146,10 +146,11 @@ async fn backchannel_logout(
             return r;
         }
     }
-    let outcome = match ended {
-        Ended::Session(sid) => revocations.revoke_session(sid).await,
-        Ended::User(sub) => revocations.revoke_user(sub).await,
+    let entry = match ended {
+        Ended::Session(sid) => revocations.session_entry(sid),
+        Ended::User(sub) => revocations.user_entry(sub),
     };
+    let outcome = revocations.provider_revoked(entry).await;
     match outcome {
         Ok(()) => {}
         // This instance refuses the session already; the others will once it is shared.
@@ -485,18 +486,24 @@ async fn first_use_of_state(inner: &Inner, state: &str) -> bool {
 
 /// `GET` or `POST /auth/logout`.
 async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
-    let session = cookies::read(&headers, &inner.cookie.name)
-        .ok()
-        .flatten()
-        .and_then(|c| AuthKitSession::open(&c, &inner.passwords, inner.clock.now_millis()).ok());
-    let location = match &session {
+    // Every session cookie the request carries that this service sealed: a duplicate (planted
+    // from a sibling domain, or a stale one) must not keep the real one from being signed out.
+    let sessions: Vec<AuthKitSession> = cookies::values(&headers, &inner.cookie.name)
+        .iter()
+        .filter_map(|c| AuthKitSession::open(c, &inner.passwords, inner.clock.now_millis()).ok())
+        .collect();
+    for session in &sessions {
+        let claims = unverified_claims(&session.access_token);
+        let sid = claims.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
+        audit::signed_out(&session.user.id, sid);
+        sign_out(&inner, session, sid).await;
+    }
+    let location = match sessions.first() {
         None => inner.post_logout.clone(),
         Some(session) => {
             let claims = unverified_claims(&session.access_token);
             let sid = claims.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
             let id_token = session.extra.get(ID_TOKEN_KEY).and_then(Value::as_str);
-            audit::signed_out(&session.user.id, sid);
-            sign_out(&inner, session, sid).await;
             inner
                 .idp
                 .logout_url(sid, id_token, &inner.post_logout)

@@ -47,7 +47,7 @@ impl Memory {
     }
 
     fn cursor(&self, at: u64) -> Cursor {
-        Cursor { epoch: self.epoch.clone(), at: at.to_string() }
+        Cursor { epoch: self.epoch.clone(), at: at.to_string(), seen: at }
     }
 }
 
@@ -91,16 +91,17 @@ impl Backend for Memory {
         let mut state = self.lock();
         state.entries.retain(|_, e| e.until() >= now);
         let first = state.log.front().map_or(state.last + 1, |(seq, _)| *seq);
+        let lost = since.as_ref().is_some_and(|c| c.epoch != self.epoch);
         let at = since
             .filter(|c| c.epoch == self.epoch)
-            .and_then(|c| c.at.parse::<u64>().ok())
+            .map(|c| c.seen)
             // Entries after `at` must all still be in the log.
             .filter(|at| *at + 1 >= first && *at <= state.last);
         let loaded = match at {
             None => Loaded {
                 entries: state.entries.values().cloned().collect(),
                 cursor: self.cursor(state.last),
-                whole: true,
+                lost,
                 more: false,
             },
             Some(at) => {
@@ -116,7 +117,7 @@ impl Backend for Memory {
                         .filter(|e| e.until() >= now)
                         .collect(),
                     cursor: self.cursor(end),
-                    whole: false,
+                    lost: false,
                 }
             }
         };

@@ -148,7 +148,11 @@ impl Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Cursor {
     pub(crate) epoch: String,
+    /// The id of the last change read.
     pub(crate) at: String,
+    /// How many changes the log had been given up to `at` (Redis: its `entries-added`), so a
+    /// reader can tell whether every change after `at` is still in the log.
+    pub(crate) seen: u64,
 }
 
 /// What a load returned.
@@ -156,9 +160,9 @@ pub(crate) struct Loaded {
     pub(crate) entries: Vec<Entry>,
     /// Where the next load starts.
     pub(crate) cursor: Cursor,
-    /// `true` when `entries` is the whole set (a first load, another generation, or a reader
-    /// that fell behind the log's trimmed start), not only the changes since the cursor.
-    pub(crate) whole: bool,
+    /// `true` when the store lost data the reader had seen (another generation, or a log that
+    /// went back): the readers' copies must be published again.
+    pub(crate) lost: bool,
     /// `true` when more changes are waiting (the load stopped at its page size).
     pub(crate) more: bool,
 }
@@ -171,8 +175,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Stores revocations (merged with what is stored), appends them to the change log and
     /// announces them to every subscriber.
     fn publish(&self, entries: Vec<Entry>) -> BoxFuture<'_, Result<(), StateError>>;
-    /// The changes since `since`, or the whole set (see [`Loaded::whole`]); drops entries that
-    /// expired before `now`.
+    /// The changes since `since`, or the whole set (a first load, another generation, or a
+    /// reader that fell behind the log's trimmed start); drops entries that expired before
+    /// `now`.
     fn load(&self, since: Option<Cursor>, now: u64) -> BoxFuture<'_, Result<Loaded, StateError>>;
     /// Announcements from now on; the channel closes when the subscription breaks.
     fn subscribe(&self) -> BoxFuture<'_, Result<mpsc::Receiver<Entry>, StateError>>;

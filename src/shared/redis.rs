@@ -293,36 +293,48 @@ fn new_epoch() -> String {
     format!("{}-{nanos}-{n}", std::process::id())
 }
 
-/// A stream id (`<ms>-<seq>`) as numbers, for ordering.
-fn stream_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-')?;
-    Some((ms.parse().ok()?, seq.parse().ok()?))
-}
-
-/// What `XINFO STREAM` says of the log: the last id given, and the highest id removed by
-/// trimming (entries after it are all still there).
+/// What `XINFO STREAM` says of the log: the last id given, how many entries it was ever
+/// given (`entries-added`, Redis 7), and how many it holds now.
 struct LogInfo {
     last: String,
-    max_deleted: (u64, u64),
+    added: Option<u64>,
+    length: u64,
 }
+
+/// Removes the given fields whose expiry (in the sorted set) is before `ARGV[1]`, checked in
+/// the same step: a field published again meanwhile stays.
+const SWEEP_SCRIPT: &str = r"
+local removed = 0
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  if score and tonumber(score) < tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    removed = removed + 1
+  end
+end
+return removed
+";
 
 impl Redis {
     async fn log_info(&self) -> Result<LogInfo, StateError> {
         let exists: bool = self.run(|mut c| async move { c.exists(&self.log).await }).await?;
         if !exists {
-            return Ok(LogInfo { last: "0-0".to_owned(), max_deleted: (0, 0) });
+            return Ok(LogInfo { last: "0-0".to_owned(), added: Some(0), length: 0 });
         }
         let info: std::collections::HashMap<String, redis::Value> = self
             .run(|mut c| async move {
                 redis::cmd("XINFO").arg("STREAM").arg(&self.log).query_async(&mut c).await
             })
             .await?;
-        let text =
-            |k: &str| info.get(k).and_then(|v| redis::from_redis_value_ref::<String>(v).ok());
-        let last = text("last-generated-id").unwrap_or_else(|| "0-0".to_owned());
-        let max_deleted =
-            text("max-deleted-entry-id").and_then(|i| stream_id(&i)).unwrap_or((0, 0));
-        Ok(LogInfo { last, max_deleted })
+        let get = |k: &str| info.get(k);
+        let text = |k: &str| get(k).and_then(|v| redis::from_redis_value_ref::<String>(v).ok());
+        let number = |k: &str| get(k).and_then(|v| redis::from_redis_value_ref::<u64>(v).ok());
+        Ok(LogInfo {
+            last: text("last-generated-id").unwrap_or_else(|| "0-0".to_owned()),
+            added: number("entries-added"),
+            length: number("length").unwrap_or(0),
+        })
     }
 
     /// Removes entries that expired before `now` (a batch per call: the sorted set finds them
@@ -344,12 +356,13 @@ impl Redis {
             return Ok(());
         }
         self.run(|mut c| async move {
-            redis::pipe()
-                .atomic()
-                .hdel(&self.hash, &expired)
-                .ignore()
-                .zrem(&self.until, &expired)
-                .ignore()
+            redis::cmd("EVAL")
+                .arg(SWEEP_SCRIPT)
+                .arg(2)
+                .arg(&self.hash)
+                .arg(&self.until)
+                .arg(now)
+                .arg(&expired)
                 .query_async::<()>(&mut c)
                 .await
         })
@@ -439,17 +452,33 @@ impl Backend for Redis {
                 })
                 .await?;
             let info = self.log_info().await?;
-            let last = stream_id(&info.last).unwrap_or((0, 0));
-            // Changes only when the reader's generation is the store's, nothing after its
-            // position was trimmed, and the log has not gone back (a restore from a snapshot).
-            let at = since.filter(|c| c.epoch == epoch).and_then(|c| {
-                let at = stream_id(&c.at)?;
-                (info.max_deleted <= at && at <= last).then_some(c.at)
-            });
-            let Some(at) = at else {
+            // Changes only when the reader's generation is the store's and every change after
+            // its place is still in the log: the log was given `added - seen` entries since,
+            // and trimming removes the oldest first, so all of them are there while the log
+            // holds at least that many. A log given fewer entries than the reader saw went
+            // back (recreated, or restored from an older snapshot): the store lost data.
+            let mut lost = false;
+            let at = match since {
+                Some(c) if c.epoch != epoch => {
+                    lost = true;
+                    None
+                }
+                Some(c) => match info.added {
+                    Some(added) if added < c.seen => {
+                        lost = true;
+                        None
+                    }
+                    Some(added) if info.length >= added - c.seen => Some(c),
+                    // Fell behind the trimmed start, or a Redis without `entries-added` (before
+                    // 7.0): read the whole set.
+                    _ => None,
+                },
+                None => None,
+            };
+            let Some(Cursor { at, seen, .. }) = at else {
                 let entries = self.load_whole(now).await?;
-                let cursor = Cursor { epoch, at: info.last };
-                return Ok(Loaded { entries, cursor, whole: true, more: false });
+                let cursor = Cursor { epoch, at: info.last, seen: info.added.unwrap_or(0) };
+                return Ok(Loaded { entries, cursor, lost, more: false });
             };
             let page: Vec<(String, Vec<String>)> = self
                 .run(|mut c| {
@@ -467,6 +496,7 @@ impl Backend for Redis {
                 })
                 .await?;
             let more = page.len() == LOAD_PAGE;
+            let seen = seen + page.len() as u64;
             let end = page.last().map_or(at, |(id, _)| id.clone());
             let entries = page
                 .iter()
@@ -474,7 +504,8 @@ impl Backend for Redis {
                 .filter_map(|json| parse(json))
                 .filter(|e| e.until() >= now)
                 .collect();
-            Ok(Loaded { entries, cursor: Cursor { epoch, at: end }, whole: false, more })
+            let cursor = Cursor { epoch, at: end, seen };
+            Ok(Loaded { entries, cursor, lost: false, more })
         })
     }
 

@@ -481,3 +481,31 @@ async fn a_signed_out_session_is_not_brought_back_by_a_refresh() {
     assert!(page.set_cookie("wos-session").is_some_and(|c| c.value().is_empty()));
     assert_eq!(world.standin.stats().refresh_grants, 0, "a signed-out session was refreshed");
 }
+
+/// Sign-out is recorded even when the revocation set is at capacity (API revocations filled
+/// it), and a planted duplicate of the session cookie does not keep the real one from being
+/// signed out.
+#[tokio::test]
+async fn sign_out_is_recorded_at_capacity_and_despite_a_planted_cookie() {
+    use axum_session_mfa::{Revocations, RevokeError, SharedState};
+    let revocations = Revocations::builder(SharedState::in_memory()).capacity(1).start().await;
+    revocations.revoke_session("session_filler").await.unwrap();
+    assert!(matches!(revocations.revoke_session("one_more").await, Err(RevokeError::Full { .. })));
+    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
+    let browser = signed_in(&world).await;
+    let real = browser.cookie(&world.app, "wos-session").unwrap();
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(world.url("/auth/logout"))
+        .header("cookie", format!("wos-session=planted-by-a-sibling; wos-session={real}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut thief = Browser::new().api();
+    thief.set_cookie_value(&world.app, "wos-session", &real);
+    let page = thief.get(&world.url("/me")).await;
+    assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+}

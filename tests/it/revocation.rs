@@ -505,3 +505,48 @@ async fn expired_entries_leave_redis_and_the_copy_by_time() {
     }
     assert!(gone, "expired entries stayed: {:?}, copy {}", count(&mut conn).await, a.len());
 }
+
+/// A reader whose place in the change log was trimmed away (more changes than the log keeps
+/// between two of its resyncs) reloads the whole set instead of reading on after the gap.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_reader_that_fell_behind_the_trimmed_log_reloads_the_whole_set() {
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let p = prefix();
+    let b = Revocations::builder(redis_state(REDIS, &p))
+        .resync_every(Duration::from_millis(50))
+        .start()
+        .await;
+    let app_b = app_with(&b).await;
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let entry = json!({"kind": "session", "sid": "trimmed", "until": now() + 3600}).to_string();
+    // Stored and logged, then the log trimmed past it in the same step (no announcement): only
+    // a whole reload can find it.
+    let _: () = redis::pipe()
+        .atomic()
+        .hset(format!("{p}:revoked"), "sid:trimmed", &entry)
+        .ignore()
+        .cmd("XADD")
+        .arg(format!("{p}:revoked-log"))
+        .arg("*")
+        .arg("e")
+        .arg(&entry)
+        .ignore()
+        .cmd("XTRIM")
+        .arg(format!("{p}:revoked-log"))
+        .arg("MAXLEN")
+        .arg(0)
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut c = claims();
+    c["sid"] = json!("trimmed");
+    let token = hs256(&c);
+    let seen = eventually(Duration::from_secs(3), async || {
+        bearer(&app_b, "/me", &token).await.status == 401
+    })
+    .await;
+    assert!(seen, "the entry behind the trimmed log was never loaded");
+}
