@@ -257,11 +257,12 @@ struct Inner {
 ///
 /// **The set is bounded.** Ids longer than [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) are refused
 /// ([`RevokeError::InvalidId`]); entries expire by time ([`retain`](RevocationsBuilder::retain));
-/// the set holds at most [`capacity`](RevocationsBuilder::capacity) entries (default
-/// 1,000,000). At capacity a *new* revocation is refused with [`RevokeError::Full`] (and an
-/// audit event) while every session keeps working and every existing revocation holds: a flood
-/// can neither push out earlier revocations nor make other sessions fail. Entries heard from
-/// other instances are always applied.
+/// revocations through this API fill the set to at most
+/// [`capacity`](RevocationsBuilder::capacity) entries (default 1,000,000). At capacity a *new*
+/// revocation is refused with [`RevokeError::Full`] (and an audit event) while every session
+/// keeps working and every existing revocation holds: a flood can neither push out earlier
+/// revocations nor make other sessions fail. Sign-outs of the lifecycle, back-channel logouts
+/// and entries heard from other instances are always applied.
 ///
 /// **When the shared state is unreachable**, the local copy keeps serving for
 /// [`max_staleness`](RevocationsBuilder::max_staleness) (default 30 s) after the last
