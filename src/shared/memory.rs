@@ -38,6 +38,8 @@ struct State {
     /// The sequence number of the last change.
     last: u64,
     values: HashMap<String, (Option<String>, Instant)>,
+    /// How many values were left after the last sweep of expired ones.
+    values_swept_to: usize,
     subscribers: Vec<mpsc::Sender<Entry>>,
 }
 
@@ -52,6 +54,16 @@ impl Memory {
 }
 
 impl State {
+    /// Stores a value, first forgetting expired ones whenever the table has doubled since the
+    /// last sweep (amortized: values cannot pile up, and no insert scans the table each time).
+    fn insert_value(&mut self, key: &str, value: &str, until: Instant, now: Instant) {
+        if self.values.len() >= 2 * self.values_swept_to.max(512) {
+            self.values.retain(|_, (_, u)| *u > now);
+            self.values_swept_to = self.values.len();
+        }
+        self.values.insert(key.to_owned(), (Some(value.to_owned()), until));
+    }
+
     fn live_value(&mut self, key: &str, now: Instant) -> Option<&(Option<String>, Instant)> {
         if self.values.get(key).is_some_and(|(_, until)| *until <= now) {
             self.values.remove(key);
@@ -130,20 +142,6 @@ impl Backend for Memory {
         Box::pin(async { Ok(rx) })
     }
 
-    fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>> {
-        let mut state = self.lock();
-        let now = Instant::now();
-        let ttl = ttl.min(super::MAX_TTL);
-        state.values.retain(|_, (_, until)| *until > now);
-        let taken = if state.values.contains_key(key) {
-            false
-        } else {
-            state.values.insert(key.to_owned(), (None, now + ttl));
-            true
-        };
-        Box::pin(async move { Ok(taken) })
-    }
-
     fn put_new(
         &self,
         key: &str,
@@ -155,8 +153,7 @@ impl Backend for Memory {
         let stored = if state.live_value(key, now).is_some() {
             false
         } else {
-            let until = now + ttl.min(super::MAX_TTL);
-            state.values.insert(key.to_owned(), (Some(value.to_owned()), until));
+            state.insert_value(key, value, now + ttl.min(super::MAX_TTL), now);
             true
         };
         Box::pin(async move { Ok(stored) })
@@ -171,8 +168,7 @@ impl Backend for Memory {
         let now = Instant::now();
         let mut state = self.lock();
         let old = state.live_value(key, now).and_then(|(v, _)| v.clone());
-        let until = now + ttl.min(super::MAX_TTL);
-        state.values.insert(key.to_owned(), (Some(value.to_owned()), until));
+        state.insert_value(key, value, now + ttl.min(super::MAX_TTL), now);
         Box::pin(async move { Ok(old) })
     }
 

@@ -182,7 +182,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Announcements from now on; the channel closes when the subscription breaks.
     fn subscribe(&self) -> BoxFuture<'_, Result<mpsc::Receiver<Entry>, StateError>>;
     /// Takes `key` for `ttl` unless someone holds it: `true` for the taker.
-    fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>>;
+    fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>> {
+        self.put_new(key, "1", ttl)
+    }
     /// Stores `value` under `key` for `ttl` unless `key` holds a value: `true` when stored.
     fn put_new(
         &self,

@@ -542,26 +542,6 @@ impl Backend for Redis {
         })
     }
 
-    fn lease(&self, key: &str, ttl: Duration) -> BoxFuture<'_, Result<bool, StateError>> {
-        let key = self.key(key);
-        Box::pin(async move {
-            let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
-            let set: Option<String> = self
-                .run(|mut c| async move {
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg("1")
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ms)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await?;
-            Ok(set.is_some())
-        })
-    }
-
     fn put_new(
         &self,
         key: &str,
