@@ -49,8 +49,11 @@ async fn cluster(n: usize) -> Cluster {
         } else {
             SharedState::redis_with(REDIS, RedisOptions::default().prefix(&prefix)).unwrap()
         };
+        // The tests move the clock by up to an hour: a staleness bound beyond that keeps the
+        // copies from looking stale between a move and the next resync (not what they test).
         let r = Revocations::builder(shared)
             .clock(clock.clock())
+            .max_staleness(Duration::from_secs(4 * 3600))
             .resync_every(Duration::from_millis(100))
             .start()
             .await;
