@@ -350,6 +350,7 @@ impl Revocations {
         self.publish_all(vec![entry], true).await
     }
 
+    #[cfg(feature = "lifecycle")]
     /// Sign-out of a sealed session: the tokens of `sid` issued until now, and every cookie of
     /// the sign-in `sign_in` (the ones a refresh still in flight produces included), in one
     /// write to the shared state.
@@ -368,6 +369,7 @@ impl Revocations {
         self.publish_all(sign_in.into_iter().chain(sid).collect(), false).await
     }
 
+    #[cfg(feature = "lifecycle")]
     /// A revocation the provider asked for (back-channel logout), not bounded by the capacity:
     /// the provider signed it, and refusing it would leave a session it ended alive.
     pub(crate) async fn provider_revoked(&self, entry: Entry) -> Result<(), RevokeError> {

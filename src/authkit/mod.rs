@@ -205,6 +205,7 @@ pub(crate) struct SessionInfo {
     /// The seal's own expiry in ms since the epoch, if it has one (not exposed).
     pub(crate) seal_expires_ms: Option<u64>,
     /// The sign-in this session comes from (kept across refreshes), if this crate sealed it.
+    #[cfg_attr(not(feature = "revocation"), allow(dead_code))]
     pub(crate) sign_in: Option<String>,
 }
 

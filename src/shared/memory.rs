@@ -31,6 +31,7 @@ impl Default for Memory {
 }
 
 #[derive(Default)]
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 struct State {
     entries: HashMap<String, Entry>,
     /// The change log: (sequence number, entry), oldest first.

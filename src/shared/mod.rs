@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 pub use self::redis::RedisOptions;
 
 /// The longest a lease or value is kept, whatever asked (a `jti` from a token with a far `exp`).
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 pub(crate) const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// A boxed future, for the backend interface.
@@ -171,6 +172,8 @@ pub(crate) struct Loaded {
 pub(crate) const LOAD_PAGE: usize = 10_000;
 
 /// The interface every backend implements. Keys are short ASCII strings chosen by the crate.
+/// Leases and values serve the lifecycle (refresh leases, used states, logout `jti`s).
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 pub(crate) trait Backend: Send + Sync + 'static {
     /// Stores revocations (merged with what is stored), appends them to the change log and
     /// announces them to every subscriber.

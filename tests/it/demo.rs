@@ -514,6 +514,7 @@ fn remote_key_configurations() {
     assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("wrong_issuer")));
 }
 
+#[cfg(feature = "authkit")]
 #[test]
 fn authkit_cookie_configuration() {
     use axum_session_mfa::authkit::IronPasswords;

@@ -3,7 +3,9 @@
 //! re-authentication ("sudo mode", no `amr`), sign-out; and the cookies the crate seals opened
 //! by `@workos-inc/node` and `iron-session`.
 
+#[cfg(feature = "interop")]
 use std::io::Write as _;
+#[cfg(feature = "interop")]
 use std::process::Stdio;
 use std::time::Duration;
 
