@@ -3,9 +3,9 @@
 //! re-authentication ("sudo mode", no `amr`), sign-out; and the cookies the crate seals opened
 //! by `@workos-inc/node` and `iron-session`.
 
-#[cfg(feature = "interop")]
+#[cfg(feature = "__interop")]
 use std::io::Write as _;
-#[cfg(feature = "interop")]
+#[cfg(feature = "__interop")]
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -262,7 +262,7 @@ async fn a_provider_that_ignores_max_age_gets_no_session() {
     assert_eq!(browser.cookie(&world.app, "wos-session"), before, "the session is unchanged");
 }
 
-#[cfg(feature = "interop")]
+#[cfg(feature = "__interop")]
 #[tokio::test]
 async fn cookies_the_crate_seals_open_in_workos_node_and_iron_session() {
     crate::interop_support::require("@workos-inc/node");

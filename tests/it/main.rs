@@ -2,7 +2,7 @@
 //!
 //! Plain `cargo test` runs every Rust-only test. The tests that drive the npm peers in
 //! `tests/interop` (`oidc-provider`, `jose`, `iron-session`, `@workos-inc/node`) need the
-//! `interop` feature (the README's test command enables it) and fail, with the install command,
+//! private `__interop` feature (the README's test command enables it) and fail, with the install command,
 //! when Node.js or the packages are missing.
 #![allow(dead_code)]
 
@@ -33,19 +33,19 @@ mod verify;
 #[cfg(feature = "lifecycle")]
 mod workos_standin;
 
-#[cfg(all(feature = "interop", feature = "lifecycle"))]
+#[cfg(all(feature = "__interop", feature = "lifecycle"))]
 mod browser;
-#[cfg(all(feature = "interop", feature = "lifecycle", feature = "redis"))]
+#[cfg(all(feature = "__interop", feature = "lifecycle", feature = "redis"))]
 mod cluster;
-#[cfg(all(feature = "interop", feature = "authkit"))]
+#[cfg(all(feature = "__interop", feature = "authkit"))]
 mod interop_authkit;
-#[cfg(all(feature = "interop", feature = "jwks"))]
+#[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_jose;
-#[cfg(all(feature = "interop", feature = "jwks"))]
+#[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_oidc;
-#[cfg(feature = "interop")]
+#[cfg(feature = "__interop")]
 mod interop_support;
-#[cfg(all(feature = "interop", feature = "lifecycle"))]
+#[cfg(all(feature = "__interop", feature = "lifecycle"))]
 mod lifecycle_oidc;
 #[cfg(feature = "lifecycle")]
 mod lifecycle_support;

@@ -1512,7 +1512,7 @@ mod tests {
     }
 
     /// The real `@workos-inc/node` client against the stand-in (tests/interop/workos_client.mjs).
-    #[cfg(feature = "interop")]
+    #[cfg(feature = "__interop")]
     #[tokio::test]
     async fn the_workos_node_client_signs_in_refreshes_and_signs_out() {
         use crate::interop_support::{require, run};
