@@ -1,6 +1,6 @@
 //! WorkOS AuthKit `wos-session` cookies through a real Router, sealed by the crate itself and
 //! from committed golden cookies. The cookies made by the real npm peers are in
-//! `interop_authkit.rs` (feature `interop`).
+//! `interop_authkit.rs` (feature `__interop`).
 
 use axum_session_mfa::Algorithm;
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};

@@ -4,7 +4,7 @@
 //! provider's end_session. The walk itself is `tests/interop/browser_walk.mjs`; this test starts
 //! the provider and the demo binary (as `demo.rs` does) and checks what the walk saw.
 //!
-//! Needs the `interop` feature (Node.js, `npm ci --prefix tests/interop`) and Chromium
+//! Needs the `__interop` feature (Node.js, `npm ci --prefix tests/interop`) and Chromium
 //! (`apt-get install -y chromium`; `.ci/run` installs it). A missing piece FAILS the test.
 
 use std::path::{Path, PathBuf};
