@@ -527,6 +527,7 @@ impl SessionsBuilder {
             require_sub: false,
             ..verifier(client, TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]))
         };
+        let clock_for_flights = self.clock.clone();
         Ok(Sessions {
             inner: Arc::new(Inner {
                 idp: self.idp,
@@ -540,7 +541,7 @@ impl SessionsBuilder {
                 access,
                 id_tokens,
                 logout_tokens,
-                flights: Flights::default(),
+                flights: Flights::new(clock_for_flights),
                 used_states: flow::UsedStates::default(),
                 revocations: self.revocations,
             }),

@@ -19,10 +19,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::Clock;
 use crate::authkit::crypto::sha256;
 
 /// How long a completed refresh is handed to late requests that carry the old cookie.
@@ -35,8 +36,8 @@ type Key = [u8; 32];
 
 struct Flight<R> {
     result: watch::Receiver<Option<Arc<R>>>,
-    /// When the flight stops being reused (far in the future while it runs).
-    until: Instant,
+    /// When the flight stops being reused, in ms by the clock (`u64::MAX` while it runs).
+    until: u64,
     /// A sign-out ended this session while the refresh ran: its result is discarded.
     ended: Option<Arc<R>>,
 }
@@ -47,7 +48,7 @@ impl<R> Flight<R> {
         self.result.borrow().is_none() && self.result.has_changed().is_ok()
     }
 
-    fn current(&self, now: Instant) -> bool {
+    fn current(&self, now: u64) -> bool {
         self.running() || now < self.until
     }
 }
@@ -57,12 +58,19 @@ type Table<R> = Arc<Mutex<HashMap<Key, Flight<R>>>>;
 /// Deduplicates refreshes by refresh token.
 pub(crate) struct Flights<R> {
     table: Table<R>,
+    /// The lifecycle's clock: how long results are reused follows it.
+    clock: Clock,
 }
 
 impl<R> Default for Flights<R> {
     fn default() -> Self {
-        Self { table: Arc::default() }
+        Self::new(Clock::system())
     }
+}
+
+/// `now` plus `d`, in ms.
+fn after(now: u64, d: Duration) -> u64 {
+    now.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// What a flight is told to do with its result.
@@ -75,6 +83,13 @@ pub(crate) struct Plan<F, K, D> {
     /// Runs instead of handing out the result when a sign-out ended the session meanwhile
     /// (revoke what the refresh produced).
     pub(crate) discard: D,
+}
+
+impl<R> Flights<R> {
+    /// Flights whose reuse windows follow `clock`.
+    pub(crate) fn new(clock: Clock) -> Self {
+        Self { table: Arc::default(), clock }
+    }
 }
 
 impl<R: Send + Sync + 'static> Flights<R> {
@@ -107,7 +122,7 @@ impl<R: Send + Sync + 'static> Flights<R> {
         D: FnOnce(R) + Send + 'static,
     {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
+        let now = self.clock.now_millis();
         if table.len() > SWEEP_ABOVE {
             table.retain(|_, f| f.current(now));
         }
@@ -115,9 +130,8 @@ impl<R: Send + Sync + 'static> Flights<R> {
             return f.result.clone();
         }
         let (tx, rx) = watch::channel(None);
-        let far = now + Duration::from_secs(365 * 24 * 3600);
-        table.insert(key, Flight { result: rx.clone(), until: far, ended: None });
-        let shared = self.table.clone();
+        table.insert(key, Flight { result: rx.clone(), until: u64::MAX, ended: None });
+        let (shared, clock) = (self.table.clone(), self.clock.clone());
         let Plan { refresh, keep_for, discard } = plan;
         tokio::spawn(async move {
             let result = refresh.await;
@@ -126,7 +140,7 @@ impl<R: Send + Sync + 'static> Flights<R> {
             let flight = table.get_mut(&key);
             let ended = flight.as_ref().and_then(|f| f.ended.clone());
             if let Some(f) = flight {
-                f.until = Instant::now() + keep.min(REUSE_WINDOW);
+                f.until = after(clock.now_millis(), keep.min(REUSE_WINDOW));
             }
             // Sent under the lock: a sign-out sees either a running flight (and marks it) or
             // its result (and revokes it), never a result on its way out.
@@ -147,7 +161,7 @@ impl<R: Send + Sync + 'static> Flights<R> {
     pub(crate) fn end(&self, refresh_token: &str, ended: R) -> Option<Arc<R>> {
         let key = sha256(refresh_token.as_bytes());
         let ended = Arc::new(ended);
-        let now = Instant::now();
+        let now = self.clock.now_millis();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(f) = table.get_mut(&key)
             && f.running()
@@ -157,7 +171,7 @@ impl<R: Send + Sync + 'static> Flights<R> {
         }
         let (tx, rx) = watch::channel(Some(ended.clone()));
         drop(tx);
-        let flight = Flight { result: rx, until: now + REUSE_WINDOW, ended: Some(ended) };
+        let flight = Flight { result: rx, until: after(now, REUSE_WINDOW), ended: Some(ended) };
         let before = table.insert(key, flight)?;
         let finished = before.result.borrow().clone();
         finished.filter(|_| before.ended.is_none() && now < before.until)

@@ -176,29 +176,40 @@ async fn concurrent_requests_share_one_workos_refresh() {
 
 #[tokio::test]
 async fn transient_refresh_failures_keep_the_session_and_terminal_ones_end_it() {
+    // The stand-in issues tokens on the real clock and the app runs on the test's: tokens that
+    // live long enough let the test move the app's clock (and the refresh reuse windows on it)
+    // instead of sleeping through them.
     let world = start(Duration::from_secs(300)).await;
+    world.standin.set_access_ttl(3_000);
     let browser = signed_in(&world).await;
     let cookie = browser.cookie(&world.app, "wos-session").unwrap();
 
-    // 429 while the token is still valid: the request goes on, the cookie is kept.
+    // 429 while the token is still valid (due 60 s before expiry): the request goes on, the
+    // cookie is kept.
     world.standin.fail_next_refresh(429);
-    world.clock.set_offset(280);
+    world.clock.set_offset(2_950);
     let page = browser.api().get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::OK, "{page:?}");
     assert!(page.set_cookie("wos-session").is_none());
     assert_eq!(world.standin.stats().refresh_failures, 1);
-    // 503 once the token has expired: 503 with Retry-After, cookie kept, nobody signed out.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // The failure is kept for its Retry-After (1 s) on the lifecycle's clock: a request at the
+    // same moment does not call the provider again.
+    let page = browser.api().get(&world.url("/me")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert_eq!(world.standin.stats().refresh_failures, 1, "the failure was not reused");
+    // 503 once the token has expired (the clock moved past the kept failure): 503 with
+    // Retry-After, cookie kept, nobody signed out.
     world.standin.fail_next_refresh(503);
-    world.clock.set_offset(1_000);
+    world.clock.set_offset(3_100);
     let page = browser.api().get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{page:?}");
     assert_eq!(page.code(), "refresh_unavailable");
     assert!(page.retry_after.is_some(), "{page:?}");
     assert!(page.set_cookie("wos-session").is_none());
-    // The provider is back (and the token unspent): the next request refreshes.
-    tokio::time::sleep(Duration::from_millis(5_100)).await;
-    world.clock.set_offset(280);
+    // The provider is back (and the token unspent): once the failure's keep time (5 s) has
+    // passed, the next request refreshes.
+    world.standin.set_access_ttl(4_000);
+    world.clock.set_offset(3_106);
     let mut api = browser.api();
     let page = api.get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::OK, "{page:?}");
@@ -206,7 +217,7 @@ async fn transient_refresh_failures_keep_the_session_and_terminal_ones_end_it() 
 
     // invalid_grant (the session was revoked): the cookie is cleared, no session.
     world.standin.revoke_refresh_tokens();
-    world.clock.set_offset(560);
+    world.clock.set_offset(3_950);
     let page = api.get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{page:?}");
     assert_eq!(page.code(), "session_ended");
