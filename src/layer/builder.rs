@@ -33,8 +33,7 @@ pub struct AuthLayerBuilder {
     authkit: Option<IronPasswords>,
     responder: Responder,
     cache: TokenCache,
-    #[cfg(feature = "lifecycle")]
-    sessions: Option<Arc<crate::lifecycle::Inner>>,
+    hook: Option<Arc<dyn super::hook::SessionHook>>,
     #[cfg(feature = "revocation")]
     revocations: Option<crate::Revocations>,
 }
@@ -114,8 +113,7 @@ impl AuthLayerBuilder {
             authkit: None,
             responder: Responder::default(),
             cache: TokenCache::new(),
-            #[cfg(feature = "lifecycle")]
-            sessions: None,
+            hook: None,
             #[cfg(feature = "revocation")]
             revocations: None,
         }
@@ -132,14 +130,18 @@ impl AuthLayerBuilder {
         self
     }
 
-    /// Refreshes the sealed sessions of a [`Sessions`](crate::lifecycle::Sessions) (set by
-    /// [`Sessions::auth_layer`](crate::lifecycle::Sessions::auth_layer)). With WorkOS, whose
-    /// tokens carry no `amr` or `acr`, only recency denials send a browser to sign in again:
-    /// for a method rule that sign-in could never help, and the redirect would loop.
-    #[cfg(feature = "lifecycle")]
-    pub(crate) fn sessions(mut self, sessions: Arc<crate::lifecycle::Inner>) -> Self {
-        self.responder.step_up_recency_only = sessions.idp.is_workos();
-        self.sessions = Some(sessions);
+    /// Renews found sessions through `hook` (the lifecycle's refresh, set by
+    /// `Sessions::auth_layer`). `recency_only`: only recency denials send a browser to sign in
+    /// again (a provider whose tokens carry no `amr` or `acr`, such as WorkOS: for a method rule
+    /// that sign-in could never help, and the redirect would loop).
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    pub(crate) fn session_hook(
+        mut self,
+        hook: Arc<dyn super::hook::SessionHook>,
+        recency_only: bool,
+    ) -> Self {
+        self.responder.step_up_recency_only = recency_only;
+        self.hook = Some(hook);
         self
     }
 
@@ -363,8 +365,7 @@ impl AuthLayerBuilder {
             verifier,
             // The defaults need no extension: guards and extractors fall back to them.
             responder: (!self.responder.is_default()).then(|| Arc::new(self.responder)),
-            #[cfg(feature = "lifecycle")]
-            sessions: self.sessions,
+            hook: self.hook,
             #[cfg(feature = "revocation")]
             revocations: self.revocations,
         };

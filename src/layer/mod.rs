@@ -7,6 +7,7 @@
 //! answer with a precise 401/403, shaped by the layer's settings.
 
 mod builder;
+pub(crate) mod hook;
 mod service;
 
 use std::fmt;
@@ -61,9 +62,8 @@ pub(crate) struct Config {
     verifier: Verifier,
     /// The rejection settings, when they differ from the defaults.
     responder: Option<Arc<Responder>>,
-    /// The session lifecycle, when the layer refreshes sealed sessions.
-    #[cfg(feature = "lifecycle")]
-    sessions: Option<Arc<crate::lifecycle::Inner>>,
+    /// What keeps sessions alive (the lifecycle), when the layer renews them.
+    hook: Option<Arc<dyn hook::SessionHook>>,
     /// Revoked sessions, checked on every request after verification (and the cache).
     #[cfg(feature = "revocation")]
     revocations: Option<crate::Revocations>,
@@ -115,21 +115,19 @@ impl Config {
     /// only borrowed mutably, so the future stays `Send` for bodies that are not `Sync`.
     async fn authenticate<B>(&self, req: &mut Request<B>) -> (AuthOutcome, SetCookie) {
         let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
-        #[cfg_attr(not(feature = "lifecycle"), allow(unused_mut))]
         let mut set_cookie = None;
         let (result, label) = match &found {
             Ok(found) => {
-                #[cfg_attr(not(feature = "lifecycle"), allow(unused_mut))]
                 let mut result = self.revoked(self.verify(found).await);
-                #[cfg(feature = "lifecycle")]
-                if let Some(sessions) = &self.sessions {
+                if let Some(hook) = &self.hook {
                     let path = req.uri().path();
-                    (result, set_cookie) =
-                        sessions.renew(found, result, &self.verifier, path).await;
-                    // A refreshed session may be a revoked one (its old token had expired).
-                    result = self.revoked(result);
-                    if matches!(result, Err(AuthError::SessionRevoked)) {
-                        set_cookie = sessions.clear_if_ours(found);
+                    if hook.wants_renewal(found, &result, path) {
+                        (result, set_cookie) = hook.renew(found, result, &self.verifier).await;
+                        // A renewed session may be a revoked one (its old token had expired).
+                        result = self.revoked(result);
+                    }
+                    if hook.is_over(&result) {
+                        set_cookie = hook.clear(found);
                     }
                 }
                 (result, found.first.source.label())
@@ -151,13 +149,8 @@ impl Config {
     /// said: a shared cache must never keep it) and `Vary: Cookie`.
     fn add_cookie(&self, response: &mut axum::response::Response, value: http::HeaderValue) {
         use http::header::{CACHE_CONTROL, SET_COOKIE};
-        #[cfg(feature = "lifecycle")]
-        if let Some(sessions) = &self.sessions
-            && response
-                .headers()
-                .get_all(SET_COOKIE)
-                .iter()
-                .any(|v| sessions.cookie.sets_session(v))
+        if let Some(hook) = &self.hook
+            && response.headers().get_all(SET_COOKIE).iter().any(|v| hook.sets_session(v))
         {
             return;
         }

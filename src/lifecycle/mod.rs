@@ -327,7 +327,7 @@ impl Sessions {
             .clock(i.clock.clone())
             .login_redirect(i.paths.login.clone())
             .step_up_redirect(format!("{}?step_up=1", i.paths.login))
-            .sessions(self.inner.clone());
+            .session_hook(self.inner.clone(), i.idp.is_workos());
         if let Some(revocations) = &i.revocations {
             builder = builder.revocations(revocations.clone());
         }

@@ -16,6 +16,7 @@ use super::refresh::Plan;
 use super::refresh::REUSE_WINDOW;
 use crate::audit;
 use crate::authkit::{AuthKitSession, RefreshToken, SEAL_PREFIX};
+use crate::layer::hook::{BoxFuture, Renewed, SessionHook};
 use crate::session::verify_session;
 use crate::source::{FoundAll, TokenSource};
 use crate::verify::Verifier;
@@ -225,11 +226,6 @@ impl Inner {
             && found.first.token.starts_with(SEAL_PREFIX)
     }
 
-    /// A `Set-Cookie` that clears the session, when the request's token is our cookie.
-    pub(crate) fn clear_if_ours(&self, found: &FoundAll<'_>) -> SetCookie {
-        self.is_ours(found).then(|| self.cookie.clear_session())
-    }
-
     /// `true` when `ctx`'s access token should be refreshed now.
     fn due(&self, ctx: &AuthContext, now: u64) -> bool {
         let lifetime = ctx.iat().map_or(u64::MAX, |iat| ctx.exp().saturating_sub(iat));
@@ -241,31 +237,37 @@ impl Inner {
         ctx.exp() <= now.saturating_add(buffer)
     }
 
-    /// Refreshes the request's sealed session when it is due, and says what to set. Requests
-    /// this does not apply to (another cookie, a bearer token, several tokens, a session that
-    /// is not due or failed for another reason than expiry) keep their result unchanged.
-    pub(crate) async fn renew(
+    /// Whether the request's result calls for a refresh: `Some(Some(ctx))` due but still valid,
+    /// `Some(None)` expired (or signed by a key the provider has since rotated out: the seal
+    /// proves we wrote the session, so its refresh token may still be good), `None` not ours to
+    /// refresh (another cookie, a bearer token, several tokens, not due, another failure).
+    fn refresh_needed(
+        &self,
+        found: &FoundAll<'_>,
+        result: &Result<AuthContext, AuthError>,
+    ) -> Option<Option<AuthContext>> {
+        if !self.is_ours(found) {
+            return None;
+        }
+        match result {
+            Ok(ctx) if !self.due(ctx, self.clock.now()) => None,
+            Ok(ctx) => Some(Some(ctx.clone())),
+            Err(AuthError::Expired | AuthError::UnknownKey) => Some(None),
+            Err(_) => None,
+        }
+    }
+
+    /// Refreshes the request's sealed session (the hook checked that it is due), and says what
+    /// to set.
+    async fn renew(
         &self,
         found: &FoundAll<'_>,
         result: Result<AuthContext, AuthError>,
         verifier: &Verifier,
-        path: &str,
     ) -> (Result<AuthContext, AuthError>, SetCookie) {
         let token = &found.first.token;
-        // Sign-in and sign-out replace the session: refreshing it on the way would spend a
-        // refresh token whose result nobody keeps.
-        let p = &self.paths;
-        if !self.is_ours(found) || [&p.login, &p.callback, &p.logout].iter().any(|x| *x == path) {
+        let Some(still_valid) = self.refresh_needed(found, &result) else {
             return (result, None);
-        }
-        let now = self.clock.now();
-        let still_valid = match &result {
-            Ok(ctx) if !self.due(ctx, now) => return (result, None),
-            Ok(ctx) => Some(ctx.clone()),
-            // Expired, or signed by a key the provider has since rotated out: the seal proves
-            // we wrote the session, so its refresh token may still be good.
-            Err(AuthError::Expired | AuthError::UnknownKey) => None,
-            Err(_) => return (result, None),
         };
         let Ok(session) = AuthKitSession::open(token, &self.passwords, self.clock.now_millis())
         else {
@@ -390,6 +392,42 @@ impl Inner {
                 other => other,
             }
         }
+    }
+}
+
+impl SessionHook for Inner {
+    fn wants_renewal(
+        &self,
+        found: &FoundAll<'_>,
+        result: &Result<AuthContext, AuthError>,
+        path: &str,
+    ) -> bool {
+        // Sign-in and sign-out replace the session: refreshing it on the way would spend a
+        // refresh token whose result nobody keeps.
+        let p = &self.paths;
+        ![&p.login, &p.callback, &p.logout].iter().any(|x| *x == path)
+            && self.refresh_needed(found, result).is_some()
+    }
+
+    fn renew<'a>(
+        &'a self,
+        found: &'a FoundAll<'_>,
+        result: Result<AuthContext, AuthError>,
+        verifier: &'a Verifier,
+    ) -> BoxFuture<'a, Renewed> {
+        Box::pin(Inner::renew(self, found, result, verifier))
+    }
+
+    fn is_over(&self, result: &Result<AuthContext, AuthError>) -> bool {
+        matches!(result, Err(AuthError::SessionRevoked))
+    }
+
+    fn clear(&self, found: &FoundAll<'_>) -> SetCookie {
+        self.is_ours(found).then(|| self.cookie.clear_session())
+    }
+
+    fn sets_session(&self, set_cookie: &HeaderValue) -> bool {
+        self.cookie.sets_session(set_cookie)
     }
 }
 
