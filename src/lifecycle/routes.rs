@@ -212,8 +212,33 @@ fn fail(
     code: &str,
     detail: &str,
 ) -> Response {
+    fail_with_retry(headers, status, code, detail, &inner.paths.login)
+}
+
+/// The sign-in route again with what the attempt asked for (`return_to`, `max_age`,
+/// `acr_values`), so "Try again" after a refused step-up is the same step-up.
+fn retry_link(inner: &Inner, flow: &LoginState) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("return_to", &flow.return_to);
+    if let Some(max_age) = flow.max_age {
+        q.append_pair("max_age", &max_age.to_string());
+    }
+    if let Some(acr) = &flow.acr_values {
+        q.append_pair("acr_values", acr);
+    }
+    format!("{}?{}", inner.paths.login, q.finish())
+}
+
+/// [`fail`], with "Try again" pointing at `retry`.
+fn fail_with_retry(
+    headers: &HeaderMap,
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    retry: &str,
+) -> Response {
     let mut response = if wants_html(headers) {
-        let login = escape(&inner.paths.login);
+        let login = escape(retry);
         let page = format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -360,6 +385,12 @@ async fn complete(
         return bad("state_replayed", "this sign-in attempt was already completed");
     }
     let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
+    // From here on the attempt is known: "Try again" repeats it.
+    let retry = retry_link(inner, &flow);
+    let refuse = |status: StatusCode, code: &str, detail: &str, step_up: bool| {
+        audit::sign_in_failed(code, step_up);
+        fail_with_retry(headers, status, code, detail, &retry)
+    };
     let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, step_up);
     if let Some(error) = param(q, "error") {
         let code: String =

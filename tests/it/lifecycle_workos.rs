@@ -271,6 +271,12 @@ async fn a_provider_that_ignores_max_age_gets_no_session() {
     assert_eq!(page.code(), "reauthentication_missing");
     assert!(page.body.starts_with("<!doctype html>"), "browsers get a page");
     assert_eq!(browser.cookie(&world.app, "wos-session"), before, "the session is unchanged");
+    // "Try again" repeats the same step-up: the page to return to and the max_age asked.
+    assert!(
+        page.body.contains("href=\"/auth/login?return_to=%2Frecent&amp;max_age=120\""),
+        "{}",
+        page.body
+    );
 }
 
 #[cfg(feature = "__interop")]
