@@ -34,6 +34,7 @@
 //                              backchannel_logout_session_required = true
 //   OP_ACCESS_TTL              access token lifetime in seconds (default 60)
 //   OP_REFRESH_TTL             refresh token lifetime in seconds (default 86400)
+//   OP_CLIENT_SECRET           the client's secret (default: a random one per start)
 //   DEBUG=oidc-provider:*      oidc-provider's own debug logging (stderr)
 //
 // Client: one confidential client `lifecycle-client`, token_endpoint_auth_method
@@ -96,7 +97,7 @@ for (const method of ['log', 'info', 'debug']) {
 
 const CLIENT_ID = 'lifecycle-client';
 // Unreserved characters only, so client_secret_basic needs no form-urlencoding subtleties.
-const CLIENT_SECRET = `lifecycle-${crypto.randomBytes(32).toString('hex')}`;
+const CLIENT_SECRET = process.env.OP_CLIENT_SECRET || `lifecycle-${crypto.randomBytes(32).toString('hex')}`;
 const RESOURCE = 'https://api.lifecycle.test';
 const RESOURCE_SCOPES = 'api:read';
 const ACR_SINGLE = 'urn:test:loa:1';
