@@ -19,6 +19,7 @@ const IRON_PASSWORD: &str = "a-browser-walk-cookie-password-of-32+-chars";
 
 /// The browser the walk drives: `CHROMIUM`, else Debian's `/usr/bin/chromium`.
 fn chromium() -> String {
+    crate::prerequisites::report();
     let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     assert!(
         Path::new(&path).exists(),

@@ -13,6 +13,7 @@ fn interop_dir() -> PathBuf {
 
 /// Panics with install instructions unless `node` runs and `package` is installed.
 pub fn require(package: &str) {
+    crate::prerequisites::report();
     let node = Command::new("node").arg("--version").output();
     match node {
         Ok(out) if out.status.success() => {}

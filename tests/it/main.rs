@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 mod common;
+mod prerequisites;
 
 mod alloc;
 mod audit;

@@ -146,6 +146,7 @@ pub(crate) fn prefix() -> String {
 
 #[cfg(feature = "redis")]
 fn redis_state(url: &str, prefix: &str) -> SharedState {
+    crate::prerequisites::report();
     use axum_session_mfa::RedisOptions;
     SharedState::redis_with(url, RedisOptions::default().prefix(prefix)).unwrap()
 }
@@ -237,6 +238,7 @@ impl OwnRedis {
     }
 
     fn spawn(port: u16, args: &[&str], dir: Option<&std::path::Path>) -> Self {
+        crate::prerequisites::report();
         let mut cmd = std::process::Command::new("redis-server");
         cmd.args(args)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])

@@ -38,6 +38,7 @@ async fn me(ctx: AuthContext) -> Json<AuthContext> {
 /// `n` instances of one app against one stand-in, sharing revocations and refresh leases
 /// through Redis (a key prefix of their own), or one instance in memory.
 async fn cluster(n: usize) -> Cluster {
+    crate::prerequisites::report();
     let standin = WorkOsStandIn::start().await;
     let clock = TestClock::default();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
