@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+#[cfg(feature = "lifecycle")]
+use axum_session_mfa::AuthLayerBuilder;
 use axum_session_mfa::authkit::IronPasswords;
 use axum_session_mfa::jwks::{JwksKeys, Provider};
 #[cfg(feature = "lifecycle")]
@@ -367,6 +369,7 @@ impl KeyChoice {
         sign_in: SignIn,
         cookie: &str,
         revocations: axum_session_mfa::Revocations,
+        layer: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder + Send + 'static,
     ) -> Result<Sessions, String> {
         let SignIn { client_id, client_secret, redirect_uri, scopes, resource, .. } = sign_in;
         let idp = match self {
@@ -394,6 +397,7 @@ impl KeyChoice {
         Sessions::builder(idp, sign_in.passwords, &redirect_uri)
             .cookie_name(cookie)
             .revocations(revocations)
+            .layer(layer)
             .build()
             .map_err(|e| match e {
                 ConfigError::NoAudience => format!("AUTH_RESOURCE: {e}"),

@@ -117,31 +117,51 @@ fn key_layer(config: &Config, keys: KeySource, dev: bool) -> AuthLayerBuilder {
     auth
 }
 
-/// What every mode adds: the accepted issuers and audiences, and how to answer browsers.
-fn auth_layer(config: &Config, mut auth: AuthLayerBuilder) -> Result<AuthLayer, String> {
-    for issuer in &config.issuers {
-        auth = auth.issuer(issuer);
+/// What every mode adds to the layer: the accepted issuers and audiences, and how to answer
+/// browsers (with sign-in, the sessions take it and build the layer with it).
+#[derive(Clone)]
+struct Answers {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    step_up_url: Option<String>,
+    workos: bool,
+}
+
+impl Answers {
+    fn of(config: &Config) -> Self {
+        Self {
+            issuers: config.issuers.clone(),
+            audiences: config.audiences.clone(),
+            step_up_url: config.step_up_url.clone(),
+            workos: config.workos,
+        }
     }
-    for audience in &config.audiences {
-        auth = auth.audience(audience);
+
+    fn apply(self, mut auth: AuthLayerBuilder) -> AuthLayerBuilder {
+        for issuer in &self.issuers {
+            auth = auth.issuer(issuer);
+        }
+        for audience in &self.audiences {
+            auth = auth.audience(audience);
+        }
+        if let Some(url) = &self.step_up_url {
+            auth = auth.step_up_redirect(url);
+        }
+        if self.workos {
+            // WorkOS access tokens carry no `amr`: sending a browser to sign in again can never
+            // satisfy RequireMfa, so it gets a page that says so instead of going round in circles.
+            auth = auth.on_reject(|rejection| match (rejection.kind(), rejection.navigation()) {
+                (RejectionKind::InsufficientAuthentication(denial), Some(path))
+                    if matches!(denial.rule(), DenyRule::AmrAbsent) =>
+                {
+                    let path = path.split('?').next().unwrap_or(path);
+                    (StatusCode::FORBIDDEN, pages::no_amr(path)).into_response()
+                }
+                _ => rejection.default_response(),
+            });
+        }
+        auth
     }
-    if let Some(url) = &config.step_up_url {
-        auth = auth.step_up_redirect(url);
-    }
-    if config.workos {
-        // WorkOS access tokens carry no `amr`: sending a browser to sign in again can never
-        // satisfy RequireMfa, so it gets a page that says so instead of going round in circles.
-        auth = auth.on_reject(|rejection| match (rejection.kind(), rejection.navigation()) {
-            (RejectionKind::InsufficientAuthentication(denial), Some(path))
-                if matches!(denial.rule(), DenyRule::AmrAbsent) =>
-            {
-                let path = path.split('?').next().unwrap_or(path);
-                (StatusCode::FORBIDDEN, pages::no_amr(path)).into_response()
-            }
-            _ => rejection.default_response(),
-        });
-    }
-    auth.build().map_err(|e| e.to_string())
 }
 
 /// The routes: guards go on with `route_layer`, the auth layer goes around everything, and
@@ -411,30 +431,36 @@ async fn main() {
 
     let mut config = Config::from_env().unwrap_or_else(|e| fail(&e));
     let (revocations, shared) = revocations(&config).await;
-    let (builder, mode) = match (config.keys.take(), config.sign_in.take()) {
+    let answers = Answers::of(&config);
+    let build = |layer: AuthLayerBuilder| {
+        answers.clone().apply(layer).build().unwrap_or_else(|e| fail(&e.to_string()))
+    };
+    let (auth, mode) = match (config.keys.take(), config.sign_in.take()) {
         #[cfg(feature = "lifecycle")]
         (Some((var, choice)), Some(sign_in)) => {
             println!("Signing users in with the provider from {var}.");
             let redirect_uri = sign_in.redirect_uri.clone();
+            // The sessions build the layer (the provider's keys, its cookie then Bearer, sealed
+            // cookies refreshed before they expire, browsers sent to /auth/login to sign in or
+            // step up) with what every mode adds, so the callback judges tokens as it does.
+            let add = answers.clone();
             let sessions = choice
-                .sessions(sign_in, &config.cookie, revocations.clone())
+                .sessions(sign_in, &config.cookie, revocations.clone(), move |l| add.apply(l))
                 .await
                 .unwrap_or_else(|e| fail(&e));
-            // Preconfigured: the provider's keys, its cookie then Bearer, sealed cookies
-            // refreshed before they expire, browsers sent to /auth/login to sign in or step up.
             (sessions.auth_layer(), Mode::Sessions(sessions, redirect_uri))
         }
         (Some((var, choice)), _) => {
             println!("Verifying tokens with the key source from {var}.");
             let keys = choice.key_source(&config.issuers).await.unwrap_or_else(|e| fail(&e));
-            (key_layer(&config, keys, false).revocations(revocations.clone()), Mode::Verify)
+            (build(key_layer(&config, keys, false).revocations(revocations.clone())), Mode::Verify)
         }
         (None, _) => {
             let (dev, key) = DevIssuer::new(&config.cookie, config.authkit.clone());
-            (key_layer(&config, key.into(), true).revocations(revocations.clone()), Mode::Dev(dev))
+            let layer = key_layer(&config, key.into(), true).revocations(revocations.clone());
+            (build(layer), Mode::Dev(dev))
         }
     };
-    let auth = auth_layer(&config, builder).unwrap_or_else(|e| fail(&e));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on {}: {e}", config.addr)));

@@ -322,6 +322,7 @@ impl AuthLayerBuilder {
     /// that cannot be a `Location` header.
     pub fn build(self) -> Result<AuthLayer, BuildError> {
         crate::crypto::install_crypto_provider();
+        let verifier = self.verifier();
         for url in [&self.responder.login, &self.responder.step_up].into_iter().flatten() {
             if !redirect_url_ok(url) {
                 return Err(BuildError::InvalidRedirectUrl(url.clone()));
@@ -346,17 +347,6 @@ impl AuthLayerBuilder {
         {
             return Err(BuildError::AuthKitWithoutCookie);
         }
-        let KeySource { store, issuers } = self.keys;
-        let verifier = Verifier {
-            keys: store,
-            issuers: issuers.into_iter().chain(self.issuers).collect(),
-            audiences: self.audiences,
-            leeway: self.leeway.as_secs(),
-            typ: self.token_type,
-            clock: self.clock,
-            names: Arc::new(self.names),
-            require_sub: true,
-        };
         let config = Config {
             cache: Cache::new(&self.cache),
             sources,
@@ -370,5 +360,22 @@ impl AuthLayerBuilder {
             revocations: self.revocations,
         };
         Ok(AuthLayer { config: Arc::new(config) })
+    }
+
+    /// The verifier these settings make: keys, issuers, audiences, leeway, token type, clock
+    /// and claim names. The layer is built with exactly this; the lifecycle's callback verifies
+    /// with it too, so both judge tokens alike.
+    pub(crate) fn verifier(&self) -> Verifier {
+        let KeySource { store, issuers } = self.keys.clone();
+        Verifier {
+            keys: store,
+            issuers: issuers.into_iter().chain(self.issuers.iter().cloned()).collect(),
+            audiences: self.audiences.clone(),
+            leeway: self.leeway.as_secs(),
+            typ: self.token_type.clone(),
+            clock: self.clock.clone(),
+            names: Arc::new(self.names.clone()),
+            require_sub: true,
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! // WORKOS_CLIENT_ID, WORKOS_API_KEY, WORKOS_REDIRECT_URI, WORKOS_COOKIE_PASSWORD:
 //! // the variables authkit-nextjs reads, so both apps share one configuration.
 //! let sessions = Sessions::workos_from_env()?.build()?;
-//! let auth = sessions.auth_layer().build()?;
+//! let auth = sessions.auth_layer();
 //! let app: Router = Router::new()
 //!     .route("/admin", get(|| async { "admin" }).route_layer(RequireMfa::new()))
 //!     .route("/me", get(|ctx: AuthContext| async move { ctx.sub().to_owned() }))
@@ -87,8 +87,8 @@ use self::provider::GrantError;
 use self::refresh::Flights;
 use crate::authkit::{AUTHKIT_COOKIE, IronConfigError, IronPasswords};
 use crate::keys::http::{check_url, parse_url};
-use crate::verify::{DEFAULT_LEEWAY, TokenType, Verifier};
-use crate::{AuthLayer, AuthLayerBuilder, ClaimNames, Clock, KeySource, TokenSource};
+use crate::verify::{TokenType, Verifier};
+use crate::{AuthLayer, AuthLayerBuilder, ClaimNames, Clock, TokenSource};
 
 /// The session cookie's name for OpenID Providers unless told otherwise.
 pub const DEFAULT_COOKIE: &str = "session";
@@ -101,6 +101,8 @@ pub const DEFAULT_COOKIE: &str = "session";
 #[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Inner>,
+    /// The layer, built from the same settings the callback verifies with.
+    layer: AuthLayer,
 }
 
 impl fmt::Debug for Sessions {
@@ -168,6 +170,8 @@ pub enum ConfigError {
     NoAudience,
     /// A `__Host-` cookie name with a `Domain`, or without `https`: browsers refuse to store it.
     HostCookie(String),
+    /// The layer could not be built from what [`SessionsBuilder::layer`] set.
+    Layer(crate::BuildError),
 }
 
 impl fmt::Display for ConfigError {
@@ -188,6 +192,7 @@ impl fmt::Display for ConfigError {
                 f,
                 "the cookie {name:?} needs https and no Domain (the __Host- prefix requires both)"
             ),
+            Self::Layer(e) => write!(f, "the layer: {e}"),
         }
     }
 }
@@ -197,6 +202,7 @@ impl std::error::Error for ConfigError {
         match self {
             Self::Password(e) => Some(e),
             Self::Provider(e) => Some(e),
+            Self::Layer(e) => Some(e),
             _ => None,
         }
     }
@@ -224,7 +230,11 @@ pub struct SessionsBuilder {
     clock: Clock,
     backchannel: String,
     revocations: Option<crate::Revocations>,
+    layer: Option<LayerSettings>,
 }
+
+/// What the application changes on the layer the sessions build (see [`SessionsBuilder::layer`]).
+type LayerSettings = Box<dyn FnOnce(AuthLayerBuilder) -> AuthLayerBuilder + Send>;
 
 impl fmt::Debug for SessionsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -273,6 +283,7 @@ impl Sessions {
             clock: Clock::system(),
             backchannel: "/auth/backchannel-logout".to_owned(),
             revocations: None,
+            layer: None,
         }
     }
 
@@ -310,31 +321,15 @@ impl Sessions {
         Ok(builder)
     }
 
-    /// An [`AuthLayerBuilder`] set up for these sessions: the provider's keys and issuers (and
-    /// the `resource` as audience), the session cookie then `Authorization: Bearer` as
-    /// sources, sealed cookies, the refresh described in the [module docs](self), browsers
-    /// without a session sent to the sign-in route, and browsers that must step up sent to it
-    /// with the policy's `max_age` / `acr_values` (with WorkOS, only for recency rules: its
-    /// tokens carry no `amr`, so a method rule answers 403). Adjust it further before
-    /// `build()`; keep the sources, the AuthKit passwords, the clock and the audience as set
-    /// here (the callback verifies tokens the same way: set the audience on the
-    /// [`IdentityProvider`], or the layer would refuse the sessions the callback sets).
-    pub fn auth_layer(&self) -> AuthLayerBuilder {
-        let i = &self.inner;
-        let mut builder = AuthLayer::builder(i.idp.keys().clone())
-            .sources([TokenSource::cookie(i.cookie.name.clone()), TokenSource::Bearer])
-            .authkit(i.passwords.clone())
-            .clock(i.clock.clone())
-            .login_redirect(i.paths.login.clone())
-            .step_up_redirect(format!("{}?step_up=1", i.paths.login))
-            .session_hook(self.inner.clone(), i.idp.is_workos());
-        if let Some(revocations) = &i.revocations {
-            builder = builder.revocations(revocations.clone());
-        }
-        if let Some(audience) = i.idp.required_audience() {
-            builder = builder.audience(audience);
-        }
-        builder
+    /// The layer to put in front of your routes, built once by [`SessionsBuilder::build`] from
+    /// the settings the sign-in callback verifies with: the provider's keys and issuers (and
+    /// the `resource` as audience), the session cookie then `Authorization: Bearer`, sealed
+    /// cookies, the refresh described in the [module docs](self), browsers without a session
+    /// sent to the sign-in route, and browsers that must step up sent to it with the policy's
+    /// `max_age` / `acr_values` (with WorkOS, only for recency rules: its tokens carry no `amr`,
+    /// so a method rule answers 403); plus what [`SessionsBuilder::layer`] changed.
+    pub fn auth_layer(&self) -> AuthLayer {
+        self.layer.clone()
     }
 
     /// The crate's routes: sign-in, callback, sign-out (`GET` and `POST`) and the session
@@ -443,6 +438,38 @@ impl SessionsBuilder {
         self
     }
 
+    /// Changes the layer these sessions build (claim names, token type, leeway, the token
+    /// cache, rejections, ...): the sign-in callback then verifies tokens exactly as the layer
+    /// and its guards will. What the sessions depend on is set after `configure` runs and wins:
+    /// the token sources (the session cookie, then Bearer), the cookie passwords, the clock and
+    /// the refresh. The sign-in and step-up redirects are set before, so `configure` may move
+    /// them.
+    ///
+    /// ```
+    /// # use axum_session_mfa::authkit::IronPasswords;
+    /// # use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
+    /// use axum_session_mfa::{ClaimNames, TokenType};
+    /// # let idp = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
+    /// # let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
+    /// let sessions = Sessions::builder(idp, passwords, "https://app.example.com/auth/callback")
+    ///     .layer(|layer| {
+    ///         layer
+    ///             .claim_names(ClaimNames::default().auth_time("https://example.com/auth_time"))
+    ///             .token_type(TokenType::Lenient)
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let auth = sessions.auth_layer();
+    /// # let _ = auth;
+    /// ```
+    pub fn layer(
+        mut self,
+        configure: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder + Send + 'static,
+    ) -> Self {
+        self.layer = Some(Box::new(configure));
+        self
+    }
+
     /// Refreshes access tokens that expire within `buffer` (default: 60 s, or 30 s for tokens
     /// that live five minutes or less, as authkit-nextjs).
     pub fn refresh_buffer(mut self, buffer: Duration) -> Self {
@@ -504,47 +531,61 @@ impl SessionsBuilder {
         if !self.idp.is_workos() && self.idp.required_audience().is_none() {
             return Err(ConfigError::NoAudience);
         }
-        let KeySource { store, issuers } = KeySource::from(self.idp.keys().clone());
-        let verifier = |audiences: Vec<String>, typ: TokenType| Verifier {
-            keys: store.clone(),
-            issuers: issuers.clone(),
-            audiences,
-            leeway: DEFAULT_LEEWAY.as_secs(),
-            typ,
-            clock: self.clock.clone(),
-            names: Arc::new(ClaimNames::default()),
-            require_sub: true,
-        };
+        // The layer: what the application set, then what these sessions depend on (which
+        // wins). Its verifier is the one the callback uses for access tokens.
+        let mut layer = AuthLayer::builder(self.idp.keys().clone())
+            .login_redirect(paths.login.clone())
+            .step_up_redirect(format!("{}?step_up=1", paths.login));
+        if let Some(audience) = self.idp.required_audience() {
+            layer = layer.audience(audience);
+        }
+        if let Some(configure) = self.layer {
+            layer = configure(layer);
+        }
+        let mut layer = layer
+            .sources([TokenSource::cookie(cookie.name.clone()), TokenSource::Bearer])
+            .authkit(self.passwords.clone())
+            .clock(self.clock.clone());
+        if let Some(revocations) = &self.revocations {
+            layer = layer.revocations(revocations.clone());
+        }
+        let access = layer.verifier();
+        // ID tokens and logout tokens: the same keys, issuers, leeway and clock; their own
+        // audience (this client) and `typ`, and the standard claim names.
         let client = vec![self.idp.client_id().to_owned()];
-        let access = verifier(
-            self.idp.required_audience().map(str::to_owned).into_iter().collect(),
-            TokenType::default(),
-        );
-        let id_tokens = verifier(client.clone(), TokenType::default());
+        let other = |typ: TokenType| Verifier {
+            audiences: client.clone(),
+            typ,
+            names: Arc::new(ClaimNames::default()),
+            ..access.clone()
+        };
+        let id_tokens = other(TokenType::default());
         // Back-Channel Logout 1.0 recommends `typ: logout+jwt`; older providers send `JWT`.
         // Back-Channel Logout 1.0: a logout token names a `sid`, a `sub`, or both.
         let logout_tokens = Verifier {
             require_sub: false,
-            ..verifier(client, TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]))
+            ..other(TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]))
         };
+        let recency_only = self.idp.is_workos();
         let clock_for_flights = self.clock.clone();
-        Ok(Sessions {
-            inner: Arc::new(Inner {
-                idp: self.idp,
-                passwords: self.passwords,
-                cookie,
-                redirect_uri: self.redirect_uri,
-                paths,
-                post_logout,
-                refresh_buffer: self.refresh_buffer,
-                clock: self.clock,
-                access,
-                id_tokens,
-                logout_tokens,
-                flights: Flights::new(clock_for_flights),
-                used_states: flow::UsedStates::default(),
-                revocations: self.revocations,
-            }),
-        })
+        let inner = Arc::new(Inner {
+            idp: self.idp,
+            passwords: self.passwords,
+            cookie,
+            redirect_uri: self.redirect_uri,
+            paths,
+            post_logout,
+            refresh_buffer: self.refresh_buffer,
+            clock: self.clock,
+            access,
+            id_tokens,
+            logout_tokens,
+            flights: Flights::new(clock_for_flights),
+            used_states: flow::UsedStates::default(),
+            revocations: self.revocations,
+        });
+        let layer =
+            layer.session_hook(inner.clone(), recency_only).build().map_err(ConfigError::Layer)?;
+        Ok(Sessions { inner, layer })
     }
 }

@@ -330,7 +330,7 @@ impl Inner {
     fn is_revoked(&self, session: &AuthKitSession) -> bool {
         let Some(revocations) = &self.revocations else { return false };
         let claims = unverified_claims(&session.access_token).unwrap_or_default();
-        is_revoked(revocations, &claims, session.sign_in_id())
+        is_revoked(revocations, &self.access.names, &claims, session.sign_in_id())
     }
 
     /// The refresh itself, run once per refresh token (on its own task).
@@ -343,6 +343,7 @@ impl Inner {
         let passwords = self.passwords.clone();
         let cookie = self.cookie.clone();
         let revocations = self.revocations.clone();
+        let names = self.access.names.clone();
         let id_tokens = self.id_tokens.clone();
         let clock = self.clock.clone();
         async move {
@@ -373,8 +374,9 @@ impl Inner {
             let result = fresh.refresh(session, &refresh_token, &old).await;
             // A sign-out or revocation that came while the provider answered (on this instance
             // or, through the shared state, another): the new session is never handed out.
-            let revoked =
-                revocations.as_ref().is_some_and(|r| is_revoked(r, &old, sign_in.as_deref()));
+            let revoked = revocations
+                .as_ref()
+                .is_some_and(|r| is_revoked(r, &names, &old, sign_in.as_deref()));
             let shared = match &lease {
                 // Instances waiting on the lease learn that the session ended.
                 Some(lease) if revoked => {
@@ -434,6 +436,7 @@ impl SessionHook for Inner {
 /// Whether the session these (sealed, once verified) claims and sign-in id name is revoked.
 fn is_revoked(
     revocations: &crate::Revocations,
+    names: &crate::ClaimNames,
     claims: &Map<String, Value>,
     sign_in: Option<&str>,
 ) -> bool {
@@ -442,7 +445,7 @@ fn is_revoked(
     revocations.is_revoked(
         text("sid"),
         text("sub").unwrap_or_default(),
-        || (time("iat"), time("auth_time")),
+        || (time("iat"), time(&names.auth_time)),
         sign_in,
     )
 }

@@ -105,7 +105,7 @@ async fn start() -> Cluster {
             .route("/", get(|| async { "home" }))
             .route("/me", get(me))
             .merge(sessions.routes())
-            .layer(sessions.auth_layer().build().unwrap())
+            .layer(sessions.auth_layer())
             .layer(middleware::from_fn(move |req, next| record(tokens.clone(), req, next)));
         serve(listener, app);
     }

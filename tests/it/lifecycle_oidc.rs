@@ -85,11 +85,10 @@ pub async fn start_with(access_ttl: u64, leeway: Option<u64>, buffer: Option<u64
     if let Some(buffer) = buffer {
         sessions = sessions.refresh_buffer(Duration::from_secs(buffer));
     }
-    let sessions = sessions.build().unwrap();
-    let mut layer = sessions.auth_layer();
     if let Some(leeway) = leeway {
-        layer = layer.leeway(Duration::from_secs(leeway));
+        sessions = sessions.layer(move |layer| layer.leeway(Duration::from_secs(leeway)));
     }
+    let sessions = sessions.build().unwrap();
     let recent_mfa = MfaPolicy::builder().name("recent-mfa").max_age(Duration::from_secs(300));
     let router = Router::new()
         .route("/", get(|| async { "home" }))
@@ -98,7 +97,7 @@ pub async fn start_with(access_ttl: u64, leeway: Option<u64>, buffer: Option<u64
         .route("/admin/recent", get(me).route_layer(RequireMfa::with_policy(recent_mfa.build())))
         .route("/recent", get(me).route_layer(RequireRecentAuth::within(Duration::from_secs(300))))
         .merge(sessions.routes())
-        .layer(layer.build().unwrap());
+        .layer(sessions.auth_layer());
     serve(listener, router);
     World { peer: Some(peer), op, app, clock, sessions }
 }

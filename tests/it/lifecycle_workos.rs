@@ -70,7 +70,7 @@ async fn start_with(recent: Duration, revocations: Option<axum_session_mfa::Revo
         .route("/recent", get(me).route_layer(RequireRecentAuth::within(recent)))
         .route("/mfa", get(me).route_layer(axum_session_mfa::RequireMfa::new()))
         .merge(sessions.routes())
-        .layer(sessions.auth_layer().build().unwrap());
+        .layer(sessions.auth_layer());
     serve(listener, router);
     World { standin, app, clock }
 }
@@ -527,4 +527,43 @@ async fn sign_out_is_recorded_at_capacity_and_despite_a_planted_cookie() {
     thief.set_cookie_value(&world.app, "wos-session", &real);
     let page = thief.get(&world.url("/me")).await;
     assert_eq!((page.status, page.code().as_str()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+}
+
+/// One configuration for the layer and the callback: with `auth_time` in a namespaced claim
+/// (set on the layer through `SessionsBuilder::layer`), a step-up at sign-in is judged by the
+/// callback as the guards judge it, the recency guard passes, and so does a refresh.
+#[tokio::test]
+async fn namespaced_claims_hold_through_sign_in_step_up_and_refresh() {
+    use axum_session_mfa::ClaimNames;
+    const NS: &str = "https://app.example/auth_time";
+    let standin = WorkOsStandIn::start().await;
+    standin.set_auth_time_claim(NS);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", listener.local_addr().unwrap());
+    let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
+    let clock = TestClock::default();
+    let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
+        .clock(clock.clock())
+        .layer(|layer| layer.claim_names(ClaimNames::default().auth_time(NS)))
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/me", get(me))
+        .route("/recent", get(me).route_layer(RequireRecentAuth::within(Duration::from_secs(300))))
+        .merge(sessions.routes())
+        .layer(sessions.auth_layer());
+    serve(listener, router);
+    let mut browser = Browser::new();
+    // A step-up at sign-in: the callback reads auth_time where the layer reads it.
+    let page = browser.navigate(&format!("{app}/auth/login?return_to=/recent&max_age=60")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert_eq!(page.url.path(), "/recent");
+    let sid = standin.current_session_id().unwrap();
+    assert_eq!(page.json()["auth_time"], json!(standin.session_auth_time(&sid).unwrap()));
+    // A refresh keeps the session, and the guard still reads the namespaced auth_time.
+    clock.set_offset(280);
+    let page = browser.api().get(&format!("{app}/recent")).await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert!(page.set_cookie("wos-session").is_some(), "refreshed");
+    assert_eq!(standin.stats().refresh_grants, 1);
 }

@@ -69,7 +69,7 @@ async fn cluster(n: usize) -> Cluster {
         let router = Router::new()
             .route("/me", get(me).route_layer(RequireAuth::new()))
             .merge(sessions.routes())
-            .layer(sessions.auth_layer().build().unwrap());
+            .layer(sessions.auth_layer());
         serve(listener, router);
         apps.push(app);
         revocations.push(r);

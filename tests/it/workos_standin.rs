@@ -121,6 +121,8 @@ struct Inner {
     refreshes_held: u64,
     /// What refreshes put in their answers instead of the session's own values.
     refresh_overrides: RefreshOverrides,
+    /// The claim that carries `auth_time` (a namespaced one, as Auth0 custom claims are).
+    auth_time_claim: String,
 }
 
 /// Answers of a misbehaving provider: a refresh for another user or issuer.
@@ -196,6 +198,7 @@ impl WorkOsStandIn {
                 refresh_gate: None,
                 refreshes_held: 0,
                 refresh_overrides: RefreshOverrides::default(),
+                auth_time_claim: "auth_time".to_owned(),
             }),
         });
         let app = Router::new()
@@ -322,6 +325,11 @@ impl WorkOsStandIn {
     /// What later refreshes answer instead of the session's own `sub`, `iss` or user.
     pub fn set_refresh_overrides(&self, overrides: RefreshOverrides) {
         self.shared.lock().refresh_overrides = overrides;
+    }
+
+    /// Puts `auth_time` under another claim name in the tokens issued from now on.
+    pub fn set_auth_time_claim(&self, name: &str) {
+        self.shared.lock().auth_time_claim = name.to_owned();
     }
 
     /// Whether `refresh_token` would still be accepted.
@@ -724,8 +732,9 @@ fn issue_tokens(
         "iat": iat,
         "exp": iat + inner.access_ttl,
         "jti": ulid_like(),
-        "auth_time": session.auth_time,
     });
+    let mut claims = claims;
+    claims[inner.auth_time_claim.as_str()] = json!(session.auth_time);
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(KID.to_owned());
     let access_token = match jsonwebtoken::encode(&header, &claims, &s.key) {
