@@ -602,6 +602,14 @@ impl GrantError {
         Self::Refused { error: INVALID_GRANT.to_owned() }
     }
 
+    /// The OAuth error of a refusal (empty for an unavailable provider).
+    pub(crate) fn error(&self) -> &str {
+        match self {
+            Self::Refused { error } => error,
+            Self::Unavailable { .. } => "",
+        }
+    }
+
     /// `true` when the session can never be refreshed again: the refresh token is dead, or the
     /// provider's answer named another user or issuer than the session's.
     pub(crate) fn is_terminal(&self) -> bool {

@@ -82,7 +82,7 @@ impl Lease {
         }
     }
 
-    /// Another instance's result: the sealed session (`ok:`) or a terminal refusal (`err:`).
+    /// Another instance's result: the sealed session or a terminal refusal.
     fn read(
         &self,
         stored: &str,
@@ -90,14 +90,14 @@ impl Lease {
         cookie: &super::cookies::CookieSettings,
         clock: &Clock,
     ) -> Result<Refreshed, GrantError> {
-        if let Some(error) = stored.strip_prefix("err:") {
-            return Err(GrantError::Refused { error: error.to_owned() });
-        }
-        let opened =
-            stored.strip_prefix("ok:").and_then(|sealed| self.unwrap(sealed)).and_then(|sealed| {
+        let opened = match SharedResult::decode(stored) {
+            Some(SharedResult::Refused { error }) => return Err(GrantError::Refused { error }),
+            Some(SharedResult::Sealed { wrapped }) => self.unwrap(&wrapped).and_then(|sealed| {
                 let session = AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()?;
                 Some(Refreshed { set_cookie: cookie.session(sealed), session })
-            });
+            }),
+            None => None,
+        };
         // A result this instance cannot open (another cookie password, a corrupted value) is
         // not the provider's refusal: never sign the user out over it.
         opened.ok_or_else(|| {
@@ -117,10 +117,14 @@ impl Lease {
         clock: &Clock,
     ) -> Option<RefreshToken> {
         let backend = &self.shared.backend;
-        match backend.swap(&self.result, ENDED, REUSE_WINDOW).await {
-            Ok(Some(stored)) => stored
-                .strip_prefix("ok:")
-                .and_then(|w| self.unwrap(w))
+        let ended = SharedResult::Refused { error: GrantError::ended().error().to_owned() };
+        match backend.swap(&self.result, &ended.encode(), REUSE_WINDOW).await {
+            Ok(Some(stored)) => SharedResult::decode(&stored)
+                .and_then(|r| match r {
+                    SharedResult::Sealed { wrapped } => Some(wrapped),
+                    SharedResult::Refused { .. } => None,
+                })
+                .and_then(|w| self.unwrap(&w))
                 .and_then(|sealed| {
                     AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()
                 })
@@ -148,11 +152,13 @@ impl Lease {
                 let sealed = header.split_once('=').map_or("", |(_, v)| v);
                 let sealed = sealed.split(';').next().unwrap_or_default();
                 match crate::authkit::iron::seal(sealed.as_bytes(), &self.wrap, None, 0) {
-                    Ok(wrapped) => format!("ok:{wrapped}"),
+                    Ok(wrapped) => SharedResult::Sealed { wrapped }.encode(),
                     Err(_) => return true,
                 }
             }
-            Err(GrantError::Refused { error }) => format!("err:{error}"),
+            Err(GrantError::Refused { error }) => {
+                SharedResult::Refused { error: error.clone() }.encode()
+            }
             // A transient failure: nothing to share; free the lease so the next request on any
             // instance retries at once instead of waiting for it to expire.
             Err(GrantError::Unavailable { .. }) => {
@@ -172,8 +178,40 @@ impl Lease {
     }
 }
 
-/// The shared result a sign-out leaves: the session ended.
-const ENDED: &str = "err:invalid_grant";
+/// A refresh result as the shared state keeps it: JSON with a version, so another version of
+/// the crate reading it (a rolling upgrade) sees a value it cannot read, never a wrong one (an
+/// unreadable result is a transient failure, never a sign-out).
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum SharedResult {
+    /// The new session's cookie value, sealed again with a key only holders of the old refresh
+    /// token can derive.
+    Sealed { wrapped: String },
+    /// The provider refused (or a sign-out ended the session): its OAuth error.
+    Refused { error: String },
+}
+
+/// The version of [`SharedResult`]'s encoding.
+const SHARED_RESULT_VERSION: u32 = 1;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Versioned<T> {
+    v: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl SharedResult {
+    fn encode(self) -> String {
+        let versioned = Versioned { v: SHARED_RESULT_VERSION, body: self };
+        serde_json::to_string(&versioned).unwrap_or_default()
+    }
+
+    fn decode(stored: &str) -> Option<Self> {
+        let versioned: Versioned<Self> = serde_json::from_str(stored).ok()?;
+        (versioned.v == SHARED_RESULT_VERSION).then_some(versioned.body)
+    }
+}
 
 /// What a refresh produced: the new session and its `Set-Cookie`.
 pub(crate) struct Refreshed {
@@ -561,5 +599,23 @@ impl Fresh<'_> {
         rt.push(spent.clone());
         let idp = self.idp.clone();
         tokio::spawn(async move { idp.end_session(sid.as_deref(), &rt).await });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SharedResult;
+
+    #[test]
+    fn shared_results_round_trip_and_other_versions_are_unreadable() {
+        for r in [
+            SharedResult::Sealed { wrapped: "Fe26.2**abc".into() },
+            SharedResult::Refused { error: "invalid_grant".into() },
+        ] {
+            let text = format!("{:?}", r);
+            assert_eq!(format!("{:?}", SharedResult::decode(&r.encode()).unwrap()), text);
+        }
+        assert_eq!(SharedResult::decode(r#"{"v":2,"result":"refused","error":"x"}"#), None);
+        assert_eq!(SharedResult::decode("err:invalid_grant"), None, "the old format");
     }
 }
