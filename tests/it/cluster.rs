@@ -89,7 +89,7 @@ async fn start() -> Cluster {
             .resource(s("resource"));
         // Each instance has its own Redis client, as separate processes would.
         let shared = SharedState::redis_with(
-            "redis://127.0.0.1:6379",
+            &crate::prerequisites::redis_url(),
             RedisOptions::default().prefix(prefix.clone()),
         )
         .unwrap();

@@ -906,7 +906,8 @@ fn oidc_sign_in_configuration() {
 #[test]
 fn revoke_through_the_demo_holds_on_every_instance() {
     let secret = "demo-shared-secret-of-at-least-32-bytes";
-    let env = [("AUTH_HS256_SECRET", secret), ("AUTH_REDIS_URL", "redis://127.0.0.1:6379")];
+    let redis = crate::prerequisites::redis_url();
+    let env = [("AUTH_HS256_SECRET", secret), ("AUTH_REDIS_URL", redis.as_str())];
     let (a, b) = (start(&env), start(&env));
     let key = EncodingKey::from_secret(secret.as_bytes());
     let token = |c: &Value| sign_with(&Header::new(Algorithm::HS256), c, &key);

@@ -5,8 +5,8 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
-use std::sync::Once;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, Once, OnceLock};
 
 static REPORT: Once = Once::new();
 
@@ -46,15 +46,52 @@ fn missing() -> Vec<(&'static str, &'static str)> {
     if runs("redis-server", "--version").is_none() {
         missing.push(("redis-server", "apt-get install -y redis-server"));
     }
-    if std::net::TcpStream::connect("127.0.0.1:6379").is_err() {
-        missing.push((
-            "a Redis at 127.0.0.1:6379",
-            "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''",
-        ));
-    }
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
     if !Path::new(&chromium).exists() {
         missing.push(("Chromium (/usr/bin/chromium, or CHROMIUM)", "apt-get install -y chromium"));
     }
     missing
+}
+
+/// The Redis the tests share: `REDIS_URL` when it is set, else one this test run starts on a
+/// free port (it ends with the test process), else `redis://127.0.0.1:6379`.
+pub fn redis_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            return url;
+        }
+        report();
+        start_redis().unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
+    })
+    .clone()
+}
+
+/// The Redis this run started: kept here so its standard input stays open while we run.
+static OWN_REDIS: OnceLock<Mutex<Child>> = OnceLock::new();
+
+fn start_redis() -> Option<String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    // `sh` ends redis-server once its standard input closes, which happens when this process
+    // ends however it ends: no server outlives the tests.
+    let script = format!(
+        "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no & pid=$!; \
+         cat >/dev/null; kill $pid"
+    );
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let _ = OWN_REDIS.set(Mutex::new(child));
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(format!("redis://127.0.0.1:{port}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
 }

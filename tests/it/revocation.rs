@@ -167,10 +167,10 @@ pub(crate) async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn a_revocation_on_one_instance_is_refused_on_the_others_and_on_new_ones() {
-    const REDIS: &str = "redis://127.0.0.1:6379";
+    let redis = crate::prerequisites::redis_url();
     let p = prefix();
-    let a = Revocations::builder(redis_state(REDIS, &p)).start().await;
-    let b = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let a = Revocations::builder(redis_state(&redis, &p)).start().await;
+    let b = Revocations::builder(redis_state(&redis, &p)).start().await;
     let (app_a, app_b) = (app_with(&a).await, app_with(&b).await);
     let token = hs256(&claims());
     assert_eq!(bearer(&app_b, "/me", &token).await.status, 200);
@@ -194,7 +194,7 @@ async fn a_revocation_on_one_instance_is_refused_on_the_others_and_on_new_ones()
     .await;
     assert!(refused);
     // An instance started afterwards loads the state at start.
-    let late = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let late = Revocations::builder(redis_state(&redis, &p)).start().await;
     let app_late = app_with(&late).await;
     assert_eq!(bearer(&app_late, "/me", &token).await.code(), "session_revoked");
     assert_eq!(bearer(&app_late, "/me", &user_token).await.code(), "session_revoked");
@@ -421,13 +421,13 @@ async fn at_capacity_new_revocations_are_refused_and_other_sessions_keep_working
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn a_resync_reads_only_the_changes_since_the_last_one() {
-    const REDIS: &str = "redis://127.0.0.1:6379";
+    let redis = crate::prerequisites::redis_url();
     let p = prefix();
-    let b = Revocations::builder(redis_state(REDIS, &p))
+    let b = Revocations::builder(redis_state(&redis, &p))
         .resync_every(Duration::from_millis(50))
         .start()
         .await;
-    let client = redis::Client::open(REDIS).unwrap();
+    let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let until = now() + 3600;
     let entry = |sid: &str| json!({"kind": "session", "sid": sid, "until": until}).to_string();
@@ -458,7 +458,7 @@ async fn a_resync_reads_only_the_changes_since_the_last_one() {
     .await;
     assert!(seen, "the log entry did not reach the running instance");
     assert_eq!(bearer(&app_b, "/me", &token("hash_only")).await.status, 200, "a whole reload");
-    let c = Revocations::builder(redis_state(REDIS, &p)).start().await;
+    let c = Revocations::builder(redis_state(&redis, &p)).start().await;
     let app_c = app_with(&c).await;
     assert_eq!(bearer(&app_c, "/me", &token("hash_only")).await.code(), "session_revoked");
 }
@@ -471,12 +471,12 @@ async fn a_resync_reads_only_the_changes_since_the_last_one() {
 async fn expired_entries_leave_redis_and_the_copy_by_time() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    const REDIS: &str = "redis://127.0.0.1:6379";
+    let redis = crate::prerequisites::redis_url();
     let p = prefix();
     let offset = Arc::new(AtomicU64::new(0));
     let o = offset.clone();
     let clock = Clock::from_fn(move || now() + o.load(Ordering::SeqCst));
-    let a = Revocations::builder(redis_state(REDIS, &p))
+    let a = Revocations::builder(redis_state(&redis, &p))
         .clock(clock)
         .retain(Duration::from_secs(60))
         .resync_every(Duration::from_millis(50))
@@ -486,7 +486,7 @@ async fn expired_entries_leave_redis_and_the_copy_by_time() {
     for i in 0..3 {
         a.revoke_session(&format!("session_{i}")).await.unwrap();
     }
-    let client = redis::Client::open(REDIS).unwrap();
+    let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let count = async |conn: &mut redis::aio::MultiplexedConnection| -> (u64, u64) {
         let hash: u64 =
@@ -513,14 +513,14 @@ async fn expired_entries_leave_redis_and_the_copy_by_time() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn a_reader_that_fell_behind_the_trimmed_log_reloads_the_whole_set() {
-    const REDIS: &str = "redis://127.0.0.1:6379";
+    let redis = crate::prerequisites::redis_url();
     let p = prefix();
-    let b = Revocations::builder(redis_state(REDIS, &p))
+    let b = Revocations::builder(redis_state(&redis, &p))
         .resync_every(Duration::from_millis(50))
         .start()
         .await;
     let app_b = app_with(&b).await;
-    let client = redis::Client::open(REDIS).unwrap();
+    let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let entry = json!({"kind": "session", "sid": "trimmed", "until": now() + 3600}).to_string();
     // Stored and logged, then the log trimmed past it in the same step (no announcement): only

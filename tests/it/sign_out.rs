@@ -17,7 +17,6 @@ use crate::lifecycle_support::{Browser, Page, TestClock, serve};
 use crate::workos_standin::{API_KEY, CLIENT_ID, RefreshOverrides, USER_ID, WorkOsStandIn};
 
 const PASSWORD: &str = "a-cookie-password-every-instance-has";
-const REDIS: &str = "redis://127.0.0.1:6379";
 const COOKIE: &str = "wos-session";
 
 struct Cluster {
@@ -43,12 +42,13 @@ async fn cluster(n: usize) -> Cluster {
     let clock = TestClock::default();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     let prefix = format!("it-signout-{}-{}", std::process::id(), nanos.as_nanos());
+    let redis = crate::prerequisites::redis_url();
     let (mut apps, mut revocations) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let shared = if n == 1 {
             SharedState::in_memory()
         } else {
-            SharedState::redis_with(REDIS, RedisOptions::default().prefix(&prefix)).unwrap()
+            SharedState::redis_with(&redis, RedisOptions::default().prefix(&prefix)).unwrap()
         };
         // The tests move the clock by up to an hour: a staleness bound beyond that keeps the
         // copies from looking stale between a move and the next resync (not what they test).
