@@ -149,18 +149,39 @@ impl Copy {
         if current.is_none() && capacity.is_some_and(|cap| self.len() >= cap) {
             return Applied::Full;
         }
-        let mut merged = current.unwrap_or_else(|| entry.clone());
-        merged.merge(entry);
-        let added = match merged {
-            Entry::Session { sid, until, issued_before } => {
-                self.sessions.insert(sid.into_boxed_str(), (issued_before, until)).is_none()
-            }
-            Entry::User { sub, before, until } => {
-                self.users.insert(sub.into_boxed_str(), (before, until)).is_none()
-            }
-            Entry::SignIn { id, until } => {
-                self.sign_ins.insert(id.into_boxed_str(), until).is_none()
-            }
+        // Merged under the shard's lock: an announcement applied at the same moment as a local
+        // revocation of the same id cannot overwrite the wider of the two.
+        let added = match entry {
+            Entry::Session { sid, .. } => merge_into(
+                &self.sessions,
+                sid,
+                entry,
+                |(issued_before, until)| Entry::Session { sid: sid.clone(), until, issued_before },
+                |e| match e {
+                    Entry::Session { until, issued_before, .. } => (*issued_before, *until),
+                    _ => unreachable!("the sessions map holds sessions"),
+                },
+            ),
+            Entry::User { sub, .. } => merge_into(
+                &self.users,
+                sub,
+                entry,
+                |(before, until)| Entry::User { sub: sub.clone(), before, until },
+                |e| match e {
+                    Entry::User { before, until, .. } => (*before, *until),
+                    _ => unreachable!("the users map holds users"),
+                },
+            ),
+            Entry::SignIn { id, .. } => merge_into(
+                &self.sign_ins,
+                id,
+                entry,
+                |until| Entry::SignIn { id: id.clone(), until },
+                |e| match e {
+                    Entry::SignIn { until, .. } => *until,
+                    _ => unreachable!("the sign-ins map holds sign-ins"),
+                },
+            ),
         };
         if added {
             self.counts[kind(entry)].fetch_add(1, Ordering::Relaxed);
@@ -194,6 +215,30 @@ impl Copy {
             all.push(Entry::SignIn { id: e.key().to_string(), until: *e.value() });
         }
         all
+    }
+}
+
+/// Merges `entry` into `map[id]` under the shard's lock with the one merge rule
+/// (`Entry::merge`); `true` when the id was new. `entry_of` and `value_of` convert between a
+/// stored value and its entry.
+fn merge_into<V: std::marker::Copy>(
+    map: &Map<V>,
+    id: &str,
+    entry: &Entry,
+    entry_of: impl Fn(V) -> Entry,
+    value_of: impl Fn(&Entry) -> V,
+) -> bool {
+    match map.entry(Box::from(id)) {
+        dashmap::Entry::Occupied(mut stored) => {
+            let mut merged = entry_of(*stored.get());
+            merged.merge(entry);
+            stored.insert(value_of(&merged));
+            false
+        }
+        dashmap::Entry::Vacant(slot) => {
+            slot.insert(value_of(entry));
+            true
+        }
     }
 }
 
@@ -724,6 +769,30 @@ mod tests {
 
     fn session(sid: &str, until: u64, issued_before: Option<u64>) -> Entry {
         Entry::Session { sid: sid.to_owned(), until, issued_before }
+    }
+
+    /// Two appliers (an announcement and a local revocation) racing on the same ids: the copy
+    /// always ends with the wider entry, whichever lands last.
+    #[test]
+    fn concurrent_applies_never_narrow_an_entry() {
+        let copy = std::sync::Arc::new(Copy::default());
+        let ids: Vec<String> = (0..5_000).map(|i| format!("s{i}")).collect();
+        let run = |wide: bool| {
+            let (copy, ids) = (copy.clone(), ids.clone());
+            std::thread::spawn(move || {
+                for id in &ids {
+                    let cut = if wide { None } else { Some(5) };
+                    copy.apply(&session(id, 10, cut), None);
+                }
+            })
+        };
+        let (a, b) = (run(true), run(false));
+        a.join().unwrap();
+        b.join().unwrap();
+        for id in &ids {
+            assert_eq!(copy.get(&session(id, 0, None)), Some(session(id, 10, None)), "{id}");
+        }
+        assert_eq!(copy.len(), ids.len());
     }
 
     #[test]
