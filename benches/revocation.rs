@@ -42,9 +42,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use axum_session_mfa::store::{MemoryStore, RedisOptions, RedisStore};
 use axum_session_mfa::{
-    Algorithm, AuthContext, AuthError, AuthLayer, Key, RedisOptions, RequireMfa, Revocations,
-    SharedState, TokenCache,
+    Algorithm, AuthContext, AuthError, AuthLayer, Key, RequireMfa, Revocations, TokenCache,
 };
 use criterion::{Criterion, criterion_group};
 use http::Request;
@@ -113,7 +113,8 @@ async fn ok(app: &Router, req: Request<Body>) {
 /// 10,000 revoked sessions (`session_00000000`...) and 1,000 revoked users (`user_00000000`...)
 /// in memory, through the public API, with the time one `revoke_session` takes as the set grows.
 async fn revoke_all() -> Revocations {
-    let full = Revocations::builder(SharedState::in_memory()).start().await;
+    let full = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(full.keep_current());
     let mut started = Instant::now();
     for i in 0..SESSIONS {
         full.revoke_session(&format!("session_{i:08}")).await.unwrap();
@@ -180,7 +181,7 @@ fn bench(c: &mut Criterion) {
         rt.block_on(verifier.verify_token(&token(sub, sid))).unwrap()
     };
 
-    let empty = background.block_on(Revocations::builder(SharedState::in_memory()).start());
+    let empty = background.block_on(Revocations::builder(MemoryStore::new()).start());
     // Built on the background worker (as an admin endpoint would revoke), so the churn of
     // 11,000 snapshot copies stays out of the bench thread's malloc arena.
     let full = background.block_on(async { tokio::spawn(revoke_all()).await.unwrap() });
@@ -237,7 +238,8 @@ fn bench(c: &mut Criterion) {
         let started = Instant::now();
         let big = background.block_on(async move {
             tokio::spawn(async move {
-                let r = Revocations::builder(SharedState::in_memory()).capacity(n).start().await;
+                let r = Revocations::builder(MemoryStore::new()).capacity(n).start().await;
+                tokio::spawn(r.keep_current());
                 for i in 0..n {
                     r.revoke_session(&format!("session_{i:08}")).await.unwrap();
                 }
@@ -349,7 +351,7 @@ fn propagation_run(url: &str, n: usize, preload: usize, sleep_poll: bool) {
         });
     }
     let shared =
-        || SharedState::redis_with(url, RedisOptions::default().prefix(prefix.clone())).unwrap();
+        || RedisStore::with_options(url, RedisOptions::default().prefix(prefix.clone())).unwrap();
     let rss_before = rss_kib();
     let started = Instant::now();
     let (a, b) = rt.block_on(async {
@@ -363,6 +365,8 @@ fn propagation_run(url: &str, n: usize, preload: usize, sleep_poll: bool) {
         };
         let a = start().await;
         let b = start().await;
+        tokio::spawn(a.keep_current());
+        tokio::spawn(b.keep_current());
         (a, b)
     });
     let loaded = started.elapsed() / 2;

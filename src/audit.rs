@@ -156,7 +156,7 @@ pub(crate) fn sign_in_failed(reason: &str, step_up: bool) {
 }
 
 /// A back-channel `logout_token` was refused; nothing was revoked.
-#[cfg(feature = "lifecycle")]
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
 pub(crate) fn logout_token_refused(reason: &str) {
     tracing::warn!(
         target: "axum_session_mfa::audit",
@@ -212,8 +212,8 @@ pub(crate) fn signed_out(sub: &str, sid: Option<&str>) {
 
 /// What an entry names, for its audit event.
 #[cfg(feature = "revocation")]
-fn named(entry: &crate::shared::Entry) -> (Option<&str>, Option<&str>, &'static str) {
-    use crate::shared::Entry;
+fn named(entry: &crate::store::Revocation) -> (Option<&str>, Option<&str>, &'static str) {
+    use crate::store::Revocation;
     // An over-long id is cut: the event stays small whatever was asked.
     fn short(id: &str) -> &str {
         let mut end = crate::MAX_ID_BYTES.min(id.len());
@@ -223,16 +223,16 @@ fn named(entry: &crate::shared::Entry) -> (Option<&str>, Option<&str>, &'static 
         &id[..end]
     }
     match entry {
-        Entry::Session { sid, .. } => (Some(short(sid)), None, "session_revoked"),
-        Entry::User { sub, .. } => (None, Some(short(sub)), "user_revoked"),
+        Revocation::Session { sid, .. } => (Some(short(sid)), None, "session_revoked"),
+        Revocation::User { sub, .. } => (None, Some(short(sub)), "user_revoked"),
         // A sign-in id is a bearer of nothing: it only names the cookie lineage.
-        Entry::SignIn { .. } => (None, None, "sign_in_revoked"),
+        Revocation::SignIn { .. } => (None, None, "sign_in_revoked"),
     }
 }
 
 /// A session, user or sign-in was revoked (by this instance).
 #[cfg(feature = "revocation")]
-pub(crate) fn revoked(entry: &crate::shared::Entry) {
+pub(crate) fn revoked(entry: &crate::store::Revocation) {
     let (sid, sub, reason) = named(entry);
     tracing::warn!(
         target: "axum_session_mfa::audit",
@@ -247,7 +247,7 @@ pub(crate) fn revoked(entry: &crate::shared::Entry) {
 
 /// A revocation was refused (an invalid id, or the set is full): nothing was revoked.
 #[cfg(feature = "revocation")]
-pub(crate) fn revocation_refused(entry: &crate::shared::Entry, reason: &'static str) {
+pub(crate) fn revocation_refused(entry: &crate::store::Revocation, reason: &'static str) {
     let (sid, sub, _) = named(entry);
     tracing::error!(
         target: "axum_session_mfa::audit",

@@ -11,6 +11,7 @@ pub mod authkit;
 pub mod jwks;
 #[cfg(feature = "lifecycle")]
 pub mod lifecycle;
+pub mod store;
 
 mod cache;
 mod claims;
@@ -28,8 +29,6 @@ mod reject;
 #[cfg(feature = "revocation")]
 mod revocation;
 mod session;
-#[cfg(feature = "revocation")]
-mod shared;
 mod source;
 mod stepup;
 mod verify;
@@ -55,11 +54,10 @@ pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFu
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
 #[cfg(feature = "revocation")]
-pub use revocation::{DEFAULT_REVOCATION_CAPACITY, Revocations, RevocationsBuilder, RevokeError};
-#[cfg(feature = "redis")]
-pub use shared::RedisOptions;
-#[cfg(feature = "revocation")]
-pub use shared::{MAX_ID_BYTES, SharedState, StateError};
+pub use revocation::{
+    DEFAULT_REVOCATION_CAPACITY, KeepCurrent, MAX_ID_BYTES, Revocations, RevocationsBuilder,
+    RevokeError,
+};
 pub use source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 pub use stepup::safe_return_to;
 pub use verify::{DEFAULT_LEEWAY, TokenType};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-use crate::shared::{Cursor, Entry, SharedState, StateError, valid_id};
+use crate::store::{Cursor, Revocation, RevocationStore, StoreError};
 use crate::{AuthContext, AuthError, Clock};
 
 /// How often the watchdog compares the copy's age with the staleness bound: the bound holds
@@ -20,6 +20,16 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Entries published in one batch when the copy is published again.
 const REPUBLISH_BATCH: usize = 1_000;
+
+/// The longest `sid`, `sub` or sign-in id a revocation accepts, in bytes. Longer ids are
+/// refused at every entry point (they would let one request grow every instance's copy and the
+/// shared state without bound); no provider issues ids anywhere near this long.
+pub const MAX_ID_BYTES: usize = 255;
+
+/// `true` for an id a revocation may name: 1 to [`MAX_ID_BYTES`] bytes.
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_BYTES
+}
 
 /// The default [`capacity`](RevocationsBuilder::capacity).
 pub const DEFAULT_REVOCATION_CAPACITY: usize = 1_000_000;
@@ -37,7 +47,7 @@ fn map<V>() -> Map<V> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RevokeError {
-    /// The id is empty or longer than [`MAX_ID_BYTES`](crate::MAX_ID_BYTES): nothing was
+    /// The id is empty or longer than [`MAX_ID_BYTES`](MAX_ID_BYTES): nothing was
     /// revoked.
     InvalidId,
     /// The set holds its [`capacity`](RevocationsBuilder::capacity): nothing was revoked.
@@ -48,7 +58,7 @@ pub enum RevokeError {
     /// Revoked on this instance, but the shared state could not be written: this instance
     /// publishes it again once the shared state answers, and the others refuse the session
     /// from then on.
-    NotShared(StateError),
+    NotShared(StoreError),
 }
 
 impl RevokeError {
@@ -68,7 +78,7 @@ impl fmt::Display for RevokeError {
             Self::InvalidId => write!(
                 f,
                 "the id is empty or longer than {} bytes: nothing was revoked",
-                crate::MAX_ID_BYTES
+                MAX_ID_BYTES
             ),
             Self::Full { capacity } => {
                 write!(f, "the revocation set holds its capacity ({capacity}): nothing was revoked")
@@ -123,25 +133,26 @@ impl Copy {
     }
 
     /// The entry the copy holds for `entry`'s id, if any.
-    fn get(&self, entry: &Entry) -> Option<Entry> {
+    fn get(&self, entry: &Revocation) -> Option<Revocation> {
         match entry {
-            Entry::Session { sid, .. } => self.sessions.get(sid.as_str()).map(|v| {
+            Revocation::Session { sid, .. } => self.sessions.get(sid.as_str()).map(|v| {
                 let (issued_before, until) = *v;
-                Entry::Session { sid: sid.clone(), until, issued_before }
+                Revocation::Session { sid: sid.clone(), until, issued_before }
             }),
-            Entry::User { sub, .. } => self.users.get(sub.as_str()).map(|v| {
+            Revocation::User { sub, .. } => self.users.get(sub.as_str()).map(|v| {
                 let (before, until) = *v;
-                Entry::User { sub: sub.clone(), before, until }
+                Revocation::User { sub: sub.clone(), before, until }
             }),
-            Entry::SignIn { id, .. } => {
-                self.sign_ins.get(id.as_str()).map(|u| Entry::SignIn { id: id.clone(), until: *u })
-            }
+            Revocation::SignIn { id, .. } => self
+                .sign_ins
+                .get(id.as_str())
+                .map(|u| Revocation::SignIn { id: id.clone(), until: *u }),
         }
     }
 
     /// Merges `entry` into the copy; with a `capacity`, a new entry is refused when the copy
     /// holds that many.
-    fn apply(&self, entry: &Entry, capacity: Option<usize>) -> Applied {
+    fn apply(&self, entry: &Revocation, capacity: Option<usize>) -> Applied {
         let current = self.get(entry);
         if current.as_ref().is_some_and(|c| c.covers(entry)) {
             return Applied::Covered;
@@ -152,33 +163,37 @@ impl Copy {
         // Merged under the shard's lock: an announcement applied at the same moment as a local
         // revocation of the same id cannot overwrite the wider of the two.
         let added = match entry {
-            Entry::Session { sid, .. } => merge_into(
+            Revocation::Session { sid, .. } => merge_into(
                 &self.sessions,
                 sid,
                 entry,
-                |(issued_before, until)| Entry::Session { sid: sid.clone(), until, issued_before },
+                |(issued_before, until)| Revocation::Session {
+                    sid: sid.clone(),
+                    until,
+                    issued_before,
+                },
                 |e| match e {
-                    Entry::Session { until, issued_before, .. } => (*issued_before, *until),
+                    Revocation::Session { until, issued_before, .. } => (*issued_before, *until),
                     _ => unreachable!("the sessions map holds sessions"),
                 },
             ),
-            Entry::User { sub, .. } => merge_into(
+            Revocation::User { sub, .. } => merge_into(
                 &self.users,
                 sub,
                 entry,
-                |(before, until)| Entry::User { sub: sub.clone(), before, until },
+                |(before, until)| Revocation::User { sub: sub.clone(), before, until },
                 |e| match e {
-                    Entry::User { before, until, .. } => (*before, *until),
+                    Revocation::User { before, until, .. } => (*before, *until),
                     _ => unreachable!("the users map holds users"),
                 },
             ),
-            Entry::SignIn { id, .. } => merge_into(
+            Revocation::SignIn { id, .. } => merge_into(
                 &self.sign_ins,
                 id,
                 entry,
-                |until| Entry::SignIn { id: id.clone(), until },
+                |until| Revocation::SignIn { id: id.clone(), until },
                 |e| match e {
-                    Entry::SignIn { until, .. } => *until,
+                    Revocation::SignIn { until, .. } => *until,
                     _ => unreachable!("the sign-ins map holds sign-ins"),
                 },
             ),
@@ -201,41 +216,41 @@ impl Copy {
     }
 
     /// Every live entry, for publishing the copy again.
-    fn entries(&self, now: u64) -> Vec<Entry> {
+    fn entries(&self, now: u64) -> Vec<Revocation> {
         let mut all = Vec::with_capacity(self.len());
         for e in self.sessions.iter().filter(|e| e.value().1 >= now) {
             let (issued_before, until) = *e.value();
-            all.push(Entry::Session { sid: e.key().to_string(), until, issued_before });
+            all.push(Revocation::Session { sid: e.key().to_string(), until, issued_before });
         }
         for e in self.users.iter().filter(|e| e.value().1 >= now) {
             let (before, until) = *e.value();
-            all.push(Entry::User { sub: e.key().to_string(), before, until });
+            all.push(Revocation::User { sub: e.key().to_string(), before, until });
         }
         for e in self.sign_ins.iter().filter(|e| *e.value() >= now) {
-            all.push(Entry::SignIn { id: e.key().to_string(), until: *e.value() });
+            all.push(Revocation::SignIn { id: e.key().to_string(), until: *e.value() });
         }
         all
     }
 }
 
 /// Merges `entry` into `map[id]` under the shard's lock with the one merge rule
-/// (`Entry::merge`); `true` when the id was new. `entry_of` and `value_of` convert between a
+/// (`Revocation::merge`); `true` when the id was new. `entry_of` and `value_of` convert between a
 /// stored value and its entry.
 fn merge_into<V: std::marker::Copy>(
     map: &Map<V>,
     id: &str,
-    entry: &Entry,
-    entry_of: impl Fn(V) -> Entry,
-    value_of: impl Fn(&Entry) -> V,
+    entry: &Revocation,
+    entry_of: impl Fn(V) -> Revocation,
+    value_of: impl Fn(&Revocation) -> V,
 ) -> bool {
     match map.entry(Box::from(id)) {
-        dashmap::Entry::Occupied(mut stored) => {
+        dashmap::mapref::entry::Entry::Occupied(mut stored) => {
             let mut merged = entry_of(*stored.get());
             merged.merge(entry);
             stored.insert(value_of(&merged));
             false
         }
-        dashmap::Entry::Vacant(slot) => {
+        dashmap::mapref::entry::Entry::Vacant(slot) => {
             slot.insert(value_of(entry));
             true
         }
@@ -248,21 +263,26 @@ fn bump(n: &mut usize) -> bool {
     true
 }
 
-fn kind(entry: &Entry) -> usize {
+fn kind(entry: &Revocation) -> usize {
     match entry {
-        Entry::Session { .. } => 0,
-        Entry::User { .. } => 1,
-        Entry::SignIn { .. } => 2,
+        Revocation::Session { .. } => 0,
+        Revocation::User { .. } => 1,
+        Revocation::SignIn { .. } => 2,
     }
 }
 
 struct Inner {
-    shared: SharedState,
+    store: Arc<dyn RevocationStore>,
+    /// `store.is_shared()`: whether the copy must be kept in step with other instances.
+    shared: bool,
+    /// Whether a [`KeepCurrent`] future is running: when none is (never spawned, or dropped),
+    /// the request path judges staleness by the clock itself.
+    syncing: AtomicBool,
     copy: Copy,
     /// Where the last resync stopped reading the shared state's log.
     cursor: Mutex<Option<Cursor>>,
     /// Revocations made here that the shared state has not taken yet (by field).
-    pending: Mutex<HashMap<String, Entry>>,
+    pending: Mutex<HashMap<String, Revocation>>,
     /// The shared state lost data this copy holds: publish the whole copy again (kept until a
     /// republish completes, so a failed one is tried again at the next resync).
     republish: AtomicBool,
@@ -294,13 +314,13 @@ struct Inner {
 ///
 /// **The request path never waits for the network.** Each instance keeps a local copy (a
 /// concurrent map: a hash lookup per request, no allocation, no copy of the map when an entry
-/// is added), kept current by the shared state's announcements ([`SharedState`], Redis
-/// pub/sub) and a resync every [`resync_every`](RevocationsBuilder::resync_every) (default
+/// is added), kept current by the store's announcements (Redis pub/sub) through
+/// [`keep_current`](Revocations::keep_current) and a resync every [`resync_every`](RevocationsBuilder::resync_every) (default
 /// 5 s) that reads only the changes since the last one (the shared state keeps a log of
 /// them). An instance loads the whole set when it starts, so it refuses sessions revoked
 /// before it existed.
 ///
-/// **The set is bounded.** Ids longer than [`MAX_ID_BYTES`](crate::MAX_ID_BYTES) are refused
+/// **The set is bounded.** Ids longer than [`MAX_ID_BYTES`](MAX_ID_BYTES) are refused
 /// ([`RevokeError::InvalidId`]); entries expire by time ([`retain`](RevocationsBuilder::retain));
 /// revocations through this API fill the set to at most
 /// [`capacity`](RevocationsBuilder::capacity) entries (default 1,000,000). At capacity a *new*
@@ -317,9 +337,11 @@ struct Inner {
 /// back. Each change (unreachable, recovered) is an audit event.
 ///
 /// ```no_run
-/// use axum_session_mfa::{AuthLayer, Key, Algorithm, Revocations, SharedState};
+/// use axum_session_mfa::store::MemoryStore;
+/// use axum_session_mfa::{AuthLayer, Key, Algorithm, Revocations};
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+/// let revocations = Revocations::builder(MemoryStore::new()).start().await;
+/// tokio::spawn(revocations.keep_current());
 /// # let key = Key::hmac(Algorithm::HS256, &[7; 32])?;
 /// let auth = AuthLayer::builder(key).revocations(revocations.clone()).build()?;
 /// // Later, from an admin endpoint or a back-channel logout:
@@ -346,10 +368,9 @@ impl fmt::Debug for Revocations {
 }
 
 /// Builds [`Revocations`]; see [`Revocations::builder`].
-#[derive(Debug)]
 #[must_use]
 pub struct RevocationsBuilder {
-    shared: SharedState,
+    store: Arc<dyn RevocationStore>,
     retain: Duration,
     max_staleness: Duration,
     resync_every: Duration,
@@ -358,11 +379,23 @@ pub struct RevocationsBuilder {
     capacity: usize,
 }
 
+impl fmt::Debug for RevocationsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationsBuilder")
+            .field("shared", &self.store.is_shared())
+            .field("retain", &self.retain)
+            .field("capacity", &self.capacity)
+            .field("fail_open", &self.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Revocations {
-    /// Revocations kept in `shared` (in memory for one instance, Redis for several).
-    pub fn builder(shared: SharedState) -> RevocationsBuilder {
+    /// Revocations kept in `store`: a [`MemoryStore`](crate::store::MemoryStore) for one
+    /// instance, a [`RedisStore`](crate::store::RedisStore) (feature `redis`) for several.
+    pub fn builder(store: impl RevocationStore) -> RevocationsBuilder {
         RevocationsBuilder {
-            shared,
+            store: Arc::new(store),
             retain: Duration::from_secs(24 * 3600),
             max_staleness: Duration::from_secs(30),
             resync_every: Duration::from_secs(5),
@@ -391,7 +424,7 @@ impl Revocations {
     /// As [`revoke_session`](Self::revoke_session).
     pub async fn sign_out_session(&self, sid: &str) -> Result<(), RevokeError> {
         let (until, now) = (self.until(), self.inner.clock.now());
-        let entry = Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
+        let entry = Revocation::Session { sid: sid.to_owned(), until, issued_before: Some(now) };
         self.publish_all(vec![entry], true).await
     }
 
@@ -405,11 +438,14 @@ impl Revocations {
         sign_in: Option<&str>,
     ) -> Result<(), RevokeError> {
         let (until, now) = (self.until(), self.inner.clock.now());
-        let sign_in = sign_in.map(|id| Entry::SignIn { id: id.to_owned(), until });
+        let sign_in = sign_in.map(|id| Revocation::SignIn { id: id.to_owned(), until });
         // An over-long `sid` cannot be recorded; the sign-in id still is.
         let sid = sid.filter(|sid| valid_id(sid));
-        let sid =
-            sid.map(|sid| Entry::Session { sid: sid.to_owned(), until, issued_before: Some(now) });
+        let sid = sid.map(|sid| Revocation::Session {
+            sid: sid.to_owned(),
+            until,
+            issued_before: Some(now),
+        });
         // Not bounded by the capacity: each sign-out needs a sign-in at the provider first.
         self.publish_all(sign_in.into_iter().chain(sid).collect(), false).await
     }
@@ -417,19 +453,19 @@ impl Revocations {
     #[cfg(feature = "lifecycle")]
     /// A revocation the provider asked for (back-channel logout), not bounded by the capacity:
     /// the provider signed it, and refusing it would leave a session it ended alive.
-    pub(crate) async fn provider_revoked(&self, entry: Entry) -> Result<(), RevokeError> {
+    pub(crate) async fn provider_revoked(&self, entry: Revocation) -> Result<(), RevokeError> {
         self.publish_all(vec![entry], false).await
     }
 
     /// The entry `revoke_session(sid)` records.
-    pub(crate) fn session_entry(&self, sid: &str) -> Entry {
-        Entry::Session { sid: sid.to_owned(), until: self.until(), issued_before: None }
+    pub(crate) fn session_entry(&self, sid: &str) -> Revocation {
+        Revocation::Session { sid: sid.to_owned(), until: self.until(), issued_before: None }
     }
 
     /// The entry `revoke_user(sub)` records.
-    pub(crate) fn user_entry(&self, sub: &str) -> Entry {
+    pub(crate) fn user_entry(&self, sub: &str) -> Revocation {
         let before = self.inner.clock.now();
-        Entry::User { sub: sub.to_owned(), before, until: self.until() }
+        Revocation::User { sub: sub.to_owned(), before, until: self.until() }
     }
     /// Refuses every session of the user `sub` that authenticated now or earlier, on every
     /// instance; a later sign-in is not affected.
@@ -441,9 +477,10 @@ impl Revocations {
         self.publish_all(vec![self.user_entry(sub)], true).await
     }
 
-    /// The shared state these revocations live in.
-    pub fn shared_state(&self) -> &SharedState {
-        &self.inner.shared
+    /// `true` when the store is shared with other instances.
+    #[cfg(feature = "lifecycle")]
+    pub(crate) fn is_shared(&self) -> bool {
+        self.inner.shared
     }
 
     /// How many entries this instance's copy holds (revoked sessions, users and sign-ins,
@@ -464,12 +501,17 @@ impl Revocations {
     /// Applies `entries` here at once (this instance refuses them whatever the backend says),
     /// then writes them to the shared state in one call. All or none are recorded here: an
     /// invalid id, or (when `bounded`) a full set, refuses the whole call.
-    async fn publish_all(&self, entries: Vec<Entry>, bounded: bool) -> Result<(), RevokeError> {
+    async fn publish_all(
+        &self,
+        entries: Vec<Revocation>,
+        bounded: bool,
+    ) -> Result<(), RevokeError> {
         let copy = &self.inner.copy;
         if let Some(bad) = entries.iter().find(|e| !valid_id(e.id())) {
             crate::audit::revocation_refused(bad, "invalid_id");
             return Err(RevokeError::InvalidId);
         }
+        self.sweep_if_due();
         let new = entries.iter().filter(|e| copy.get(e).is_none()).count();
         if bounded && new > 0 && copy.len() + new > self.inner.capacity {
             crate::audit::revocation_refused(&entries[0], "revocations_full");
@@ -482,9 +524,9 @@ impl Revocations {
             // What the copy holds now: wider than `entry` when it was revoked before.
             merged.push(copy.get(&entry).unwrap_or(entry));
         }
-        if let Err(e) = self.inner.shared.backend.publish(merged.clone()).await {
+        if let Err(e) = self.inner.store.publish(merged.clone()).await {
             let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.extend(merged.into_iter().map(|e| (e.field(), e)));
+            pending.extend(merged.into_iter().map(|e| (e.key(), e)));
             return Err(RevokeError::NotShared(e));
         }
         Ok(())
@@ -496,7 +538,11 @@ impl Revocations {
     /// use it for sessions checked outside the layer (WebSocket messages, background jobs).
     pub fn check(&self, ctx: &AuthContext) -> Result<(), AuthError> {
         let inner = &*self.inner;
-        if inner.stale.load(Ordering::Relaxed) && !inner.fail_open {
+        // The watchdog of a running `keep_current` sets `stale`; without one (never spawned,
+        // or dropped), a shared copy's age is read from the clock here.
+        let stale = inner.stale.load(Ordering::Relaxed)
+            || (inner.shared && !inner.syncing.load(Ordering::Relaxed) && self.is_stale());
+        if stale && !inner.fail_open {
             let retry_after = inner.resync_every.as_secs().max(1);
             return Err(AuthError::RevocationUnavailable { retry_after });
         }
@@ -563,16 +609,53 @@ impl Revocations {
         }
     }
 
+    /// The background work that keeps this instance's copy in step with a shared store:
+    /// announcements as they come, a resync every
+    /// [`resync_every`](RevocationsBuilder::resync_every), expired entries forgotten, the
+    /// staleness bound watched. Spawn it (or run it beside your server); it ends when every
+    /// clone of these revocations is dropped, and stops when dropped (abort its task).
+    ///
+    /// Without it, a shared copy goes stale: once it is older than
+    /// [`max_staleness`](RevocationsBuilder::max_staleness), requests with a session get 503
+    /// (fail closed). A [`MemoryStore`](crate::store::MemoryStore) needs none (it has no other
+    /// instance to hear from; expired entries are forgotten as revocations are made), but
+    /// running it does no harm. A second one for the same revocations ends at once.
+    ///
+    /// ```no_run
+    /// # async fn run(revocations: axum_session_mfa::Revocations) {
+    /// let sync = tokio::spawn(revocations.keep_current());
+    /// // At shutdown, or to stop following the store:
+    /// sync.abort();
+    /// # }
+    /// ```
+    pub fn keep_current(&self) -> KeepCurrent {
+        let weak = Arc::downgrade(&self.inner);
+        let inner = self.inner.clone();
+        KeepCurrent {
+            run: Box::pin(async move {
+                if inner.syncing.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(
+                        "Revocations::keep_current is already running for these revocations"
+                    );
+                    return;
+                }
+                let _running = Syncing(Arc::downgrade(&inner));
+                drop(inner);
+                tokio::join!(Revocations::run(weak.clone()), Revocations::watchdog(weak));
+            }),
+        }
+    }
+
     /// Brings the copy up to date with the shared state: the changes since the last resync
     /// (the whole set on the first one, or when the reader lost its place in the log). When the
     /// store lost data this copy had seen (a Redis restarted empty, a log that went back), the
     /// copy is published again, so the others learn what the store forgot; revocations that
     /// could not be shared when they were made are published now. Entries only leave the copy
     /// by expiring.
-    async fn resync(&self) -> Result<(), StateError> {
+    async fn resync(&self) -> Result<(), StoreError> {
         let inner = &*self.inner;
         let now = inner.clock.now();
-        let backend = &inner.shared.backend;
+        let backend = &inner.store;
         loop {
             let since = inner.cursor.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let loaded = backend.load(since, now).await?;
@@ -590,11 +673,8 @@ impl Revocations {
         // The copy is current now; publishing may take a while (a Redis that restarted empty)
         // and must not make the copy look stale.
         self.mark_synced();
-        if now.saturating_sub(inner.swept.load(Ordering::Relaxed)) >= SWEEP_EVERY.as_secs() {
-            inner.swept.store(now, Ordering::Relaxed);
-            inner.copy.sweep(now);
-        }
-        let pending: Vec<Entry> = {
+        self.sweep_if_due();
+        let pending: Vec<Revocation> = {
             let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
             p.drain().map(|(_, e)| e).collect()
         };
@@ -603,7 +683,7 @@ impl Revocations {
         for batch in again.chunks(REPUBLISH_BATCH) {
             if let Err(e) = backend.publish(batch.to_vec()).await {
                 let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
-                p.extend(pending.into_iter().map(|e| (e.field(), e)));
+                p.extend(pending.into_iter().map(|e| (e.key(), e)));
                 return Err(e);
             }
         }
@@ -611,6 +691,18 @@ impl Revocations {
             inner.republish.store(false, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Forgets expired entries, at most once per [`SWEEP_EVERY`] (on a resync, and as
+    /// revocations are made: a copy nobody resyncs is swept too).
+    fn sweep_if_due(&self) {
+        let (inner, now) = (&*self.inner, self.inner.clock.now());
+        let last = inner.swept.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= SWEEP_EVERY.as_secs()
+            && inner.swept.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            inner.copy.sweep(now);
+        }
     }
 
     fn mark_synced(&self) {
@@ -621,7 +713,7 @@ impl Revocations {
         }
     }
 
-    fn mark_down(&self, e: &StateError) {
+    fn mark_down(&self, e: &StoreError) {
         if !self.inner.down.swap(true, Ordering::Relaxed) {
             crate::audit::shared_state_changed(false, &e.to_string());
         }
@@ -635,7 +727,7 @@ impl Revocations {
             let Some(inner) = weak.upgrade() else { return };
             let this = Revocations { inner };
             let every = this.inner.resync_every;
-            let broke = match this.inner.shared.backend.subscribe().await {
+            let broke = match this.inner.store.subscribe().await {
                 Err(e) => e,
                 Ok(mut rx) => match this.resync().await {
                     Err(e) => e,
@@ -653,7 +745,7 @@ impl Revocations {
                                         Some(entry) => {
                                             inner.copy.apply(&entry, None);
                                         }
-                                        None => break StateError::Unavailable("subscription closed".into()),
+                                        None => break StoreError::Unavailable("subscription closed".into()),
                                     }
                                 }
                                 _ = tick.tick() => {
@@ -671,6 +763,42 @@ impl Revocations {
             Revocations { inner }.mark_down(&broke);
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+/// The future [`Revocations::keep_current`] returns: spawn it. Ends when every clone of the
+/// revocations is dropped.
+#[must_use = "a shared copy goes stale (and refuses sessions) unless this runs: spawn it"]
+pub struct KeepCurrent {
+    run: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+impl fmt::Debug for KeepCurrent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeepCurrent").finish_non_exhaustive()
+    }
+}
+
+impl std::future::Future for KeepCurrent {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.run.as_mut().poll(cx)
+    }
+}
+
+/// Held while a [`KeepCurrent`] runs: when it ends or is dropped, the request path judges the
+/// copy's age by the clock again.
+struct Syncing(std::sync::Weak<Inner>);
+
+impl Drop for Syncing {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.syncing.store(false, Ordering::Release);
         }
     }
 }
@@ -721,9 +849,9 @@ impl RevocationsBuilder {
         self
     }
 
-    /// Loads the current set (waiting at most the staleness bound; an unreachable shared
-    /// state is then retried in the background) and starts keeping it current. Call it inside
-    /// a Tokio runtime.
+    /// Loads the current set, waiting at most the staleness bound (an unreachable store is
+    /// tried again by [`keep_current`](Revocations::keep_current)). Call it inside a Tokio
+    /// runtime, then spawn [`keep_current`](Revocations::keep_current) for a shared store.
     pub async fn start(self) -> Revocations {
         // A resync slower than the staleness bound would make every copy stale between syncs.
         let resync_every =
@@ -731,7 +859,9 @@ impl RevocationsBuilder {
         let now = self.clock.now();
         let revocations = Revocations {
             inner: Arc::new(Inner {
-                shared: self.shared,
+                shared: self.store.is_shared(),
+                syncing: AtomicBool::new(false),
+                store: self.store,
                 copy: Copy::default(),
                 cursor: Mutex::new(None),
                 pending: Mutex::default(),
@@ -753,12 +883,10 @@ impl RevocationsBuilder {
             Ok(Ok(())) => {}
             Ok(Err(e)) => revocations.mark_down(&e),
             Err(_) => {
-                revocations.mark_down(&StateError::Unavailable("first load timed out".into()))
+                revocations.mark_down(&StoreError::Unavailable("first load timed out".into()))
             }
         }
         revocations.inner.stale.store(revocations.is_stale(), Ordering::Relaxed);
-        tokio::spawn(Revocations::run(Arc::downgrade(&revocations.inner)));
-        tokio::spawn(Revocations::watchdog(Arc::downgrade(&revocations.inner)));
         revocations
     }
 }
@@ -767,8 +895,8 @@ impl RevocationsBuilder {
 mod tests {
     use super::*;
 
-    fn session(sid: &str, until: u64, issued_before: Option<u64>) -> Entry {
-        Entry::Session { sid: sid.to_owned(), until, issued_before }
+    fn session(sid: &str, until: u64, issued_before: Option<u64>) -> Revocation {
+        Revocation::Session { sid: sid.to_owned(), until, issued_before }
     }
 
     /// Two appliers (an announcement and a local revocation) racing on the same ids: the copy
@@ -802,9 +930,9 @@ mod tests {
         assert_eq!(copy.apply(&session("a", 9, Some(4)), Some(2)), Applied::Covered);
         assert_eq!(copy.apply(&session("a", 9, None), Some(2)), Applied::Changed);
         assert_eq!(copy.get(&session("a", 0, None)), Some(session("a", 10, None)));
-        let user = Entry::User { sub: "u".into(), before: 3, until: 10 };
+        let user = Revocation::User { sub: "u".into(), before: 3, until: 10 };
         assert_eq!(copy.apply(&user, Some(2)), Applied::Changed);
-        let sign_in = Entry::SignIn { id: "s".into(), until: 10 };
+        let sign_in = Revocation::SignIn { id: "s".into(), until: 10 };
         assert_eq!(copy.apply(&sign_in, Some(2)), Applied::Full, "a third entry at capacity 2");
         assert_eq!(copy.apply(&session("a", 20, None), Some(2)), Applied::Changed, "widening");
         assert_eq!(copy.apply(&sign_in, None), Applied::Changed, "heard from another instance");

@@ -369,6 +369,7 @@ impl KeyChoice {
         sign_in: SignIn,
         cookie: &str,
         revocations: axum_session_mfa::Revocations,
+        store: std::sync::Arc<dyn axum_session_mfa::store::Store>,
         layer: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder + Send + 'static,
     ) -> Result<Sessions, String> {
         let SignIn { client_id, client_secret, redirect_uri, scopes, resource, .. } = sign_in;
@@ -396,6 +397,7 @@ impl KeyChoice {
         };
         Sessions::builder(idp, sign_in.passwords, &redirect_uri)
             .cookie_name(cookie)
+            .store(store)
             .revocations(revocations)
             .layer(layer)
             .build()

@@ -71,10 +71,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::Sessions;
+use axum_session_mfa::store::{MemoryStore, RedisStore, Store};
 use axum_session_mfa::{
     AuthContext, AuthLayer, AuthLayerBuilder, CrossOriginProtectionLayer, DenyRule, KeySource,
     MAX_ID_BYTES, MfaPolicy, RejectionKind, RequireMfa, RequireRecentAuth, Revocations,
-    RevokeError, SharedState, TokenSource, safe_return_to,
+    RevokeError, TokenSource, safe_return_to,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -318,12 +319,17 @@ struct SharedInfo {
 
 /// Revocations in this process, or shared through `AUTH_REDIS_URL` (with the CA of
 /// `AUTH_REDIS_CA_FILE`).
-async fn revocations(config: &Config) -> (Revocations, SharedInfo) {
-    let (shared, what) = match &config.redis_url {
-        None => (SharedState::in_memory(), "in memory (this process only)".to_owned()),
+async fn revocations(config: &Config) -> (Revocations, Arc<dyn Store>, SharedInfo) {
+    let (revocations, store, (what, answered)) = match &config.redis_url {
+        None => {
+            let memory = MemoryStore::new();
+            let revocations = Revocations::builder(memory.clone()).start().await;
+            let what = "in memory (this process only)".to_owned();
+            (revocations, Arc::new(memory) as Arc<dyn Store>, (what, None))
+        }
         #[cfg(feature = "redis")]
         Some(url) => {
-            let mut options = axum_session_mfa::RedisOptions::default();
+            let mut options = axum_session_mfa::store::RedisOptions::default();
             let mut vars = "AUTH_REDIS_URL";
             if let Some(path) = &config.redis_ca_file {
                 let pem = std::fs::read(path).unwrap_or_else(|e| {
@@ -332,29 +338,28 @@ async fn revocations(config: &Config) -> (Revocations, SharedInfo) {
                 options = options.ca_pem(pem);
                 vars = "AUTH_REDIS_URL with AUTH_REDIS_CA_FILE";
             }
-            let shared = SharedState::redis_with(url, options)
+            let redis = RedisStore::with_options(url, options)
                 .unwrap_or_else(|e| fail(&format!("{vars}: {e}")));
-            (shared, redis_place(url, config.redis_ca_file.as_deref()))
+            let revocations = Revocations::builder(redis.clone()).start().await;
+            // Redis connects lazily and reconnects on its own: ask it once, to say so at start.
+            let answered = Some(redis.ping().await.map_err(|e| e.to_string()));
+            let place = redis_place(url, config.redis_ca_file.as_deref());
+            (revocations, Arc::new(redis) as Arc<dyn Store>, (place, answered))
         }
         #[cfg(not(feature = "redis"))]
         Some(_) => fail(
             "AUTH_REDIS_URL needs the `redis` feature: cargo run --example demo --features redis",
         ),
     };
-    let revocations = Revocations::builder(shared.clone()).start().await;
-    // Redis connects lazily and reconnects on its own: ask it once, to say so at start.
-    let answered = if shared.is_shared() {
-        Some(shared.ping().await.map_err(|e| e.to_string()))
-    } else {
-        None
-    };
-    (revocations, SharedInfo { what, answered })
+    // Follows the other instances' revocations (a no-op in memory).
+    tokio::spawn(revocations.keep_current());
+    (revocations, store, SharedInfo { what, answered })
 }
 
 /// "Redis at host:port over TLS ...": where the URL points and how, without its password.
 #[cfg(feature = "redis")]
 fn redis_place(url: &str, ca_file: Option<&str>) -> String {
-    // SharedState::redis_with accepted it, so it parses.
+    // RedisStore::with_options accepted it, so it parses.
     let Ok(url) = url::Url::parse(url) else { return "Redis".to_owned() };
     let place = match url.host_str() {
         Some(host) => format!("{host}:{}", url.port().unwrap_or(6379)),
@@ -430,7 +435,7 @@ async fn main() {
         .init();
 
     let mut config = Config::from_env().unwrap_or_else(|e| fail(&e));
-    let (revocations, shared) = revocations(&config).await;
+    let (revocations, store, shared) = revocations(&config).await;
     let answers = Answers::of(&config);
     let build = |layer: AuthLayerBuilder| {
         answers.clone().apply(layer).build().unwrap_or_else(|e| fail(&e.to_string()))
@@ -445,7 +450,9 @@ async fn main() {
             // step up) with what every mode adds, so the callback judges tokens as it does.
             let add = answers.clone();
             let sessions = choice
-                .sessions(sign_in, &config.cookie, revocations.clone(), move |l| add.apply(l))
+                .sessions(sign_in, &config.cookie, revocations.clone(), store, move |l| {
+                    add.apply(l)
+                })
                 .await
                 .unwrap_or_else(|e| fail(&e));
             (sessions.auth_layer(), Mode::Sessions(sessions, redirect_uri))

@@ -87,6 +87,7 @@ use self::provider::GrantError;
 use self::refresh::Flights;
 use crate::authkit::{AUTHKIT_COOKIE, IronConfigError, IronPasswords};
 use crate::keys::http::{check_url, parse_url};
+use crate::store::Store;
 use crate::verify::{TokenType, Verifier};
 use crate::{AuthLayer, AuthLayerBuilder, ClaimNames, Clock, TokenSource};
 
@@ -141,14 +142,24 @@ pub(crate) struct Inner {
     /// Verifies ID tokens (OpenID): `aud` is the client id.
     pub(crate) id_tokens: Verifier,
     /// Verifies back-channel logout tokens: `aud` is the client id, any `typ`.
+    #[cfg(feature = "revocation")]
     pub(crate) logout_tokens: Verifier,
     pub(crate) flights: Flights<Result<renew::Refreshed, GrantError>>,
     /// Sign-in attempts already completed or refused (their `state`), so an attempt cookie
     /// replayed by someone who kept it cannot drive the token endpoint again.
     pub(crate) used_states: flow::UsedStates,
-    /// Revocations (and the shared state whose leases coordinate refreshes across instances).
-    pub(crate) revocations: Option<crate::Revocations>,
+    /// Refresh leases and results, used `state`s, logout `jti`s.
+    pub(crate) store: Arc<dyn Store>,
+    /// Revocations the layer checks and sign-out records.
+    pub(crate) revocations: MaybeRevocations,
 }
+
+/// The revocations the sessions check and record: none without feature `revocation`.
+#[cfg(feature = "revocation")]
+pub(crate) type MaybeRevocations = Option<crate::Revocations>;
+/// The revocations the sessions check and record: none without feature `revocation`.
+#[cfg(not(feature = "revocation"))]
+pub(crate) type MaybeRevocations = Option<std::convert::Infallible>;
 
 /// Why [`Sessions`] could not be built.
 #[derive(Debug)]
@@ -172,6 +183,10 @@ pub enum ConfigError {
     HostCookie(String),
     /// The layer could not be built from what [`SessionsBuilder::layer`] set.
     Layer(crate::BuildError),
+    /// The revocations are shared with other instances but the [`store`](SessionsBuilder::store)
+    /// is not: refreshes would not be coordinated across instances (each would spend the
+    /// single-use refresh token). Give the sessions the revocations' store.
+    StoreNotShared,
 }
 
 impl fmt::Display for ConfigError {
@@ -193,6 +208,9 @@ impl fmt::Display for ConfigError {
                 "the cookie {name:?} needs https and no Domain (the __Host- prefix requires both)"
             ),
             Self::Layer(e) => write!(f, "the layer: {e}"),
+            Self::StoreNotShared => f.write_str(
+                "the revocations are shared but the sessions' store is not: pass the same store to SessionsBuilder::store",
+            ),
         }
     }
 }
@@ -229,7 +247,8 @@ pub struct SessionsBuilder {
     refresh_buffer: Option<Duration>,
     clock: Clock,
     backchannel: String,
-    revocations: Option<crate::Revocations>,
+    store: Option<Arc<dyn Store>>,
+    revocations: MaybeRevocations,
     layer: Option<LayerSettings>,
 }
 
@@ -282,6 +301,7 @@ impl Sessions {
             refresh_buffer: None,
             clock: Clock::system(),
             backchannel: "/auth/backchannel-logout".to_owned(),
+            store: None,
             revocations: None,
             layer: None,
         }
@@ -416,16 +436,27 @@ impl SessionsBuilder {
         self
     }
 
-    /// Shares these sessions' state with other instances through `revocations` (and its
-    /// [`SharedState`](crate::SharedState)):
+    /// Where these sessions keep refresh leases and results, used sign-in `state`s and
+    /// back-channel logout `jti`s (default: a [`MemoryStore`](crate::store::MemoryStore), one
+    /// instance). With a shared store ([`RedisStore`](crate::store::RedisStore)), a refresh takes
+    /// a short lease in it, so one instance refreshes a session and the others wait for its
+    /// result instead of spending the single-use refresh token again (when the store is
+    /// unreachable, each instance falls back to its own single-flight), and a replayed sign-in
+    /// attempt is refused on every instance. Give it the store the
+    /// [`revocations`](Self::revocations) use.
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Revokes sessions through `revocations` (feature `revocation`):
     /// * the layer refuses revoked sessions (and clears their cookie);
-    /// * a refresh takes a short lease in the shared state, so one instance refreshes a session
-    ///   and the others wait for its result instead of spending the single-use refresh token
-    ///   again (when the shared state is unreachable, each instance falls back to its own
-    ///   single-flight);
+    /// * sign-out revokes the session's sign-in and `sid` on every instance, so a copied cookie
+    ///   (or one a refresh still in flight produces) is refused;
     /// * the routes gain `POST /auth/backchannel-logout`: OpenID Back-Channel Logout 1.0, which
     ///   verifies the provider's `logout_token` (signature, `iss`, `aud`, `events`, `sid` or
     ///   `sub`, no `nonce`, a `jti` never seen before) and revokes the session or user.
+    #[cfg(feature = "revocation")]
     pub fn revocations(mut self, revocations: crate::Revocations) -> Self {
         self.revocations = Some(revocations);
         self
@@ -542,12 +573,23 @@ impl SessionsBuilder {
         if let Some(configure) = self.layer {
             layer = configure(layer);
         }
-        let mut layer = layer
+        let layer = layer
             .sources([TokenSource::cookie(cookie.name.clone()), TokenSource::Bearer])
             .authkit(self.passwords.clone())
             .clock(self.clock.clone());
-        if let Some(revocations) = &self.revocations {
-            layer = layer.revocations(revocations.clone());
+        #[cfg(feature = "revocation")]
+        let layer = match &self.revocations {
+            Some(revocations) => layer.revocations(revocations.clone()),
+            None => layer,
+        };
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(crate::store::MemoryStore::with_clock(self.clock.clone())));
+        #[cfg(feature = "revocation")]
+        if self.revocations.as_ref().is_some_and(crate::Revocations::is_shared)
+            && !store.is_shared()
+        {
+            return Err(ConfigError::StoreNotShared);
         }
         let access = layer.verifier();
         // ID tokens and logout tokens: the same keys, issuers, leeway and clock; their own
@@ -562,6 +604,7 @@ impl SessionsBuilder {
         let id_tokens = other(TokenType::default());
         // Back-Channel Logout 1.0 recommends `typ: logout+jwt`; older providers send `JWT`.
         // Back-Channel Logout 1.0: a logout token names a `sid`, a `sub`, or both.
+        #[cfg(feature = "revocation")]
         let logout_tokens = Verifier {
             require_sub: false,
             ..other(TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]))
@@ -579,9 +622,11 @@ impl SessionsBuilder {
             clock: self.clock,
             access,
             id_tokens,
+            #[cfg(feature = "revocation")]
             logout_tokens,
             flights: Flights::new(clock_for_flights),
             used_states: flow::UsedStates::default(),
+            store,
             revocations: self.revocations,
         });
         let layer =

@@ -1,4 +1,5 @@
-//! One refresh per session at a time, in this process.
+//! One refresh per session at a time: in this process ([`Flights`]) and across instances
+//! ([`Lease`], through the sessions' [`Store`]).
 //!
 //! Refresh tokens are single-use (WorkOS, and OpenID Providers that rotate them): spending one
 //! twice signs the user out. So requests of one session that need a refresh at the same time
@@ -23,8 +24,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::provider::GrantError;
+use super::renew::Refreshed;
 use crate::Clock;
 use crate::authkit::crypto::sha256;
+use crate::authkit::{AuthKitSession, RefreshToken};
+use crate::store::Store;
 
 /// How long a completed refresh is handed to late requests that carry the old cookie.
 pub(crate) const REUSE_WINDOW: Duration = Duration::from_secs(60);
@@ -184,6 +189,197 @@ impl<R: Send + Sync + 'static> Flights<R> {
     }
 }
 
+/// How long one instance may hold a session's refresh (longer than the provider's timeout).
+/// Held for longer than the refresh can take (the provider's 10 s timeout, then a key fetch
+/// for a refreshed ID token, 10 s more), so no other instance spends the same token meanwhile.
+const LEASE_TTL: Duration = Duration::from_secs(60);
+/// How long the other instances wait for the leader's result before answering 503.
+const LEASE_WAIT: Duration = Duration::from_secs(15);
+/// How often the other instances look for the leader's result.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+
+/// A session's refresh, coordinated across instances through the shared state.
+pub(super) struct Lease {
+    store: Arc<dyn Store>,
+    lease: String,
+    result: String,
+    /// Seals the shared result again with a key only holders of the old refresh token can
+    /// derive: whoever reads Redis gets no usable session.
+    wrap: crate::authkit::IronPasswords,
+}
+
+impl Lease {
+    pub(super) fn new(store: Arc<dyn Store>, refresh_token: &str) -> Self {
+        let hex = super::flow::hex_sha256(refresh_token);
+        let key = super::flow::hex_sha256(&format!("refresh-result-key:{refresh_token}"));
+        let wrap = crate::authkit::IronPasswords::new("r", key)
+            .expect("64 hex characters are a valid iron password");
+        Self {
+            wrap,
+            store,
+            lease: format!("refresh-lease:{hex}"),
+            result: format!("refresh:{hex}"),
+        }
+    }
+
+    /// `Ok(None)`: this instance holds the lease and refreshes. `Ok(Some(result))`: another
+    /// instance's result (waited for while it refreshed).
+    pub(super) async fn acquire(
+        &self,
+        passwords: &crate::authkit::IronPasswords,
+        cookie: &super::cookies::CookieSettings,
+        clock: &Clock,
+    ) -> Result<Option<Result<Refreshed, GrantError>>, crate::store::StoreError> {
+        let store = &self.store;
+        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+        loop {
+            if let Some(stored) = store.get(&self.result).await? {
+                return Ok(Some(self.read(&stored, passwords, cookie, clock)));
+            }
+            if store.put_new(&self.lease, "1", LEASE_TTL).await? {
+                return Ok(None);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Some(Err(GrantError::Unavailable {
+                    retry_after: 1,
+                    reason: "another instance is still refreshing".into(),
+                })));
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    }
+
+    /// Another instance's result: the sealed session or a terminal refusal.
+    fn read(
+        &self,
+        stored: &str,
+        passwords: &crate::authkit::IronPasswords,
+        cookie: &super::cookies::CookieSettings,
+        clock: &Clock,
+    ) -> Result<Refreshed, GrantError> {
+        let opened = match SharedResult::decode(stored) {
+            Some(SharedResult::Refused { error }) => return Err(GrantError::Refused { error }),
+            Some(SharedResult::Sealed { wrapped }) => self.unwrap(&wrapped).and_then(|sealed| {
+                let session = AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()?;
+                Some(Refreshed { set_cookie: cookie.session(sealed), session })
+            }),
+            None => None,
+        };
+        // A result this instance cannot open (another cookie password, a corrupted value) is
+        // not the provider's refusal: never sign the user out over it.
+        opened.ok_or_else(|| {
+            tracing::error!("a shared refresh result could not be opened (do all instances share the cookie password?)");
+            GrantError::Unavailable { retry_after: 1, reason: "unreadable shared result".into() }
+        })
+    }
+
+    /// Sign-out: ends the reuse of this session's refresh on every instance (late requests with
+    /// the old cookie get an ended session, and a refresh still running elsewhere finds the
+    /// result taken and discards its own), and returns the refresh token another instance's
+    /// refresh rotated to, so it can be revoked too. One atomic swap: no refresh result can
+    /// slip in between reading and ending.
+    pub(super) async fn end(
+        &self,
+        passwords: &crate::authkit::IronPasswords,
+        clock: &Clock,
+    ) -> Option<RefreshToken> {
+        let store = &self.store;
+        let ended = SharedResult::Refused { error: GrantError::ended().error().to_owned() };
+        match store.swap(&self.result, &ended.encode(), REUSE_WINDOW).await {
+            Ok(Some(stored)) => SharedResult::decode(&stored)
+                .and_then(|r| match r {
+                    SharedResult::Sealed { wrapped } => Some(wrapped),
+                    SharedResult::Refused { .. } => None,
+                })
+                .and_then(|w| self.unwrap(&w))
+                .and_then(|sealed| {
+                    AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()
+                })
+                .and_then(|s| s.refresh_token),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-out: could not end the shared refresh result");
+                None
+            }
+        }
+    }
+
+    /// The inner value of a wrapped result.
+    fn unwrap(&self, wrapped: &str) -> Option<String> {
+        let plain = crate::authkit::iron::unseal(wrapped, &self.wrap, 0).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    /// Leaves the result for the other instances (wrapped: see `wrap`), unless a sign-out
+    /// ended the session meanwhile: `false` then, and the caller discards its result.
+    pub(super) async fn publish(&self, result: &Result<Refreshed, GrantError>) -> bool {
+        let value = match result {
+            Ok(r) => {
+                let header = r.set_cookie.to_str().unwrap_or_default();
+                let sealed = header.split_once('=').map_or("", |(_, v)| v);
+                let sealed = sealed.split(';').next().unwrap_or_default();
+                match crate::authkit::iron::seal(sealed.as_bytes(), &self.wrap, None, 0) {
+                    Ok(wrapped) => SharedResult::Sealed { wrapped }.encode(),
+                    Err(_) => return true,
+                }
+            }
+            Err(GrantError::Refused { error }) => {
+                SharedResult::Refused { error: error.clone() }.encode()
+            }
+            // A transient failure: nothing to share; free the lease so the next request on any
+            // instance retries at once instead of waiting for it to expire.
+            Err(GrantError::Unavailable { .. }) => {
+                let _ = self.store.delete(&self.lease).await;
+                return true;
+            }
+        };
+        match self.store.put_new(&self.result, &value, REUSE_WINDOW).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                // Unknown whether a sign-out came first: the other instances find no result and
+                // refresh after the lease expires (with the spent token: they end the session).
+                tracing::warn!(error = %e, "could not share a refresh result");
+                true
+            }
+        }
+    }
+}
+
+/// A refresh result as the shared state keeps it: JSON with a version, so another version of
+/// the crate reading it (a rolling upgrade) sees a value it cannot read, never a wrong one (an
+/// unreadable result is a transient failure, never a sign-out).
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum SharedResult {
+    /// The new session's cookie value, sealed again with a key only holders of the old refresh
+    /// token can derive.
+    Sealed { wrapped: String },
+    /// The provider refused (or a sign-out ended the session): its OAuth error.
+    Refused { error: String },
+}
+
+/// The version of [`SharedResult`]'s encoding.
+const SHARED_RESULT_VERSION: u32 = 1;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Versioned<T> {
+    v: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl SharedResult {
+    fn encode(self) -> String {
+        let versioned = Versioned { v: SHARED_RESULT_VERSION, body: self };
+        serde_json::to_string(&versioned).unwrap_or_default()
+    }
+
+    fn decode(stored: &str) -> Option<Self> {
+        let versioned: Versioned<Self> = serde_json::from_str(stored).ok()?;
+        (versioned.v == SHARED_RESULT_VERSION).then_some(versioned.body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -308,5 +504,18 @@ mod tests {
         assert_eq!(*late, Err("ended"));
         assert!(flights.end("rt", Err("ended")).is_none(), "an ended flight hands out nothing");
         assert!(flights.end("never", Err("ended")).is_none());
+    }
+
+    #[test]
+    fn shared_results_round_trip_and_other_versions_are_unreadable() {
+        for r in [
+            SharedResult::Sealed { wrapped: "Fe26.2**abc".into() },
+            SharedResult::Refused { error: "invalid_grant".into() },
+        ] {
+            let text = format!("{:?}", r);
+            assert_eq!(format!("{:?}", SharedResult::decode(&r.encode()).unwrap()), text);
+        }
+        assert_eq!(SharedResult::decode(r#"{"v":2,"result":"refused","error":"x"}"#), None);
+        assert_eq!(SharedResult::decode("err:invalid_grant"), None, "the old format");
     }
 }

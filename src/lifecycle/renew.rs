@@ -12,206 +12,14 @@ use serde_json::Map;
 use super::IdentityProvider;
 use super::Inner;
 use super::provider::{GrantError, SUBJECT_CHANGED, Tokens, unverified_claims};
-use super::refresh::Plan;
-use super::refresh::REUSE_WINDOW;
+use super::refresh::{Lease, Plan, REUSE_WINDOW};
 use crate::audit;
 use crate::authkit::{AuthKitSession, RefreshToken, SEAL_PREFIX};
 use crate::layer::hook::{BoxFuture, Renewed, SessionHook};
 use crate::session::verify_session;
 use crate::source::{FoundAll, TokenSource};
 use crate::verify::Verifier;
-use crate::{AuthContext, AuthError, Clock, SharedState};
-
-/// How long one instance may hold a session's refresh (longer than the provider's timeout).
-/// Held for longer than the refresh can take (the provider's 10 s timeout, then a key fetch
-/// for a refreshed ID token, 10 s more), so no other instance spends the same token meanwhile.
-const LEASE_TTL: Duration = Duration::from_secs(60);
-/// How long the other instances wait for the leader's result before answering 503.
-const LEASE_WAIT: Duration = Duration::from_secs(15);
-/// How often the other instances look for the leader's result.
-const LEASE_POLL: Duration = Duration::from_millis(50);
-
-/// A session's refresh, coordinated across instances through the shared state.
-pub(super) struct Lease {
-    shared: SharedState,
-    lease: String,
-    result: String,
-    /// Seals the shared result again with a key only holders of the old refresh token can
-    /// derive: whoever reads Redis gets no usable session.
-    wrap: crate::authkit::IronPasswords,
-}
-
-impl Lease {
-    pub(super) fn new(shared: SharedState, refresh_token: &str) -> Self {
-        let hex = super::flow::hex_sha256(refresh_token);
-        let key = super::flow::hex_sha256(&format!("refresh-result-key:{refresh_token}"));
-        let wrap = crate::authkit::IronPasswords::new("r", key)
-            .expect("64 hex characters are a valid iron password");
-        Self {
-            wrap,
-            shared,
-            lease: format!("refresh-lease:{hex}"),
-            result: format!("refresh:{hex}"),
-        }
-    }
-
-    /// `Ok(None)`: this instance holds the lease and refreshes. `Ok(Some(result))`: another
-    /// instance's result (waited for while it refreshed).
-    async fn acquire(
-        &self,
-        passwords: &crate::authkit::IronPasswords,
-        cookie: &super::cookies::CookieSettings,
-        clock: &Clock,
-    ) -> Result<Option<Result<Refreshed, GrantError>>, crate::StateError> {
-        let backend = &self.shared.backend;
-        let deadline = tokio::time::Instant::now() + LEASE_WAIT;
-        loop {
-            if let Some(stored) = backend.get(&self.result).await? {
-                return Ok(Some(self.read(&stored, passwords, cookie, clock)));
-            }
-            if backend.lease(&self.lease, LEASE_TTL).await? {
-                return Ok(None);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Ok(Some(Err(GrantError::Unavailable {
-                    retry_after: 1,
-                    reason: "another instance is still refreshing".into(),
-                })));
-            }
-            tokio::time::sleep(LEASE_POLL).await;
-        }
-    }
-
-    /// Another instance's result: the sealed session or a terminal refusal.
-    fn read(
-        &self,
-        stored: &str,
-        passwords: &crate::authkit::IronPasswords,
-        cookie: &super::cookies::CookieSettings,
-        clock: &Clock,
-    ) -> Result<Refreshed, GrantError> {
-        let opened = match SharedResult::decode(stored) {
-            Some(SharedResult::Refused { error }) => return Err(GrantError::Refused { error }),
-            Some(SharedResult::Sealed { wrapped }) => self.unwrap(&wrapped).and_then(|sealed| {
-                let session = AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()?;
-                Some(Refreshed { set_cookie: cookie.session(sealed), session })
-            }),
-            None => None,
-        };
-        // A result this instance cannot open (another cookie password, a corrupted value) is
-        // not the provider's refusal: never sign the user out over it.
-        opened.ok_or_else(|| {
-            tracing::error!("a shared refresh result could not be opened (do all instances share the cookie password?)");
-            GrantError::Unavailable { retry_after: 1, reason: "unreadable shared result".into() }
-        })
-    }
-
-    /// Sign-out: ends the reuse of this session's refresh on every instance (late requests with
-    /// the old cookie get an ended session, and a refresh still running elsewhere finds the
-    /// result taken and discards its own), and returns the refresh token another instance's
-    /// refresh rotated to, so it can be revoked too. One atomic swap: no refresh result can
-    /// slip in between reading and ending.
-    pub(super) async fn end(
-        &self,
-        passwords: &crate::authkit::IronPasswords,
-        clock: &Clock,
-    ) -> Option<RefreshToken> {
-        let backend = &self.shared.backend;
-        let ended = SharedResult::Refused { error: GrantError::ended().error().to_owned() };
-        match backend.swap(&self.result, &ended.encode(), REUSE_WINDOW).await {
-            Ok(Some(stored)) => SharedResult::decode(&stored)
-                .and_then(|r| match r {
-                    SharedResult::Sealed { wrapped } => Some(wrapped),
-                    SharedResult::Refused { .. } => None,
-                })
-                .and_then(|w| self.unwrap(&w))
-                .and_then(|sealed| {
-                    AuthKitSession::open(&sealed, passwords, clock.now_millis()).ok()
-                })
-                .and_then(|s| s.refresh_token),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "sign-out: could not end the shared refresh result");
-                None
-            }
-        }
-    }
-
-    /// The inner value of a wrapped result.
-    fn unwrap(&self, wrapped: &str) -> Option<String> {
-        let plain = crate::authkit::iron::unseal(wrapped, &self.wrap, 0).ok()?;
-        String::from_utf8(plain).ok()
-    }
-
-    /// Leaves the result for the other instances (wrapped: see `wrap`), unless a sign-out
-    /// ended the session meanwhile: `false` then, and the caller discards its result.
-    async fn publish(&self, result: &Result<Refreshed, GrantError>) -> bool {
-        let value = match result {
-            Ok(r) => {
-                let header = r.set_cookie.to_str().unwrap_or_default();
-                let sealed = header.split_once('=').map_or("", |(_, v)| v);
-                let sealed = sealed.split(';').next().unwrap_or_default();
-                match crate::authkit::iron::seal(sealed.as_bytes(), &self.wrap, None, 0) {
-                    Ok(wrapped) => SharedResult::Sealed { wrapped }.encode(),
-                    Err(_) => return true,
-                }
-            }
-            Err(GrantError::Refused { error }) => {
-                SharedResult::Refused { error: error.clone() }.encode()
-            }
-            // A transient failure: nothing to share; free the lease so the next request on any
-            // instance retries at once instead of waiting for it to expire.
-            Err(GrantError::Unavailable { .. }) => {
-                let _ = self.shared.backend.delete(&self.lease).await;
-                return true;
-            }
-        };
-        match self.shared.backend.put_new(&self.result, &value, REUSE_WINDOW).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                // Unknown whether a sign-out came first: the other instances find no result and
-                // refresh after the lease expires (with the spent token: they end the session).
-                tracing::warn!(error = %e, "could not share a refresh result");
-                true
-            }
-        }
-    }
-}
-
-/// A refresh result as the shared state keeps it: JSON with a version, so another version of
-/// the crate reading it (a rolling upgrade) sees a value it cannot read, never a wrong one (an
-/// unreadable result is a transient failure, never a sign-out).
-#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
-enum SharedResult {
-    /// The new session's cookie value, sealed again with a key only holders of the old refresh
-    /// token can derive.
-    Sealed { wrapped: String },
-    /// The provider refused (or a sign-out ended the session): its OAuth error.
-    Refused { error: String },
-}
-
-/// The version of [`SharedResult`]'s encoding.
-const SHARED_RESULT_VERSION: u32 = 1;
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Versioned<T> {
-    v: u32,
-    #[serde(flatten)]
-    body: T,
-}
-
-impl SharedResult {
-    fn encode(self) -> String {
-        let versioned = Versioned { v: SHARED_RESULT_VERSION, body: self };
-        serde_json::to_string(&versioned).unwrap_or_default()
-    }
-
-    fn decode(stored: &str) -> Option<Self> {
-        let versioned: Versioned<Self> = serde_json::from_str(stored).ok()?;
-        (versioned.v == SHARED_RESULT_VERSION).then_some(versioned.body)
-    }
-}
+use crate::{AuthContext, AuthError};
 
 /// What a refresh produced: the new session and its `Set-Cookie`.
 pub(crate) struct Refreshed {
@@ -316,6 +124,7 @@ impl Inner {
         };
         // A revoked or signed-out session is not refreshed: its old token (the seal proves we
         // wrote it, its claims name the session) is checked before the refresh token is spent.
+        #[cfg(feature = "revocation")]
         if self.is_revoked(&session) {
             return (Err(AuthError::SessionRevoked), Some(self.cookie.clear_session()));
         }
@@ -365,10 +174,10 @@ impl Inner {
     }
 
     /// Whether the sealed session was revoked or signed out (its sign-in, its `sid`, its user).
+    #[cfg(feature = "revocation")]
     fn is_revoked(&self, session: &AuthKitSession) -> bool {
-        let Some(revocations) = &self.revocations else { return false };
         let claims = unverified_claims(&session.access_token).unwrap_or_default();
-        is_revoked(revocations, &self.access.names, &claims, session.sign_in_id())
+        is_revoked(&self.revocations, &self.access.names, &claims, session.sign_in_id())
     }
 
     /// The refresh itself, run once per refresh token (on its own task).
@@ -381,20 +190,17 @@ impl Inner {
         let passwords = self.passwords.clone();
         let cookie = self.cookie.clone();
         let revocations = self.revocations.clone();
+        let store = self.store.clone();
         let names = self.access.names.clone();
         let id_tokens = self.id_tokens.clone();
         let clock = self.clock.clone();
         async move {
             let old = unverified_claims(&session.access_token).unwrap_or_default();
             let sign_in = session.sign_in_id().map(str::to_owned);
-            let lease = match revocations
-                .as_ref()
-                .map(|r| r.shared_state())
-                .filter(|s| s.is_shared())
-            {
+            let lease = match Some(store).filter(|s| s.is_shared()) {
                 None => None,
-                Some(shared) => {
-                    let key = Lease::new(shared.clone(), refresh_token.expose());
+                Some(store) => {
+                    let key = Lease::new(store, refresh_token.expose());
                     match key.acquire(&passwords, &cookie, &clock).await {
                         // Another instance refreshed (or is refreshing) this session.
                         Ok(Some(done)) => return done,
@@ -412,9 +218,7 @@ impl Inner {
             let result = fresh.refresh(session, &refresh_token, &old).await;
             // A sign-out or revocation that came while the provider answered (on this instance
             // or, through the shared state, another): the new session is never handed out.
-            let revoked = revocations
-                .as_ref()
-                .is_some_and(|r| is_revoked(r, &names, &old, sign_in.as_deref()));
+            let revoked = is_revoked(&revocations, &names, &old, sign_in.as_deref());
             let shared = match &lease {
                 // Instances waiting on the lease learn that the session ended.
                 Some(lease) if revoked => {
@@ -458,8 +262,14 @@ impl SessionHook for Inner {
         Box::pin(Inner::renew(self, found, result, verifier))
     }
 
+    #[cfg(feature = "revocation")]
     fn is_over(&self, result: &Result<AuthContext, AuthError>) -> bool {
         matches!(result, Err(AuthError::SessionRevoked))
+    }
+
+    #[cfg(not(feature = "revocation"))]
+    fn is_over(&self, _: &Result<AuthContext, AuthError>) -> bool {
+        false
     }
 
     fn clear(&self, found: &FoundAll<'_>) -> SetCookie {
@@ -472,12 +282,14 @@ impl SessionHook for Inner {
 }
 
 /// Whether the session these (sealed, once verified) claims and sign-in id name is revoked.
+#[cfg(feature = "revocation")]
 fn is_revoked(
-    revocations: &crate::Revocations,
+    revocations: &super::MaybeRevocations,
     names: &crate::ClaimNames,
     claims: &Map<String, Value>,
     sign_in: Option<&str>,
 ) -> bool {
+    let Some(revocations) = revocations else { return false };
     let text = |k: &str| claims.get(k).and_then(Value::as_str);
     let time = |k: &str| claims.get(k).and_then(crate::claims::numeric_date);
     revocations.is_revoked(
@@ -486,6 +298,17 @@ fn is_revoked(
         || (time("iat"), time(&names.auth_time)),
         sign_in,
     )
+}
+
+/// Without feature `revocation` nothing is revoked.
+#[cfg(not(feature = "revocation"))]
+fn is_revoked(
+    _: &super::MaybeRevocations,
+    _: &crate::ClaimNames,
+    _: &Map<String, Value>,
+    _: Option<&str>,
+) -> bool {
+    false
 }
 
 /// Ends at the provider what a discarded refresh produced (its session, its refresh token), in
@@ -599,23 +422,5 @@ impl Fresh<'_> {
         rt.push(spent.clone());
         let idp = self.idp.clone();
         tokio::spawn(async move { idp.end_session(sid.as_deref(), &rt).await });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::SharedResult;
-
-    #[test]
-    fn shared_results_round_trip_and_other_versions_are_unreadable() {
-        for r in [
-            SharedResult::Sealed { wrapped: "Fe26.2**abc".into() },
-            SharedResult::Refused { error: "invalid_grant".into() },
-        ] {
-            let text = format!("{:?}", r);
-            assert_eq!(format!("{:?}", SharedResult::decode(&r.encode()).unwrap()), text);
-        }
-        assert_eq!(SharedResult::decode(r#"{"v":2,"result":"refused","error":"x"}"#), None);
-        assert_eq!(SharedResult::decode("err:invalid_grant"), None, "the old format");
     }
 }

@@ -32,22 +32,27 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let paths = inner.paths.clone();
-    let mut router = Router::new()
+    let router = Router::new()
         .route(&paths.login, get(login))
         .route(&paths.callback, get(callback))
         .route(&paths.logout, get(logout).post(logout))
         .route(&paths.session, get(session));
-    if inner.revocations.is_some() {
-        router = router.route(&paths.backchannel, axum::routing::post(backchannel_logout));
-    }
+    #[cfg(feature = "revocation")]
+    let router = match inner.revocations.is_some() {
+        true => router.route(&paths.backchannel, axum::routing::post(backchannel_logout)),
+        false => router,
+    };
     router.with_state(inner)
 }
 
+#[cfg(feature = "revocation")]
 /// The `events` member of a logout token (OpenID Back-Channel Logout 1.0, section 2.4).
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+#[cfg(feature = "revocation")]
 /// Largest back-channel request body read.
 const MAX_BACKCHANNEL_BODY: usize = 16 * 1024;
 
+#[cfg(feature = "revocation")]
 /// A back-channel logout refusal: `400` with an OAuth-style JSON error (section 2.8).
 fn backchannel_error(code: &str, detail: &str) -> Response {
     audit::logout_token_refused(code);
@@ -59,6 +64,7 @@ fn backchannel_error(code: &str, detail: &str) -> Response {
 }
 
 /// `POST /auth/backchannel-logout`: the provider says a session (or all of a user's) ended.
+#[cfg(feature = "revocation")]
 async fn backchannel_logout(
     State(inner): State<Arc<Inner>>,
     headers: HeaderMap,
@@ -127,12 +133,7 @@ async fn backchannel_logout(
     // Remember the jti as long as the token could be replayed (its exp plus leeway).
     let ttl = claims.exp().saturating_sub(inner.clock.now()).saturating_add(60);
     let jti_key = format!("jti:{}", super::flow::hex_sha256(jti));
-    match revocations
-        .shared_state()
-        .backend
-        .lease(&jti_key, std::time::Duration::from_secs(ttl))
-        .await
-    {
+    match inner.store.put_new(&jti_key, "1", std::time::Duration::from_secs(ttl)).await {
         Ok(true) => {}
         Ok(false) => {
             return backchannel_error("jti_replayed", "this logout token was already used");
@@ -503,13 +504,12 @@ async fn complete(
 /// else (or when Redis cannot answer) in this process.
 async fn first_use_of_state(inner: &Inner, state: &str) -> bool {
     let local = inner.used_states.first_use(state, inner.clock.now());
-    let Some(shared) = inner.revocations.as_ref().map(|r| r.shared_state()) else { return local };
-    if !shared.is_shared() {
+    if !inner.store.is_shared() {
         return local;
     }
     let key = format!("state:{}", super::flow::hex_sha256(state));
     let ttl = super::flow::FLOW_TTL + std::time::Duration::from_secs(60);
-    match shared.backend.lease(&key, ttl).await {
+    match inner.store.put_new(&key, "1", ttl).await {
         Ok(first) => first && local,
         Err(_) => local,
     }
@@ -552,6 +552,7 @@ async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
 /// still running discards its result); the provider is told (WorkOS: the session; OpenID:
 /// each refresh token, the one another instance just rotated to included).
 async fn sign_out(inner: &Inner, session: &AuthKitSession, sid: Option<&str>) {
+    #[cfg(feature = "revocation")]
     if let Some(revocations) = &inner.revocations
         && let Err(e) = revocations.sign_out(sid, session.sign_in_id()).await
     {
@@ -566,10 +567,8 @@ async fn sign_out(inner: &Inner, session: &AuthKitSession, sid: Option<&str>) {
         {
             tokens.push(rotated.clone());
         }
-        if let Some(shared) = inner.revocations.as_ref().map(|r| r.shared_state())
-            && shared.is_shared()
-        {
-            let lease = super::renew::Lease::new(shared.clone(), rt.expose());
+        if inner.store.is_shared() {
+            let lease = super::refresh::Lease::new(inner.store.clone(), rt.expose());
             if let Some(rotated) = lease.end(&inner.passwords, &inner.clock).await {
                 tokens.push(rotated);
             }

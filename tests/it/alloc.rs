@@ -78,10 +78,12 @@ async fn policy_evaluation_allocates_nothing_on_pass() {
 #[cfg(feature = "revocation")]
 #[tokio::test]
 async fn revocation_check_allocates_nothing() {
-    use axum_session_mfa::{AuthError, Revocations, SharedState};
+    use axum_session_mfa::store::MemoryStore;
+    use axum_session_mfa::{AuthError, Revocations};
 
     let layer = builder_for(Algorithm::HS256).build().unwrap();
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
     for i in 0..1_000 {
         revocations.revoke_session(&format!("session_{i}")).await.unwrap();
     }

@@ -183,9 +183,11 @@ async fn one_decision_event_per_request_when_a_handler_behind_a_guard_takes_the_
 #[cfg(feature = "revocation")]
 #[tokio::test]
 async fn revocations_and_shared_state_changes_are_audited() {
-    use axum_session_mfa::{Revocations, SharedState};
+    use axum_session_mfa::Revocations;
+    use axum_session_mfa::store::MemoryStore;
     let (capture, _guard) = capture();
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
     revocations.revoke_session("session_abc").await.unwrap();
     revocations.revoke_user("user_123").await.unwrap();
     let events: Vec<Value> =
@@ -201,7 +203,7 @@ async fn revocations_and_shared_state_changes_are_audited() {
     );
     #[cfg(feature = "redis")]
     {
-        let dead = SharedState::redis("redis://127.0.0.1:1").unwrap();
+        let dead = axum_session_mfa::store::RedisStore::new("redis://127.0.0.1:1").unwrap();
         let _down = Revocations::builder(dead).start().await;
         let down: Vec<Value> =
             capture.events().into_iter().filter(|e| e["event"] == "shared_state").collect();

@@ -12,7 +12,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::authkit::IronPasswords;
 use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
-use axum_session_mfa::{AuthContext, RedisOptions, Revocations, SharedState};
+use axum_session_mfa::store::{RedisOptions, RedisStore};
+use axum_session_mfa::{AuthContext, Revocations};
 use http::StatusCode;
 use serde_json::Value;
 
@@ -88,15 +89,17 @@ async fn start() -> Cluster {
             .unwrap()
             .resource(s("resource"));
         // Each instance has its own Redis client, as separate processes would.
-        let shared = SharedState::redis_with(
+        let shared = RedisStore::with_options(
             &crate::prerequisites::redis_url(),
             RedisOptions::default().prefix(prefix.clone()),
         )
         .unwrap();
-        let revocations = Revocations::builder(shared).start().await;
+        let revocations = Revocations::builder(shared.clone()).start().await;
+        tokio::spawn(revocations.keep_current());
         let sessions =
             Sessions::builder(idp, IronPasswords::new("1", PASSWORD).unwrap(), callback.clone())
                 .clock(clock.clock())
+                .store(shared)
                 .revocations(revocations)
                 .build()
                 .unwrap();

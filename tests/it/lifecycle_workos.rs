@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords};
-use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
+use axum_session_mfa::lifecycle::{IdentityProvider, Sessions, SessionsBuilder};
 use axum_session_mfa::{AuthContext, RequireAuth, RequireRecentAuth};
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -48,22 +48,23 @@ async fn me(ctx: AuthContext) -> Json<AuthContext> {
 }
 
 async fn start(recent: Duration) -> World {
-    start_with(recent, None).await
+    start_with(recent, |sessions| sessions).await
 }
 
-/// A stand-in and an app on loopback; `revocations` shared by the sessions when given.
-async fn start_with(recent: Duration, revocations: Option<axum_session_mfa::Revocations>) -> World {
+/// A stand-in and an app on loopback, with what `configure` adds to the sessions (a store,
+/// revocations).
+async fn start_with(
+    recent: Duration,
+    configure: impl FnOnce(SessionsBuilder) -> SessionsBuilder,
+) -> World {
     let standin = WorkOsStandIn::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = format!("http://{}", listener.local_addr().unwrap());
     let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
     let clock = TestClock::default();
-    let mut sessions =
+    let sessions =
         Sessions::builder(idp, passwords(), format!("{app}/auth/callback")).clock(clock.clock());
-    if let Some(revocations) = revocations {
-        sessions = sessions.revocations(revocations);
-    }
-    let sessions = sessions.build().unwrap();
+    let sessions = configure(sessions).build().unwrap();
     let router = Router::new()
         .route("/", get(|| async { "home" }))
         .route("/me", get(me).route_layer(RequireAuth::new()))
@@ -329,11 +330,13 @@ async fn cookies_the_crate_seals_open_in_workos_node_and_iron_session() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
-    use axum_session_mfa::{Revocations, SharedState};
+    use axum_session_mfa::Revocations;
+    use axum_session_mfa::store::MemoryStore;
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
-    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
+    let world = start_with(Duration::from_secs(300), |s| s.revocations(revocations)).await;
     let browser = signed_in(&world).await;
     let sid = browser.api().get(&world.url("/me")).await.json()["sid"].as_str().unwrap().to_owned();
 
@@ -443,11 +446,14 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn lifecycle_events_are_audited_and_refresh_survives_an_unreachable_redis() {
-    use axum_session_mfa::{Revocations, SharedState};
+    use axum_session_mfa::Revocations;
+    use axum_session_mfa::store::RedisStore;
     let (capture, _guard) = crate::audit::capture();
-    let dead = SharedState::redis("redis://127.0.0.1:1").unwrap();
-    let revocations = Revocations::builder(dead).fail_open().start().await;
-    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
+    let dead = RedisStore::new("redis://127.0.0.1:1").unwrap();
+    let revocations = Revocations::builder(dead.clone()).fail_open().start().await;
+    tokio::spawn(revocations.keep_current());
+    let world =
+        start_with(Duration::from_secs(300), |s| s.store(dead).revocations(revocations)).await;
     let mut browser = signed_in(&world).await;
     let sealed = world.session_of(&browser);
     world.clock.set_offset(280);
@@ -478,11 +484,14 @@ async fn lifecycle_events_are_audited_and_refresh_survives_an_unreachable_redis(
 
 /// A copy of a signed-out session's cookie is refused, and never refreshed: its expired token
 /// is checked against the revocations before the refresh token is spent.
+#[cfg(feature = "revocation")]
 #[tokio::test]
 async fn a_signed_out_session_is_not_brought_back_by_a_refresh() {
-    use axum_session_mfa::{Revocations, SharedState};
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
-    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
+    use axum_session_mfa::Revocations;
+    use axum_session_mfa::store::MemoryStore;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
+    let world = start_with(Duration::from_secs(300), |s| s.revocations(revocations)).await;
     let mut browser = signed_in(&world).await;
     let copy = browser.cookie(&world.app, "wos-session").unwrap();
     browser.post_form(&world.url("/auth/logout"), &[]).await;
@@ -504,13 +513,16 @@ async fn a_signed_out_session_is_not_brought_back_by_a_refresh() {
 /// Sign-out is recorded even when the revocation set is at capacity (API revocations filled
 /// it), and a planted duplicate of the session cookie does not keep the real one from being
 /// signed out.
+#[cfg(feature = "revocation")]
 #[tokio::test]
 async fn sign_out_is_recorded_at_capacity_and_despite_a_planted_cookie() {
-    use axum_session_mfa::{Revocations, RevokeError, SharedState};
-    let revocations = Revocations::builder(SharedState::in_memory()).capacity(1).start().await;
+    use axum_session_mfa::store::MemoryStore;
+    use axum_session_mfa::{Revocations, RevokeError};
+    let revocations = Revocations::builder(MemoryStore::new()).capacity(1).start().await;
+    tokio::spawn(revocations.keep_current());
     revocations.revoke_session("session_filler").await.unwrap();
     assert!(matches!(revocations.revoke_session("one_more").await, Err(RevokeError::Full { .. })));
-    let world = start_with(Duration::from_secs(300), Some(revocations)).await;
+    let world = start_with(Duration::from_secs(300), |s| s.revocations(revocations)).await;
     let browser = signed_in(&world).await;
     let real = browser.cookie(&world.app, "wos-session").unwrap();
     let r = reqwest::Client::builder()

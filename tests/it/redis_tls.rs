@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use axum_session_mfa::{RedisOptions, Revocations, RevokeError, SharedState, StateError};
+use axum_session_mfa::store::{RedisOptions, RedisStore, StoreError};
+use axum_session_mfa::{Revocations, RevokeError};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -86,9 +87,9 @@ impl TlsRedis {
     }
 
     /// Shared state on this Redis trusting its CA, under `prefix`.
-    fn state(&self, host: &str, prefix: &str) -> SharedState {
+    fn state(&self, host: &str, prefix: &str) -> RedisStore {
         let options = RedisOptions::default().prefix(prefix).ca_pem(self.ca_pem.as_bytes());
-        SharedState::redis_with(&self.url(host), options).unwrap()
+        RedisStore::with_options(&self.url(host), options).unwrap()
     }
 }
 
@@ -103,10 +104,10 @@ async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
     out
 }
 
-fn config_error(result: Result<SharedState, StateError>) -> String {
+fn config_error(result: Result<RedisStore, StoreError>) -> String {
     match result {
-        Err(StateError::Config(why)) => why,
-        other => panic!("expected StateError::Config, got {other:?}"),
+        Err(StoreError::Config(why)) => why,
+        other => panic!("expected StoreError::Config, got {other:?}"),
     }
 }
 
@@ -119,7 +120,9 @@ async fn revocations_are_shared_over_tls_with_the_ca_from_the_options() {
     assert_eq!(bounded("ping", state_a.ping()).await, Ok(()));
     assert_eq!(bounded("ping", state_b.ping()).await, Ok(()));
     let a = Revocations::builder(state_a).start().await;
+    tokio::spawn(a.keep_current());
     let b = Revocations::builder(state_b).start().await;
+    tokio::spawn(b.keep_current());
     let (app_a, app_b) = (app_with(&a).await, app_with(&b).await);
     let token = hs256(&claims()); // sid "session_abc"
     assert_eq!(bearer(&app_b, "/me", &token).await.status, 200);
@@ -133,6 +136,7 @@ async fn revocations_are_shared_over_tls_with_the_ca_from_the_options() {
     assert_eq!(bearer(&app_b, "/me", &token).await.code(), "session_revoked");
     // An instance started afterwards loads it at start, over TLS too.
     let late = Revocations::builder(redis.state("127.0.0.1", &p)).start().await;
+    tokio::spawn(late.keep_current());
     assert_eq!(bearer(&app_with(&late).await, "/me", &token).await.code(), "session_revoked");
 }
 
@@ -142,10 +146,10 @@ async fn a_server_the_trusted_roots_do_not_vouch_for_is_unavailable_and_nothing_
     // The system's roots (no CA given) do not know the test CA; nor does another CA.
     let other_ca = pki().ca_pem;
     let states = [
-        ("system roots", SharedState::redis(&redis.url("127.0.0.1")).unwrap()),
+        ("system roots", RedisStore::new(&redis.url("127.0.0.1")).unwrap()),
         (
             "another CA",
-            SharedState::redis_with(
+            RedisStore::with_options(
                 &redis.url("127.0.0.1"),
                 RedisOptions::default().prefix(prefix()).ca_pem(other_ca),
             )
@@ -154,7 +158,7 @@ async fn a_server_the_trusted_roots_do_not_vouch_for_is_unavailable_and_nothing_
     ];
     for (roots, state) in states {
         let ping = bounded(roots, state.ping()).await;
-        assert!(matches!(ping, Err(StateError::Unavailable(_))), "{roots}: {ping:?}");
+        assert!(matches!(ping, Err(StoreError::Unavailable(_))), "{roots}: {ping:?}");
         // Revocations on it: refused with an error, never a hang, and the staleness path
         // (503 with Retry-After) once the copy is too old.
         let revocations = bounded(
@@ -164,7 +168,7 @@ async fn a_server_the_trusted_roots_do_not_vouch_for_is_unavailable_and_nothing_
         .await;
         let published = bounded(roots, revocations.revoke_session("session_x")).await;
         assert!(
-            matches!(published, Err(RevokeError::NotShared(StateError::Unavailable(_)))),
+            matches!(published, Err(RevokeError::NotShared(StoreError::Unavailable(_)))),
             "{roots}: {published:?}"
         );
         let reply = bearer(&app_with(&revocations).await, "/me", &hs256(&claims())).await;
@@ -180,14 +184,14 @@ async fn a_server_the_trusted_roots_do_not_vouch_for_is_unavailable_and_nothing_
 #[tokio::test]
 async fn a_plain_url_to_the_tls_port_fails_cleanly() {
     let redis = TlsRedis::start();
-    let plain = SharedState::redis(&redis.redis.url()).unwrap(); // redis://127.0.0.1:<tls port>
+    let plain = RedisStore::new(&redis.redis.url()).unwrap(); // redis://127.0.0.1:<tls port>
     let ping = bounded("redis:// to a TLS port", plain.ping()).await;
-    assert!(matches!(ping, Err(StateError::Unavailable(_))), "{ping:?}");
+    assert!(matches!(ping, Err(StoreError::Unavailable(_))), "{ping:?}");
     let revocations =
         bounded("start", Revocations::builder(plain).max_staleness(Duration::ZERO).start()).await;
     let published = bounded("revoke", revocations.revoke_session("session_x")).await;
     assert!(
-        matches!(published, Err(RevokeError::NotShared(StateError::Unavailable(_)))),
+        matches!(published, Err(RevokeError::NotShared(StoreError::Unavailable(_)))),
         "{published:?}"
     );
 }
@@ -202,11 +206,11 @@ async fn urls_and_cas_the_crate_cannot_serve_are_config_errors_that_say_why() {
         (format!("https://default:{SECRET}@redis.example.com"), "`https`"),
         (format!("tcp://:{SECRET}@127.0.0.1:6379"), "`tcp`"),
     ] {
-        let why = config_error(SharedState::redis(&url));
+        let why = config_error(RedisStore::new(&url));
         assert!(why.contains(scheme), "{url}: {why}");
         assert!(!why.contains(SECRET), "{url}: {why}");
-        let shown = StateError::Config(why).to_string();
-        assert!(shown.starts_with("shared state misconfigured: unknown URL scheme"), "{shown}");
+        let shown = StoreError::Config(why).to_string();
+        assert!(shown.starts_with("store misconfigured: unknown URL scheme"), "{shown}");
     }
     // Not a URL at all, a bad port or database number: said, without the password.
     for url in [
@@ -215,11 +219,11 @@ async fn urls_and_cas_the_crate_cannot_serve_are_config_errors_that_say_why() {
         format!("redis://default:{SECRET}@127.0.0.1:6379/not-a-db"),
         String::new(),
     ] {
-        let why = config_error(SharedState::redis(&url));
+        let why = config_error(RedisStore::new(&url));
         assert!(!why.contains(SECRET), "{url}: {why}");
     }
     // `#insecure` would turn certificate checks off: refused, pointing at the CA option.
-    let why = config_error(SharedState::redis("rediss://127.0.0.1:6380#insecure"));
+    let why = config_error(RedisStore::new("rediss://127.0.0.1:6380#insecure"));
     assert!(why.contains("#insecure") && why.contains("ca_pem"), "{why}");
     // CA text rustls cannot use: garbage, a private key, a cut-off certificate, a certificate
     // block that is not DER.
@@ -233,13 +237,13 @@ async fn urls_and_cas_the_crate_cannot_serve_are_config_errors_that_say_why() {
         ("not DER", not_der.to_owned()),
     ] {
         let options = RedisOptions::default().ca_pem(pem);
-        let why = config_error(SharedState::redis_with("rediss://127.0.0.1:6380", options));
+        let why = config_error(RedisStore::with_options("rediss://127.0.0.1:6380", options));
         assert!(why.contains("CA PEM"), "{what}: {why}");
     }
     // A CA with a URL that is not TLS: the user meant TLS, so nothing goes out in clear.
     for url in ["redis://127.0.0.1:6379", "redis+unix:///run/redis.sock"] {
         let options = RedisOptions::default().ca_pem(ca.as_bytes());
-        let why = config_error(SharedState::redis_with(url, options));
+        let why = config_error(RedisStore::with_options(url, options));
         assert!(why.contains("not TLS") && why.contains("rediss://"), "{url}: {why}");
     }
     // What is served: plain, TLS (valkey spellings too) and sockets; lazily, so no server here.
@@ -250,9 +254,10 @@ async fn urls_and_cas_the_crate_cannot_serve_are_config_errors_that_say_why() {
         "valkeys://127.0.0.1:1",
         "redis+unix:///nonexistent.sock",
     ] {
-        assert!(SharedState::redis(url).is_ok(), "{url}");
+        assert!(RedisStore::new(url).is_ok(), "{url}");
     }
     assert!(
-        SharedState::redis_with("rediss://127.0.0.1:1", RedisOptions::default().ca_pem(ca)).is_ok()
+        RedisStore::with_options("rediss://127.0.0.1:1", RedisOptions::default().ca_pem(ca))
+            .is_ok()
     );
 }

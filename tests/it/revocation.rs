@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use axum_session_mfa::{Clock, Revocations, SharedState};
+use axum_session_mfa::store::MemoryStore;
+#[cfg(feature = "redis")]
+use axum_session_mfa::store::RedisStore;
+use axum_session_mfa::{Clock, Revocations};
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
@@ -15,7 +18,8 @@ pub(crate) async fn app_with(revocations: &Revocations) -> axum::Router {
 
 #[tokio::test]
 async fn a_revoked_session_is_refused_even_from_the_token_cache() {
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
     let app = app_with(&revocations).await;
     let token = hs256(&claims()); // sid "session_abc"
     let other = {
@@ -37,7 +41,8 @@ async fn a_revoked_session_is_refused_even_from_the_token_cache() {
 
 #[tokio::test]
 async fn sign_out_refuses_the_tokens_issued_so_far_but_not_a_new_sign_in_with_the_same_sid() {
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
     let app = app_with(&revocations).await;
     let issued = |iat: u64| {
         let mut c = claims();
@@ -62,7 +67,8 @@ async fn sign_out_refuses_the_tokens_issued_so_far_but_not_a_new_sign_in_with_th
 async fn revoking_a_user_ends_the_sessions_that_signed_in_before_only() {
     // Revoked 100 s ago, by the revocations' clock.
     let past = Clock::from_fn(|| now() - 100);
-    let revocations = Revocations::builder(SharedState::in_memory()).clock(past).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).clock(past).start().await;
+    tokio::spawn(revocations.keep_current());
     let app = app_with(&revocations).await;
     revocations.revoke_user("user_123").await.unwrap();
     let with_auth_time = |t: u64| {
@@ -96,12 +102,13 @@ async fn entries_end_after_their_retention() {
         let shift = shift.clone();
         Clock::from_fn(move || now() + shift.load(Ordering::SeqCst))
     };
-    let revocations = Revocations::builder(SharedState::in_memory())
+    let revocations = Revocations::builder(MemoryStore::new())
         .retain(Duration::from_secs(60))
         .max_staleness(Duration::from_secs(3600))
         .clock(clock)
         .start()
         .await;
+    tokio::spawn(revocations.keep_current());
     let app = app_with(&revocations).await;
     revocations.revoke_session("session_abc").await.unwrap();
     let token = hs256(&claims());
@@ -120,8 +127,9 @@ async fn entries_end_after_their_retention() {
 #[tokio::test]
 async fn unreachable_shared_state_fails_closed_after_the_staleness_bound_or_open_if_chosen() {
     // Nothing listens on port 1: every command fails at once.
-    let dead = || SharedState::redis("redis://127.0.0.1:1").unwrap();
+    let dead = || RedisStore::new("redis://127.0.0.1:1").unwrap();
     let closed = Revocations::builder(dead()).max_staleness(Duration::from_millis(0)).start().await;
+    tokio::spawn(closed.keep_current());
     let app = app_with(&closed).await;
     let reply = bearer(&app, "/me", &hs256(&claims())).await;
     assert_eq!((reply.status.as_u16(), reply.code()), (503, "revocation_unavailable".to_owned()));
@@ -134,6 +142,7 @@ async fn unreachable_shared_state_fails_closed_after_the_staleness_bound_or_open
         .fail_open()
         .start()
         .await;
+    tokio::spawn(open.keep_current());
     assert_eq!(bearer(&app_with(&open).await, "/me", &hs256(&claims())).await.status, 200);
 }
 
@@ -145,10 +154,10 @@ pub(crate) fn prefix() -> String {
 }
 
 #[cfg(feature = "redis")]
-fn redis_state(url: &str, prefix: &str) -> SharedState {
+fn redis_state(url: &str, prefix: &str) -> RedisStore {
     crate::prerequisites::report();
-    use axum_session_mfa::RedisOptions;
-    SharedState::redis_with(url, RedisOptions::default().prefix(prefix)).unwrap()
+    use axum_session_mfa::store::RedisOptions;
+    RedisStore::with_options(url, RedisOptions::default().prefix(prefix)).unwrap()
 }
 
 /// Polls `f` every 5 ms for up to `limit`; `true` once it holds.
@@ -170,7 +179,9 @@ async fn a_revocation_on_one_instance_is_refused_on_the_others_and_on_new_ones()
     let redis = crate::prerequisites::redis_url();
     let p = prefix();
     let a = Revocations::builder(redis_state(&redis, &p)).start().await;
+    tokio::spawn(a.keep_current());
     let b = Revocations::builder(redis_state(&redis, &p)).start().await;
+    tokio::spawn(b.keep_current());
     let (app_a, app_b) = (app_with(&a).await, app_with(&b).await);
     let token = hs256(&claims());
     assert_eq!(bearer(&app_b, "/me", &token).await.status, 200);
@@ -195,6 +206,7 @@ async fn a_revocation_on_one_instance_is_refused_on_the_others_and_on_new_ones()
     assert!(refused);
     // An instance started afterwards loads the state at start.
     let late = Revocations::builder(redis_state(&redis, &p)).start().await;
+    tokio::spawn(late.keep_current());
     let app_late = app_with(&late).await;
     assert_eq!(bearer(&app_late, "/me", &token).await.code(), "session_revoked");
     assert_eq!(bearer(&app_late, "/me", &user_token).await.code(), "session_revoked");
@@ -289,11 +301,13 @@ async fn redis_stopped_and_restarted_mid_test() {
     let start = |url: String| {
         let p = p.clone();
         async move {
-            Revocations::builder(redis_state(&url, &p))
+            let r = Revocations::builder(redis_state(&url, &p))
                 .max_staleness(Duration::from_millis(1_000))
                 .resync_every(Duration::from_millis(100))
                 .start()
-                .await
+                .await;
+            tokio::spawn(r.keep_current());
+            r
         }
     };
     let a = start(url.clone()).await;
@@ -365,7 +379,8 @@ async fn redis_stopped_and_restarted_mid_test() {
 #[tokio::test]
 async fn ids_over_the_limit_are_refused_and_nothing_is_recorded() {
     use axum_session_mfa::{MAX_ID_BYTES, RevokeError};
-    let revocations = Revocations::builder(SharedState::in_memory()).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    tokio::spawn(revocations.keep_current());
     let long = "s".repeat(MAX_ID_BYTES + 1);
     for (what, result) in [
         ("revoke_session", revocations.revoke_session(&long).await),
@@ -388,7 +403,8 @@ async fn ids_over_the_limit_are_refused_and_nothing_is_recorded() {
 #[tokio::test]
 async fn at_capacity_new_revocations_are_refused_and_other_sessions_keep_working() {
     use axum_session_mfa::RevokeError;
-    let revocations = Revocations::builder(SharedState::in_memory()).capacity(100).start().await;
+    let revocations = Revocations::builder(MemoryStore::new()).capacity(100).start().await;
+    tokio::spawn(revocations.keep_current());
     let app = app_with(&revocations).await;
     revocations.revoke_session("session_abc").await.unwrap();
     let mut full = 0;
@@ -427,6 +443,7 @@ async fn a_resync_reads_only_the_changes_since_the_last_one() {
         .resync_every(Duration::from_millis(50))
         .start()
         .await;
+    tokio::spawn(b.keep_current());
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let until = now() + 3600;
@@ -459,6 +476,7 @@ async fn a_resync_reads_only_the_changes_since_the_last_one() {
     assert!(seen, "the log entry did not reach the running instance");
     assert_eq!(bearer(&app_b, "/me", &token("hash_only")).await.status, 200, "a whole reload");
     let c = Revocations::builder(redis_state(&redis, &p)).start().await;
+    tokio::spawn(c.keep_current());
     let app_c = app_with(&c).await;
     assert_eq!(bearer(&app_c, "/me", &token("hash_only")).await.code(), "session_revoked");
 }
@@ -483,6 +501,7 @@ async fn expired_entries_leave_redis_and_the_copy_by_time() {
         .max_staleness(Duration::from_secs(3600))
         .start()
         .await;
+    tokio::spawn(a.keep_current());
     for i in 0..3 {
         a.revoke_session(&format!("session_{i}")).await.unwrap();
     }
@@ -519,6 +538,7 @@ async fn a_reader_that_fell_behind_the_trimmed_log_reloads_the_whole_set() {
         .resync_every(Duration::from_millis(50))
         .start()
         .await;
+    tokio::spawn(b.keep_current());
     let app_b = app_with(&b).await;
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -551,4 +571,71 @@ async fn a_reader_that_fell_behind_the_trimmed_log_reloads_the_whole_set() {
     })
     .await;
     assert!(seen, "the entry behind the trimmed log was never loaded");
+}
+
+/// The background sync is the caller's to run: a shared copy nobody keeps current (never
+/// spawned, or stopped) is refused once it is older than the staleness bound, judged by the
+/// revocations' clock, and served again while `keep_current` runs.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_shared_copy_nobody_keeps_current_fails_closed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let shift = Arc::new(AtomicU64::new(0));
+    let clock = {
+        let shift = shift.clone();
+        Clock::from_fn(move || now() + shift.load(Ordering::SeqCst))
+    };
+    let redis = crate::prerequisites::redis_url();
+    let revocations = Revocations::builder(redis_state(&redis, &prefix()))
+        .max_staleness(Duration::from_secs(30))
+        .clock(clock)
+        .start()
+        .await;
+    let app = app_with(&revocations).await;
+    let token = hs256(&claims());
+    assert_eq!(bearer(&app, "/me", &token).await.status, 200, "just loaded");
+    shift.store(31, Ordering::SeqCst);
+    let stale = bearer(&app, "/me", &token).await;
+    assert_eq!((stale.status.as_u16(), stale.code()), (503, "revocation_unavailable".into()));
+
+    let sync = tokio::spawn(revocations.keep_current());
+    let served = eventually(Duration::from_secs(5), async || {
+        bearer(&app, "/me", &token).await.status == 200
+    })
+    .await;
+    assert!(served, "keep_current resyncs the copy");
+    // A second one for the same revocations ends at once.
+    tokio::time::timeout(Duration::from_secs(5), revocations.keep_current())
+        .await
+        .expect("a second keep_current ends at once");
+
+    sync.abort();
+    assert!(sync.await.unwrap_err().is_cancelled());
+    shift.store(62, Ordering::SeqCst);
+    let stopped = bearer(&app, "/me", &token).await;
+    assert_eq!((stopped.status.as_u16(), stopped.code()), (503, "revocation_unavailable".into()));
+}
+
+/// Sessions whose revocations are shared must share their refresh leases too: an in-memory
+/// store beside Redis revocations is refused when the sessions are built.
+#[cfg(all(feature = "redis", feature = "lifecycle"))]
+#[tokio::test]
+async fn sessions_refuse_an_unshared_store_beside_shared_revocations() {
+    use axum_session_mfa::authkit::IronPasswords;
+    use axum_session_mfa::lifecycle::{ConfigError, IdentityProvider, Sessions};
+    let redis = redis_state(&crate::prerequisites::redis_url(), &prefix());
+    let revocations = Revocations::builder(redis.clone()).start().await;
+    let builder = || {
+        let idp = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
+        let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
+        Sessions::builder(idp, passwords, "https://app.example.com/auth/callback")
+            .revocations(revocations.clone())
+    };
+    let refused = builder().build().unwrap_err();
+    assert!(matches!(refused, ConfigError::StoreNotShared), "{refused:?}");
+    assert!(refused.to_string().contains("SessionsBuilder::store"), "{refused}");
+    let memory = builder().store(MemoryStore::new()).build().unwrap_err();
+    assert!(matches!(memory, ConfigError::StoreNotShared), "{memory:?}");
+    assert!(builder().store(redis).build().is_ok());
 }

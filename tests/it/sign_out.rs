@@ -4,13 +4,15 @@
 //! Once the sign-out has answered, no cookie of the session works on any instance, the old one
 //! or the one the refresh produced, and what the refresh produced is ended at the provider.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords};
 use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
-use axum_session_mfa::{AuthContext, RedisOptions, RequireAuth, Revocations, SharedState};
+use axum_session_mfa::store::{MemoryStore, RedisOptions, RedisStore, RevocationStore, Store};
+use axum_session_mfa::{AuthContext, RequireAuth, Revocations};
 use http::StatusCode;
 
 use crate::lifecycle_support::{Browser, Page, TestClock, serve};
@@ -45,24 +47,30 @@ async fn cluster(n: usize) -> Cluster {
     let redis = crate::prerequisites::redis_url();
     let (mut apps, mut revocations) = (Vec::new(), Vec::new());
     for _ in 0..n {
-        let shared = if n == 1 {
-            SharedState::in_memory()
+        // One instance keeps its state in memory; several share Redis.
+        let (listed, store): (Arc<dyn RevocationStore>, Arc<dyn Store>) = if n == 1 {
+            let memory = MemoryStore::new();
+            (Arc::new(memory.clone()), Arc::new(memory))
         } else {
-            SharedState::redis_with(&redis, RedisOptions::default().prefix(&prefix)).unwrap()
+            let options = RedisOptions::default().prefix(&prefix);
+            let redis = RedisStore::with_options(&redis, options).unwrap();
+            (Arc::new(redis.clone()), Arc::new(redis))
         };
         // The tests move the clock by up to an hour: a staleness bound beyond that keeps the
         // copies from looking stale between a move and the next resync (not what they test).
-        let r = Revocations::builder(shared)
+        let r = Revocations::builder(listed)
             .clock(clock.clock())
             .max_staleness(Duration::from_secs(4 * 3600))
             .resync_every(Duration::from_millis(100))
             .start()
             .await;
+        tokio::spawn(r.keep_current());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let app = format!("http://{}", listener.local_addr().unwrap());
         let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
         let sessions = Sessions::builder(idp, passwords(), format!("{app}/auth/callback"))
             .clock(clock.clock())
+            .store(store)
             .revocations(r.clone())
             .build()
             .unwrap();

@@ -26,7 +26,9 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Mutex, mpsc};
 
-use super::{Backend, BoxFuture, Cursor, Entry, LOAD_PAGE, Loaded, StateError};
+use super::{
+    BoxFuture, Cursor, LOAD_PAGE, Loaded, MAX_TTL, Revocation, RevocationStore, Store, StoreError,
+};
 
 /// Changes the log keeps (approximately: Redis trims whole nodes); an instance that falls
 /// further behind between two resyncs reloads the whole set.
@@ -82,27 +84,25 @@ impl RedisOptions {
 
     /// Trusts only the CA certificates in `pem` (one or more PEM `CERTIFICATE` blocks) for a
     /// `rediss://` URL, instead of the system's roots: for a Redis whose certificate a private
-    /// CA signed (Memorystore's server CA, your own). [`SharedState::redis_with`] refuses, with
-    /// [`StateError::Config`], text without a usable certificate and a CA given with a URL that
+    /// CA signed (Memorystore's server CA, your own). [`RedisStore::with_options`] refuses, with
+    /// [`StoreError::Config`], text without a usable certificate and a CA given with a URL that
     /// is not TLS.
     ///
     /// ```no_run
-    /// use axum_session_mfa::{RedisOptions, SharedState};
+    /// use axum_session_mfa::store::{RedisOptions, RedisStore};
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let ca = std::fs::read("/etc/redis/ca.pem")?;
     /// let options = RedisOptions::default().ca_pem(ca);
-    /// let shared = SharedState::redis_with("rediss://redis.internal:6380", options)?;
+    /// let redis = RedisStore::with_options("rediss://redis.internal:6380", options)?;
     /// # Ok(()) }
     /// ```
-    ///
-    /// [`SharedState::redis_with`]: super::SharedState::redis_with
     pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.ca_pem = Some(pem.into());
         self
     }
 }
 
-pub(super) struct Redis {
+struct Redis {
     client: redis::Client,
     conn: Mutex<Option<ConnectionManager>>,
     options: RedisOptions,
@@ -115,12 +115,12 @@ pub(super) struct Redis {
     new_epoch: String,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StateError {
-    StateError::Unavailable(e.to_string())
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
 }
 
-fn config(why: impl Into<String>) -> StateError {
-    StateError::Config(why.into())
+fn config(why: impl Into<String>) -> StoreError {
+    StoreError::Config(why.into())
 }
 
 /// How a URL reaches Redis: the schemes the `redis` crate serves.
@@ -133,7 +133,7 @@ enum Transport {
 
 /// The transport `url` asks for. Errors name the scheme at most, never the rest of the URL (it
 /// may hold a password).
-fn transport(url: &str) -> Result<Transport, StateError> {
+fn transport(url: &str) -> Result<Transport, StoreError> {
     let parsed = url::Url::parse(url).map_err(|e| {
         config(format!("not a Redis URL ({e}): expected redis://host:port or rediss://host:port"))
     })?;
@@ -160,7 +160,7 @@ fn transport(url: &str) -> Result<Transport, StateError> {
 
 /// Checks that `pem` holds at least one CA certificate rustls can use as a root, so a wrong
 /// file fails here, not as an unknown issuer at every connection.
-fn check_ca(pem: &[u8]) -> Result<(), StateError> {
+fn check_ca(pem: &[u8]) -> Result<(), StoreError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::{Error, PemObject};
     let mut roots = rustls::RootCertStore::empty();
@@ -204,7 +204,7 @@ fn install_tls_provider() {
 }
 
 /// The client for `url`: plain, or TLS with the system's roots or only the given CA.
-fn client(url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, StateError> {
+fn client(url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, StoreError> {
     let client = match (transport(url)?, ca_pem) {
         (Transport::Tls, None) => {
             install_tls_provider();
@@ -229,7 +229,7 @@ fn client(url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, StateError>
 }
 
 impl Redis {
-    pub(super) fn new(url: &str, options: RedisOptions) -> Result<Self, StateError> {
+    fn new(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         let client = client(url, options.ca_pem.as_deref())?;
         Ok(Self {
             client,
@@ -249,7 +249,7 @@ impl Redis {
     }
 
     /// The command connection, created on first use (and again after a failed creation).
-    async fn conn(&self) -> Result<ConnectionManager, StateError> {
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = &*slot {
             return Ok(conn.clone());
@@ -269,7 +269,7 @@ impl Redis {
 
     /// Runs a command under the timeout (getting the connection too: callers never wait
     /// behind another caller's connection attempt for longer than that).
-    async fn run<T, F>(&self, f: impl FnOnce(ConnectionManager) -> F) -> Result<T, StateError>
+    async fn run<T, F>(&self, f: impl FnOnce(ConnectionManager) -> F) -> Result<T, StoreError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
@@ -317,7 +317,7 @@ return removed
 ";
 
 impl Redis {
-    async fn log_info(&self) -> Result<LogInfo, StateError> {
+    async fn log_info(&self) -> Result<LogInfo, StoreError> {
         let exists: bool = self.run(|mut c| async move { c.exists(&self.log).await }).await?;
         if !exists {
             return Ok(LogInfo { last: "0-0".to_owned(), added: Some(0), length: 0 });
@@ -339,7 +339,7 @@ impl Redis {
 
     /// Removes entries that expired before `now` (a batch per call: the sorted set finds them
     /// without reading the rest).
-    async fn sweep(&self, now: u64) -> Result<(), StateError> {
+    async fn sweep(&self, now: u64) -> Result<(), StoreError> {
         let expired: Vec<String> = self
             .run(|mut c| async move {
                 c.zrangebyscore_limit(
@@ -370,7 +370,7 @@ impl Redis {
     }
 
     /// The whole set, read in `HSCAN` batches (each under the command timeout).
-    async fn load_whole(&self, now: u64) -> Result<Vec<Entry>, StateError> {
+    async fn load_whole(&self, now: u64) -> Result<Vec<Revocation>, StoreError> {
         let mut entries = Vec::new();
         let mut cursor = 0u64;
         loop {
@@ -400,12 +400,12 @@ impl Redis {
 }
 
 /// An entry as stored, if this version can read it and its id is within the limits.
-fn parse(json: &str) -> Option<Entry> {
-    serde_json::from_str::<Entry>(json).ok().filter(|e| super::valid_id(e.id()))
+fn parse(json: &str) -> Option<Revocation> {
+    serde_json::from_str::<Revocation>(json).ok().filter(|e| crate::revocation::valid_id(e.id()))
 }
 
-impl Backend for Redis {
-    fn publish(&self, entries: Vec<Entry>) -> BoxFuture<'_, Result<(), StateError>> {
+impl Redis {
+    fn publish(&self, entries: Vec<Revocation>) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             if entries.is_empty() {
                 return Ok(());
@@ -415,7 +415,7 @@ impl Backend for Redis {
             pipe.cmd("SET").arg(&self.epoch).arg(&self.new_epoch).arg("NX").ignore();
             for entry in &entries {
                 let json = serde_json::to_string(entry).map_err(unavailable)?;
-                let field = entry.field();
+                let field = entry.key();
                 pipe.hset(&self.hash, &field, &json).ignore();
                 pipe.cmd("ZADD").arg(&self.until).arg("GT").arg(entry.until()).arg(&field).ignore();
                 pipe.cmd("ZADD").arg(&self.until).arg("NX").arg(entry.until()).arg(&field).ignore();
@@ -434,7 +434,7 @@ impl Backend for Redis {
         })
     }
 
-    fn load(&self, since: Option<Cursor>, now: u64) -> BoxFuture<'_, Result<Loaded, StateError>> {
+    fn load(&self, since: Option<Cursor>, now: u64) -> BoxFuture<'_, Result<Loaded, StoreError>> {
         Box::pin(async move {
             self.sweep(now).await?;
             let epoch: String = self
@@ -509,7 +509,7 @@ impl Backend for Redis {
         })
     }
 
-    fn subscribe(&self) -> BoxFuture<'_, Result<mpsc::Receiver<Entry>, StateError>> {
+    fn subscribe(&self) -> BoxFuture<'_, Result<mpsc::Receiver<Revocation>, StoreError>> {
         Box::pin(async move {
             let t = self.options.timeout;
             let mut pubsub = tokio::time::timeout(t, self.client.get_async_pubsub())
@@ -547,10 +547,10 @@ impl Backend for Redis {
         key: &str,
         value: &str,
         ttl: Duration,
-    ) -> BoxFuture<'_, Result<bool, StateError>> {
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let (key, value) = (self.key(key), value.to_owned());
         Box::pin(async move {
-            let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
+            let ms = ttl.min(MAX_TTL).as_millis().max(1) as u64;
             let set: Option<String> = self
                 .run(|mut c| async move {
                     redis::cmd("SET")
@@ -572,10 +572,10 @@ impl Backend for Redis {
         key: &str,
         value: &str,
         ttl: Duration,
-    ) -> BoxFuture<'_, Result<Option<String>, StateError>> {
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
         let (key, value) = (self.key(key), value.to_owned());
         Box::pin(async move {
-            let ms = ttl.min(super::MAX_TTL).as_millis().max(1) as u64;
+            let ms = ttl.min(MAX_TTL).as_millis().max(1) as u64;
             self.run(|mut c| async move {
                 redis::cmd("SET")
                     .arg(&key)
@@ -590,14 +590,133 @@ impl Backend for Redis {
         })
     }
 
-    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StateError>> {
+    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
         let key = self.key(key);
         Box::pin(async move { self.run(|mut c| async move { c.get(&key).await }).await })
     }
 
-    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StateError>> {
+    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StoreError>> {
         let key = self.key(key);
         Box::pin(async move { self.run(|mut c| async move { c.del::<_, ()>(&key).await }).await })
+    }
+}
+
+/// A [`Store`] and [`RevocationStore`] in Redis (feature `redis`): every instance that points at
+/// the same Redis (and key prefix) shares leases, refresh results, used ids and revocations.
+/// Revocations are stored in a hash and announced on a pub/sub channel; leases are
+/// `SET NX PX`; values expire on their own. Every command has a timeout: an unreachable Redis
+/// never hangs a request.
+///
+/// Cheap to clone: clones share one connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: std::sync::Arc<Redis>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the URL: it may hold a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.options.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store in Redis at `url`, with the default [`RedisOptions`]. Connects lazily and
+    /// reconnects on its own: a Redis that is down at start is not an error here
+    /// ([`ping`](Self::ping) tells).
+    ///
+    /// URLs: `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS (managed Redis:
+    /// ElastiCache with in-transit encryption, Memorystore, Upstash, Azure), `redis+unix:///path`
+    /// (and the `valkey` spellings). TLS is rustls, checking the server's certificate and name
+    /// against the system's roots (read with `rustls-native-certs`), or only against the CA given
+    /// with [`RedisOptions::ca_pem`]; `#insecure` (no check) is refused. rustls needs a
+    /// process-wide crypto provider: the first `rediss://` store installs ring unless the
+    /// application installed one before (install yours, aws-lc-rs say, before this call).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] naming the problem, never the URL (it may hold a password): an
+    /// unknown scheme, a URL the `redis` crate cannot parse, a CA PEM without a usable
+    /// certificate, a CA with a URL that is not TLS.
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::store::RedisStore;
+    /// let local = RedisStore::new("redis://127.0.0.1:6379").unwrap();
+    /// let managed = RedisStore::new("rediss://default:secret@redis.example.com:6380").unwrap();
+    /// ```
+    pub fn new(url: &str) -> Result<Self, StoreError> {
+        Self::with_options(url, RedisOptions::default())
+    }
+
+    /// [`RedisStore::new`] with a key prefix, timeouts or a CA.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStore::new`].
+    pub fn with_options(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        Ok(Self { inner: std::sync::Arc::new(Redis::new(url, options)?) })
+    }
+
+    /// Whether Redis answers now: one round trip under the timeout. For a start-up banner or
+    /// a health check; the store reconnects on its own either way.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when Redis does not answer (down, refused the TLS
+    /// handshake or the password, timed out).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        // A read of a key never written: the cheapest command there is.
+        self.inner.get("ping").await.map(drop)
+    }
+}
+
+impl Store for RedisStore {
+    fn put_new(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.inner.put_new(key, value, ttl)
+    }
+
+    fn swap(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
+        self.inner.swap(key, value, ttl)
+    }
+
+    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
+        self.inner.get(key)
+    }
+
+    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.inner.delete(key)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+}
+
+impl RevocationStore for RedisStore {
+    fn publish(&self, entries: Vec<Revocation>) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.inner.publish(entries)
+    }
+
+    fn load(&self, since: Option<Cursor>, now: u64) -> BoxFuture<'_, Result<Loaded, StoreError>> {
+        self.inner.load(since, now)
+    }
+
+    fn subscribe(
+        &self,
+    ) -> BoxFuture<'_, Result<tokio::sync::mpsc::Receiver<Revocation>, StoreError>> {
+        self.inner.subscribe()
     }
 
     fn is_shared(&self) -> bool {
