@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use axum_session_mfa::jwks::{JwksKeys, JwksOptions, Provider};
+use axum_session_mfa::jwks::{IssuerKeys, JwksKeys, JwksOptions};
 use axum_session_mfa::{Algorithm, AuthLayer, Key, RequireMfa, TokenCache};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, StatusCode};
@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
         let keys = JwksKeys::with_options(&url, JwksOptions::default()).unwrap();
         keys.refresh().await.unwrap();
         // Cache off: this compares key lookups, so every request verifies.
-        AuthLayer::builder(Provider::new(keys, ISSUER))
+        AuthLayer::builder(IssuerKeys::new(keys, ISSUER))
             .token_cache(TokenCache::disabled())
             .build()
             .unwrap()

@@ -49,7 +49,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::authkit::{AUTHKIT_COOKIE, IronPasswords};
-use axum_session_mfa::jwks::Provider;
+use axum_session_mfa::jwks::IssuerKeys;
 use axum_session_mfa::{
     AuthContext, AuthLayer, Key, KeySource, RequireAuth, RequireMfa, TokenSource,
 };
@@ -64,7 +64,7 @@ fn fail(message: &str) -> ! {
     std::process::exit(2)
 }
 
-/// WorkOS's issuers for a client id (what [`Provider::workos`] pins).
+/// WorkOS's issuers for a client id (what [`IssuerKeys::workos`] pins).
 fn workos_issuers(client_id: &str) -> Vec<String> {
     vec![
         "https://api.workos.com".to_owned(),
@@ -106,7 +106,7 @@ fn keys() -> (KeySource, Vec<String>) {
         ),
         (None, Some(id)) => {
             let provider =
-                Provider::workos(&id).unwrap_or_else(|e| fail(&format!("WORKOS_CLIENT_ID: {e}")));
+                IssuerKeys::workos(&id).unwrap_or_else(|e| fail(&format!("WORKOS_CLIENT_ID: {e}")));
             (provider.into(), Vec::new())
         }
         (None, None) => fail("set WORKOS_CLIENT_ID (or AUTH_PUBLIC_KEY_PEM for a static key)"),

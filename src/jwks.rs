@@ -1,13 +1,13 @@
 //! Remote keys (feature `jwks`): a JSON Web Key Set cached, refreshed in the background and
 //! refetched on unknown `kid`s ([`JwksKeys`]), OpenID Connect discovery and provider presets
-//! ([`Provider`]). A layer uses them through a [`Provider`], which pins the issuers:
+//! ([`IssuerKeys`]). A layer uses them through a [`IssuerKeys`], which pins the issuers:
 //!
 //! ```no_run
 //! use axum_session_mfa::AuthLayer;
-//! use axum_session_mfa::jwks::{JwksKeys, Provider};
+//! use axum_session_mfa::jwks::{JwksKeys, IssuerKeys};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let keys = JwksKeys::new("https://idp.example/.well-known/jwks.json")?;
-//! let auth = AuthLayer::builder(Provider::new(keys, "https://idp.example")).build()?;
+//! let auth = AuthLayer::builder(IssuerKeys::new(keys, "https://idp.example")).build()?;
 //! # let _ = auth; Ok(()) }
 //! ```
 //!
@@ -43,4 +43,4 @@
 //!   without a `kid` are not wildcards here); a token without `kid` is accepted only when exactly
 //!   one key of the set is pinned to its `alg`.
 
-pub use crate::keys::{DiscoveryError, JwksError, JwksKeys, JwksOptions, Provider, UrlError};
+pub use crate::keys::{DiscoveryError, IssuerKeys, JwksError, JwksKeys, JwksOptions, UrlError};

@@ -13,10 +13,10 @@ use std::net::SocketAddr;
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::AuthLayerBuilder;
 use axum_session_mfa::authkit::IronPasswords;
-use axum_session_mfa::jwks::{JwksKeys, Provider};
+use axum_session_mfa::jwks::{IssuerKeys, JwksKeys};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::{
-    ConfigError, IdentityProvider, ProviderError, Sessions, WORKOS_API,
+    ConfigError, IdentityProvider, OpenIdProvider, ProviderError, Sessions, WORKOS_API,
 };
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
@@ -328,17 +328,17 @@ impl KeyChoice {
     /// and carries the crate's own message.
     pub async fn key_source(self, issuers: &[String]) -> Result<KeySource, String> {
         Ok(match self {
-            Self::OidcIssuer(issuer) => Provider::discover(&issuer)
+            Self::OidcIssuer(issuer) => IssuerKeys::discover(&issuer)
                 .await
                 .map_err(|e| format!("AUTH_OIDC_ISSUER {issuer}: {e}"))?
                 .into(),
-            Self::WorkOs(client_id) => Provider::workos(&client_id)
+            Self::WorkOs(client_id) => IssuerKeys::workos(&client_id)
                 .map_err(|e| format!("AUTH_WORKOS_CLIENT_ID: {e}"))?
                 .into(),
             Self::JwksUrl(url) => {
                 let keys = JwksKeys::new(&url).map_err(|e| format!("AUTH_JWKS_URL {url}: {e}"))?;
                 // The first AUTH_ISSUER; the layer accepts the others too (main.rs adds them).
-                Provider::new(keys, &issuers[0]).into()
+                IssuerKeys::new(keys, &issuers[0]).into()
             }
             Self::Hs256Secret(secret) => Key::hmac(Algorithm::HS256, secret.as_bytes())
                 .map_err(|e| format!("AUTH_HS256_SECRET: {e}"))?
@@ -375,7 +375,7 @@ impl KeyChoice {
         let SignIn { client_id, client_secret, redirect_uri, scopes, resource, .. } = sign_in;
         let idp = match self {
             Self::OidcIssuer(issuer) => {
-                let mut idp = IdentityProvider::discover(&issuer, client_id, client_secret)
+                let mut idp = OpenIdProvider::discover(&issuer, client_id, client_secret)
                     .await
                     .map_err(|e| format!("AUTH_OIDC_ISSUER {issuer}: {e}"))?;
                 if let Some(scopes) = scopes {
@@ -384,7 +384,7 @@ impl KeyChoice {
                 if let Some(resource) = resource {
                     idp = idp.resource(resource);
                 }
-                idp
+                idp.into()
             }
             Self::WorkOs(client_id) => {
                 let api = sign_in.workos_api.as_deref().unwrap_or(WORKOS_API);

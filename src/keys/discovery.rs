@@ -1,6 +1,6 @@
 //! OpenID Connect discovery (with the RFC 8414 fallback): from an issuer URL to its key set.
 //!
-//! [`Provider::discover`](super::Provider::discover) fetches
+//! [`IssuerKeys::discover`](super::IssuerKeys::discover) fetches
 //! `<issuer>/.well-known/openid-configuration`; if that fails it tries the RFC 8414 location
 //! `https://host/.well-known/oauth-authorization-server<path>`. The document's `issuer` must
 //! equal the configured issuer exactly (byte for byte: a trailing slash matters), and its

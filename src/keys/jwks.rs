@@ -149,7 +149,7 @@ impl From<UrlError> for JwksError {
     }
 }
 
-/// A remote JWKS. A layer uses it through a [`Provider`](crate::jwks::Provider), which pins the
+/// A remote JWKS. A layer uses it through a [`IssuerKeys`](crate::jwks::IssuerKeys), which pins the
 /// issuers its tokens must carry (key sets are often shared by many tenants or realms).
 ///
 /// Cheap to clone (clones share one cache). See the [`jwks` module docs](crate::jwks) for the caching,
@@ -157,10 +157,10 @@ impl From<UrlError> for JwksError {
 ///
 /// ```no_run
 /// use axum_session_mfa::AuthLayer;
-/// use axum_session_mfa::jwks::{JwksKeys, Provider};
+/// use axum_session_mfa::jwks::{JwksKeys, IssuerKeys};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let keys = JwksKeys::new("https://idp.example/.well-known/jwks.json")?;
-/// let auth = AuthLayer::builder(Provider::new(keys, "https://idp.example")).build()?;
+/// let auth = AuthLayer::builder(IssuerKeys::new(keys, "https://idp.example")).build()?;
 /// # let _ = auth; Ok(()) }
 /// ```
 #[derive(Clone)]

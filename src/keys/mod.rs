@@ -21,7 +21,7 @@ pub use http::UrlError;
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKeys, JwksOptions};
 #[cfg(feature = "jwks")]
-pub use presets::Provider;
+pub use presets::IssuerKeys;
 pub(crate) use static_keys::StaticKeys;
 
 use std::fmt;
@@ -303,7 +303,7 @@ impl fmt::Debug for Key {
 
 /// Where a layer's verification keys come from, chosen when the layer is created
 /// ([`AuthLayer::builder`](crate::AuthLayer::builder)): one [`Key`], a set of keys, or an
-/// identity provider's remote key set ([`Provider`](crate::jwks::Provider), feature `jwks`),
+/// identity provider's remote key set ([`IssuerKeys`](crate::jwks::IssuerKeys), feature `jwks`),
 /// which also brings the issuers its tokens carry.
 ///
 /// ```
@@ -388,8 +388,8 @@ impl TryFrom<Vec<Key>> for KeySource {
 }
 
 #[cfg(feature = "jwks")]
-impl From<Provider> for KeySource {
-    fn from(provider: Provider) -> Self {
+impl From<IssuerKeys> for KeySource {
+    fn from(provider: IssuerKeys) -> Self {
         let (keys, issuers) = provider.into_parts();
         Self { store: KeyStore::Remote(keys), issuers }
     }

@@ -1,19 +1,20 @@
-//! Identity provider presets: a remote key set plus the issuers it signs for.
+//! [`IssuerKeys`]: a remote key set plus the issuers it signs for (presets for WorkOS and
+//! OpenID discovery).
 
 use super::discovery::{self, DiscoveryError};
 use super::jwks::{JwksError, JwksKeys, JwksOptions};
 
-/// An identity provider: its key set and the `iss` values its tokens carry. Pass it to
+/// The keys of one issuer (or a few): a remote key set and the `iss` values its tokens carry. Pass it to
 /// [`AuthLayer::builder`](crate::AuthLayer::builder), which uses the key set and accepts the
 /// issuers (more with [`AuthLayerBuilder::issuer`](crate::AuthLayerBuilder::issuer)).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct Provider {
+pub struct IssuerKeys {
     keys: JwksKeys,
     issuers: Vec<String>,
 }
 
-impl Provider {
+impl IssuerKeys {
     /// WorkOS (AuthKit / User Management and SSO): keys from
     /// `https://api.workos.com/sso/jwks/<client_id>`, issuers `https://api.workos.com` and
     /// `https://api.workos.com/user_management/<client_id>`. WorkOS access tokens are RS256 and
@@ -21,16 +22,16 @@ impl Provider {
     ///
     /// ```no_run
     /// use axum_session_mfa::AuthLayer;
-    /// use axum_session_mfa::jwks::Provider;
+    /// use axum_session_mfa::jwks::IssuerKeys;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let auth = AuthLayer::builder(Provider::workos("client_01H...")?).build()?;
+    /// let auth = AuthLayer::builder(IssuerKeys::workos("client_01H...")?).build()?;
     /// # let _ = auth; Ok(()) }
     /// ```
     pub fn workos(client_id: &str) -> Result<Self, JwksError> {
         Self::workos_with(client_id, JwksOptions::default())
     }
 
-    /// [`Provider::workos`] with tuned [`JwksOptions`].
+    /// [`IssuerKeys::workos`] with tuned [`JwksOptions`].
     pub fn workos_with(client_id: &str, options: JwksOptions) -> Result<Self, JwksError> {
         let api = reqwest::Url::parse("https://api.workos.com").expect("a valid URL");
         Self::workos_at(&api, client_id, options)
@@ -67,9 +68,9 @@ impl Provider {
     ///
     /// ```no_run
     /// use axum_session_mfa::AuthLayer;
-    /// use axum_session_mfa::jwks::Provider;
+    /// use axum_session_mfa::jwks::IssuerKeys;
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let idp = Provider::discover("https://login.example.com/realms/acme").await?;
+    /// let idp = IssuerKeys::discover("https://login.example.com/realms/acme").await?;
     /// let auth = AuthLayer::builder(idp).audience("my-api").build()?;
     /// # let _ = auth; Ok(()) }
     /// ```
@@ -77,7 +78,7 @@ impl Provider {
         Self::discover_with(issuer, JwksOptions::default()).await
     }
 
-    /// [`Provider::discover`] with tuned [`JwksOptions`] (used for the discovery fetch too).
+    /// [`IssuerKeys::discover`] with tuned [`JwksOptions`] (used for the discovery fetch too).
     pub async fn discover_with(issuer: &str, options: JwksOptions) -> Result<Self, DiscoveryError> {
         let (issuer, jwks_uri) = discovery::discover(issuer, &options).await?;
         let keys = JwksKeys::from_url(jwks_uri, options).map_err(DiscoveryError::Jwks)?;
@@ -87,10 +88,10 @@ impl Provider {
     /// A provider from an explicit key set and issuer (no discovery).
     ///
     /// ```no_run
-    /// use axum_session_mfa::jwks::{JwksKeys, Provider};
+    /// use axum_session_mfa::jwks::{JwksKeys, IssuerKeys};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let keys = JwksKeys::new("https://idp.example/jwks.json")?;
-    /// let idp = Provider::new(keys, "https://idp.example");
+    /// let idp = IssuerKeys::new(keys, "https://idp.example");
     /// # let _ = idp; Ok(()) }
     /// ```
     pub fn new(keys: JwksKeys, issuer: impl Into<String>) -> Self {

@@ -172,7 +172,7 @@ impl AuthLayerBuilder {
     }
 
     /// Accepts tokens from this issuer (`iss`); call again to accept several. A
-    /// [`Provider`](crate::jwks::Provider) brings its own. When any issuer is configured, `iss`
+    /// [`IssuerKeys`](crate::jwks::IssuerKeys) brings its own. When any issuer is configured, `iss`
     /// is required.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuers.push(issuer.into());

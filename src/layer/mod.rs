@@ -88,7 +88,7 @@ impl fmt::Debug for AuthLayer {
 impl AuthLayer {
     /// Starts configuring a layer that verifies tokens with `keys`: a [`Key`](crate::Key), a
     /// set of keys ([`KeySource::try_from`] a `Vec<Key>`), or a
-    /// [`Provider`](crate::jwks::Provider) (feature `jwks`).
+    /// [`IssuerKeys`](crate::jwks::IssuerKeys) (feature `jwks`).
     pub fn builder(keys: impl Into<KeySource>) -> AuthLayerBuilder {
         AuthLayerBuilder::new(keys.into())
     }

@@ -80,7 +80,7 @@ use std::time::Duration;
 use axum::Router;
 use reqwest::Url;
 
-pub use provider::{DEFAULT_SCOPES, IdentityProvider, ProviderError, WORKOS_API};
+pub use provider::{DEFAULT_SCOPES, IdentityProvider, OpenIdProvider, ProviderError, WORKOS_API};
 
 use self::cookies::{CookieSettings, SESSION_COOKIE_MAX_AGE};
 use self::provider::GrantError;
@@ -175,8 +175,8 @@ pub enum ConfigError {
     Path(String),
     /// The provider could not be set up.
     Provider(ProviderError),
-    /// An OpenID Provider without [`resource`](IdentityProvider::resource) or
-    /// [`audience`](IdentityProvider::audience): access tokens would not be bound to this API,
+    /// An OpenID Provider without [`resource`](OpenIdProvider::resource) or
+    /// [`audience`](OpenIdProvider::audience): access tokens would not be bound to this API,
     /// so any token the provider signs (an ID token, another client's access token) would pass.
     NoAudience,
     /// A `__Host-` cookie name with a `Domain`, or without `https`: browsers refuse to store it.
@@ -284,12 +284,12 @@ impl Sessions {
     ///     .unwrap();
     /// ```
     pub fn builder(
-        idp: IdentityProvider,
+        idp: impl Into<IdentityProvider>,
         passwords: IronPasswords,
         redirect_uri: impl Into<String>,
     ) -> SessionsBuilder {
         SessionsBuilder {
-            idp,
+            idp: idp.into(),
             passwords,
             redirect_uri: redirect_uri.into(),
             cookie: None,

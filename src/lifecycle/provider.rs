@@ -11,14 +11,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::authkit::{Impersonator, RefreshToken, SessionUser};
-use crate::jwks::{DiscoveryError, JwksKeys, JwksOptions, Provider, UrlError};
+use crate::jwks::{DiscoveryError, IssuerKeys, JwksKeys, JwksOptions, UrlError};
 use crate::keys::discovery;
 use crate::keys::http::parse_url;
 
 /// The WorkOS API everyone uses unless told otherwise.
 pub const WORKOS_API: &str = "https://api.workos.com";
 
-/// The scopes asked of an OpenID Provider unless [`IdentityProvider::scopes`] says otherwise.
+/// The scopes asked of an OpenID Provider unless [`OpenIdProvider::scopes`] says otherwise.
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
 
 /// The OAuth error of a dead refresh token.
@@ -120,8 +120,8 @@ enum Kind {
     },
 }
 
-/// The identity provider that signs users in: WorkOS AuthKit or any OpenID Provider, with this
-/// application's client credentials. Give it to
+/// The identity provider that signs users in: WorkOS AuthKit ([`workos`](Self::workos)) or any
+/// OpenID Provider ([`OpenIdProvider::discover`]), with this application's client credentials. Give it to
 /// [`Sessions::builder`](super::Sessions::builder).
 ///
 /// Every URL must be `https`, except `http` to a loopback address (local providers, tests).
@@ -133,7 +133,7 @@ pub struct IdentityProvider {
     kind: Kind,
     client_id: String,
     secret: Secret,
-    keys: Provider,
+    keys: IssuerKeys,
     http: Client,
 }
 
@@ -168,45 +168,28 @@ fn non_empty(value: &str, what: &'static str) -> Result<(), ProviderError> {
     Ok(())
 }
 
-impl IdentityProvider {
-    /// WorkOS AuthKit at `https://api.workos.com`, with the client id (`client_…`) and the API key
-    /// (`sk_…`, WorkOS's client secret). Access tokens are verified with the WorkOS key set
-    /// of that client and its issuers ([`Provider::workos`]).
-    ///
-    /// ```
-    /// use axum_session_mfa::lifecycle::IdentityProvider;
-    /// let workos = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
-    /// ```
-    pub fn workos(
-        client_id: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> Result<Self, ProviderError> {
-        Self::workos_at(WORKOS_API, client_id, api_key)
-    }
+/// An OpenID Provider found by discovery, with what only an OpenID Provider has (scopes, an
+/// RFC 8707 resource, a required audience). Give it to
+/// [`Sessions::builder`](super::Sessions::builder), which takes it as an [`IdentityProvider`].
+///
+/// WorkOS has none of these options, so they cannot be set for it:
+///
+/// ```compile_fail
+/// use axum_session_mfa::lifecycle::IdentityProvider;
+/// let workos = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
+/// let _ = workos.resource("https://api.example.com"); // no such method
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct OpenIdProvider(IdentityProvider);
 
-    /// As [`workos`](Self::workos), with another API base URL for the requests (a proxy, or a
-    /// stand-in in tests). The accepted token issuers stay WorkOS's
-    /// (`https://api.workos.com/user_management/<client_id>`); only the requests and the key
-    /// set (`<base>/sso/jwks/<client_id>`) go to `api_base`.
-    pub fn workos_at(
-        api_base: &str,
-        client_id: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> Result<Self, ProviderError> {
-        let (client_id, api_key) = (client_id.into(), api_key.into());
-        non_empty(&api_key, "the WorkOS API key is empty")?;
-        let api = parse_url(api_base.trim_end_matches('/'))?;
-        let keys = Provider::workos_at(&api, &client_id, JwksOptions::default())
-            .map_err(|_| ProviderError::Invalid("the WorkOS client id is not a client_… id"))?;
-        Ok(Self {
-            kind: Kind::WorkOs { api },
-            client_id,
-            secret: Secret(api_key),
-            keys,
-            http: http_client()?,
-        })
+impl From<OpenIdProvider> for IdentityProvider {
+    fn from(provider: OpenIdProvider) -> Self {
+        provider.0
     }
+}
 
+impl OpenIdProvider {
     /// Any OpenID Provider, by discovery from its issuer URL: the document names the
     /// authorization, token and (optional) end-session endpoints and the key set; its `issuer`
     /// must equal `issuer` exactly. The client authenticates with its secret (HTTP Basic, or
@@ -214,9 +197,9 @@ impl IdentityProvider {
     /// [`DEFAULT_SCOPES`].
     ///
     /// ```no_run
-    /// use axum_session_mfa::lifecycle::IdentityProvider;
+    /// use axum_session_mfa::lifecycle::OpenIdProvider;
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let idp = IdentityProvider::discover("https://login.example.com", "my-app", "secret")
+    /// let idp = OpenIdProvider::discover("https://login.example.com", "my-app", "secret")
     ///     .await?
     ///     .resource("https://api.example.com");
     /// # let _ = idp; Ok(()) }
@@ -248,7 +231,7 @@ impl IdentityProvider {
         };
         let keys = JwksKeys::from_url(meta.jwks_uri, options)
             .map_err(|e| ProviderError::Discovery(DiscoveryError::Jwks(e)))?;
-        Ok(Self {
+        Ok(Self(IdentityProvider {
             kind: Kind::Oidc {
                 authorization,
                 token,
@@ -261,19 +244,19 @@ impl IdentityProvider {
             },
             client_id,
             secret: Secret(client_secret),
-            keys: Provider::new(keys, meta.issuer),
+            keys: IssuerKeys::new(keys, meta.issuer),
             http: http_client()?,
-        })
+        }))
     }
 
     /// The scopes to ask an OpenID Provider for (default [`DEFAULT_SCOPES`]; keep `openid`, and
-    /// `offline_access` for a refresh token). No effect on WorkOS.
+    /// `offline_access` for a refresh token).
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        if let Kind::Oidc { scopes: s, .. } = &mut self.kind {
+        if let Kind::Oidc { scopes: s, .. } = &mut self.0.kind {
             *s = scopes.into_iter().map(|x| x.as_ref().to_owned()).collect::<Vec<_>>().join(" ");
         }
         self
@@ -281,9 +264,9 @@ impl IdentityProvider {
 
     /// An RFC 8707 `resource` sent on the authorization and token requests, so the provider
     /// issues a JWT access token for your API; it also becomes the audience the access tokens
-    /// must carry. No effect on WorkOS.
+    /// must carry.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        if let Kind::Oidc { resource: r, audience, .. } = &mut self.kind {
+        if let Kind::Oidc { resource: r, audience, .. } = &mut self.0.kind {
             let resource = resource.into();
             *audience = Some(resource.clone());
             *r = Some(resource);
@@ -293,12 +276,52 @@ impl IdentityProvider {
 
     /// The audience access tokens must carry, for providers that bind access tokens to an API
     /// without RFC 8707 (Auth0's `audience`, Keycloak's audience mappers). [`resource`](Self::resource)
-    /// sets it too. No effect on WorkOS.
+    /// sets it too.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        if let Kind::Oidc { audience: a, .. } = &mut self.kind {
+        if let Kind::Oidc { audience: a, .. } = &mut self.0.kind {
             *a = Some(audience.into());
         }
         self
+    }
+}
+
+impl IdentityProvider {
+    /// WorkOS AuthKit at `https://api.workos.com`, with the client id (`client_…`) and the API key
+    /// (`sk_…`, WorkOS's client secret). Access tokens are verified with the WorkOS key set
+    /// of that client and its issuers ([`IssuerKeys::workos`]).
+    ///
+    /// ```
+    /// use axum_session_mfa::lifecycle::IdentityProvider;
+    /// let workos = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
+    /// ```
+    pub fn workos(
+        client_id: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Result<Self, ProviderError> {
+        Self::workos_at(WORKOS_API, client_id, api_key)
+    }
+
+    /// As [`workos`](Self::workos), with another API base URL for the requests (a proxy, or a
+    /// stand-in in tests). The accepted token issuers stay WorkOS's
+    /// (`https://api.workos.com/user_management/<client_id>`); only the requests and the key
+    /// set (`<base>/sso/jwks/<client_id>`) go to `api_base`.
+    pub fn workos_at(
+        api_base: &str,
+        client_id: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Result<Self, ProviderError> {
+        let (client_id, api_key) = (client_id.into(), api_key.into());
+        non_empty(&api_key, "the WorkOS API key is empty")?;
+        let api = parse_url(api_base.trim_end_matches('/'))?;
+        let keys = IssuerKeys::workos_at(&api, &client_id, JwksOptions::default())
+            .map_err(|_| ProviderError::Invalid("the WorkOS client id is not a client_… id"))?;
+        Ok(Self {
+            kind: Kind::WorkOs { api },
+            client_id,
+            secret: Secret(api_key),
+            keys,
+            http: http_client()?,
+        })
     }
 
     /// The client id.
@@ -312,7 +335,7 @@ impl IdentityProvider {
     }
 
     /// The key set and issuers that verify this provider's tokens.
-    pub fn keys(&self) -> &Provider {
+    pub fn keys(&self) -> &IssuerKeys {
         &self.keys
     }
 

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::authkit::IronPasswords;
-use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
+use axum_session_mfa::lifecycle::{OpenIdProvider, Sessions};
 use axum_session_mfa::store::{RedisOptions, RedisStore};
 use axum_session_mfa::{AuthContext, Revocations};
 use http::StatusCode;
@@ -84,7 +84,7 @@ async fn start() -> Cluster {
     let clock = TestClock::default();
     let logout_tokens = Arc::new(Mutex::new(Vec::new()));
     for (listener, callback) in listeners.into_iter().zip(&callbacks) {
-        let idp = IdentityProvider::discover(&s("issuer"), s("client_id"), s("client_secret"))
+        let idp = OpenIdProvider::discover(&s("issuer"), s("client_id"), s("client_secret"))
             .await
             .unwrap()
             .resource(s("resource"));

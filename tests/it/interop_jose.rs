@@ -10,7 +10,7 @@ use crate::interop_support::{require, run};
 use axum::Router;
 use axum::routing::get;
 use axum_session_mfa::AuthLayer;
-use axum_session_mfa::jwks::{JwksKeys, Provider};
+use axum_session_mfa::jwks::{IssuerKeys, JwksKeys};
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ async fn jose_tokens_verify_and_attacks_fail() {
     tokio::spawn(async move { axum::serve(listener, app_server).await.unwrap() });
 
     let keys = JwksKeys::new(&format!("{base}/jwks")).unwrap();
-    let app = router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap());
+    let app = router(AuthLayer::builder(IssuerKeys::new(keys, ISSUER)).build().unwrap());
 
     for alg in ["RS256", "PS256", "ES256", "ES384", "EdDSA"] {
         let token = minted["tokens"][alg].as_str().unwrap();

@@ -5,7 +5,7 @@
 use crate::common::*;
 use crate::interop_support::{Peer, require};
 use axum_session_mfa::AuthLayer;
-use axum_session_mfa::jwks::Provider;
+use axum_session_mfa::jwks::IssuerKeys;
 use http::StatusCode;
 use serde_json::Value;
 
@@ -49,7 +49,7 @@ impl Op {
 async fn discovery_and_mfa_with_oidc_provider() {
     let op = Op::start();
     let issuer = op.get("issuer").to_owned();
-    let idp = Provider::discover(&issuer).await.expect("discovery");
+    let idp = IssuerKeys::discover(&issuer).await.expect("discovery");
     assert_eq!(idp.issuers(), std::slice::from_ref(&issuer));
     assert_eq!(idp.keys().url(), format!("{issuer}/jwks"));
     let layer = AuthLayer::builder(idp).audience(op.get("resource")).build().unwrap();
@@ -76,7 +76,7 @@ async fn discovery_and_mfa_with_oidc_provider() {
     assert!(admin.www_authenticate().contains("insufficient_user_authentication"));
 
     // A token for another audience is refused.
-    let other = AuthLayer::builder(Provider::discover(&issuer).await.unwrap())
+    let other = AuthLayer::builder(IssuerKeys::discover(&issuer).await.unwrap())
         .audience("https://another-api.test")
         .build()
         .unwrap();

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_session_mfa::AuthLayer;
 use axum_session_mfa::jwks::{
-    DiscoveryError, JwksError, JwksKeys, JwksOptions, Provider, UrlError,
+    DiscoveryError, IssuerKeys, JwksError, JwksKeys, JwksOptions, UrlError,
 };
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, Header};
@@ -177,7 +177,7 @@ fn options() -> JwksOptions {
 
 fn app_for(url: &str, options: JwksOptions) -> Router {
     let keys = JwksKeys::with_options(url, options).unwrap();
-    router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap())
+    router(AuthLayer::builder(IssuerKeys::new(keys, ISSUER)).build().unwrap())
 }
 
 fn serving(keys: Vec<Value>) -> Behaviour {
@@ -536,7 +536,7 @@ async fn refresh_fails_fast_and_warms_the_cache() {
     assert!(matches!(keys.refresh().await, Err(JwksError::Fetch(_))));
     server.set(|b| b.status = StatusCode::OK);
     assert_eq!(keys.refresh().await, Ok(2));
-    let app = router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap());
+    let app = router(AuthLayer::builder(IssuerKeys::new(keys, ISSUER)).build().unwrap());
     assert_eq!(bearer(&app, "/me", &rsa_token("k1")).await.status, StatusCode::OK);
     assert_eq!(server.fetches(), 2);
 }
@@ -568,10 +568,10 @@ fn urls_must_be_https_or_loopback() {
 
 #[test]
 fn a_remote_key_set_comes_with_its_issuer() {
-    // The key source is chosen up front: a JWKS enters a layer only through a Provider, which
+    // The key source is chosen up front: a JWKS enters a layer only through an IssuerKeys, which
     // pins the issuer; mixing sources or forgetting the issuer cannot be written.
     let keys = JwksKeys::new("https://idp.example/jwks").unwrap();
-    let idp = Provider::new(keys, "https://idp.example");
+    let idp = IssuerKeys::new(keys, "https://idp.example");
     assert_eq!(idp.issuers(), ["https://idp.example"]);
     let layer = AuthLayer::builder(idp).issuer("https://second.idp.example").build().unwrap();
     let debug = format!("{layer:?}");
@@ -580,14 +580,14 @@ fn a_remote_key_set_comes_with_its_issuer() {
 
 #[test]
 fn workos_preset() {
-    let workos = Provider::workos("client_01ABC").unwrap();
+    let workos = IssuerKeys::workos("client_01ABC").unwrap();
     assert_eq!(workos.keys().url(), "https://api.workos.com/sso/jwks/client_01ABC");
     assert_eq!(
         workos.issuers(),
         ["https://api.workos.com", "https://api.workos.com/user_management/client_01ABC"]
     );
     for bad in ["", "../evil", "a/b", "x?y"] {
-        assert!(Provider::workos(bad).is_err(), "{bad:?}");
+        assert!(IssuerKeys::workos(bad).is_err(), "{bad:?}");
     }
     assert!(AuthLayer::builder(workos).build().is_ok());
 }
@@ -609,7 +609,7 @@ async fn discovery_builds_keys_and_issuer() {
     let server = JwksServer::start(serving(vec![rsa_jwk("k1")])).await;
     let issuer = server.base.clone();
     server.set(|b| b.openid_configuration = Some(discovery_doc(&server, &issuer)));
-    let idp = Provider::discover_with(&issuer, options()).await.unwrap();
+    let idp = IssuerKeys::discover_with(&issuer, options()).await.unwrap();
     assert_eq!(idp.issuers(), std::slice::from_ref(&issuer));
     assert_eq!(idp.keys().url(), server.url());
     let app = router(AuthLayer::builder(idp).build().unwrap());
@@ -628,7 +628,7 @@ async fn discovery_falls_back_to_rfc8414() {
     let server = JwksServer::start(serving(vec![rsa_jwk("k1")])).await;
     let issuer = server.base.clone();
     server.set(|b| b.oauth_metadata = Some(discovery_doc(&server, &issuer)));
-    let idp = Provider::discover_with(&issuer, options()).await.unwrap();
+    let idp = IssuerKeys::discover_with(&issuer, options()).await.unwrap();
     assert_eq!(idp.keys().url(), server.url());
 }
 
@@ -638,7 +638,7 @@ async fn discovery_refuses_a_different_issuer() {
     let issuer = server.base.clone();
     for found in [format!("{issuer}/"), "https://evil.example".to_owned()] {
         server.set(|b| b.openid_configuration = Some(discovery_doc(&server, &found)));
-        let err = Provider::discover_with(&issuer, options()).await.unwrap_err();
+        let err = IssuerKeys::discover_with(&issuer, options()).await.unwrap_err();
         assert_eq!(err, DiscoveryError::IssuerMismatch { expected: issuer.clone(), found });
     }
 }
@@ -649,7 +649,7 @@ async fn discovery_failures() {
     let issuer = server.base.clone();
     // No document at either location.
     assert!(matches!(
-        Provider::discover_with(&issuer, options()).await,
+        IssuerKeys::discover_with(&issuer, options()).await,
         Err(DiscoveryError::Fetch(_))
     ));
     // A jwks_uri that is plain http to a remote host.
@@ -658,18 +658,18 @@ async fn discovery_failures() {
             Some(json!({"issuer": issuer, "jwks_uri": "http://idp.example/jwks"}))
     });
     assert!(matches!(
-        Provider::discover_with(&issuer, options()).await,
+        IssuerKeys::discover_with(&issuer, options()).await,
         Err(DiscoveryError::Url(UrlError::Insecure(_)))
     ));
     // A document without jwks_uri.
     server.set(|b| b.openid_configuration = Some(json!({"issuer": issuer})));
     assert!(matches!(
-        Provider::discover_with(&issuer, options()).await,
+        IssuerKeys::discover_with(&issuer, options()).await,
         Err(DiscoveryError::Fetch(_))
     ));
     // The issuer URL itself must be https or loopback.
     assert!(matches!(
-        Provider::discover("http://idp.example").await,
+        IssuerKeys::discover("http://idp.example").await,
         Err(DiscoveryError::Url(UrlError::Insecure(_)))
     ));
 }
@@ -710,7 +710,7 @@ async fn redirects_follow_the_url_rule() {
     let keys = JwksKeys::with_options(&format!("{hop}/jwks"), options()).unwrap();
     let err = keys.refresh().await.unwrap_err().to_string();
     assert!(err.contains("redirect"), "{err}");
-    let app = router(AuthLayer::builder(Provider::new(keys, ISSUER)).build().unwrap());
+    let app = router(AuthLayer::builder(IssuerKeys::new(keys, ISSUER)).build().unwrap());
     assert_unavailable(&bearer(&app, "/me", &rsa_token("k1")).await);
 
     // An endless chain: the original request and 3 redirects, then it gives up.
@@ -788,7 +788,7 @@ async fn retry_after_says_when_the_next_fetch_may_happen() {
 async fn a_key_that_leaves_the_set_ends_its_cached_tokens_at_once() {
     let server = JwksServer::start(serving(vec![rsa_jwk("k1"), rsa2_jwk("k2")])).await;
     let keys = JwksKeys::with_options(&server.url(), options()).unwrap();
-    let layer = AuthLayer::builder(Provider::new(keys.clone(), ISSUER)).build().unwrap();
+    let layer = AuthLayer::builder(IssuerKeys::new(keys.clone(), ISSUER)).build().unwrap();
     let app = router(layer.clone());
     // One token each: signing again in another second would make another token.
     let (t1, t2) = (rsa_token("k1"), rsa2_token("k2"));
@@ -814,7 +814,7 @@ async fn a_cached_kidless_token_ends_when_a_second_key_makes_its_choice_ambiguou
     // RS256 key, the verifier no longer guesses (unknown_key): a cache hit must not either.
     let server = JwksServer::start(serving(vec![rsa_jwk("k1")])).await;
     let keys = JwksKeys::with_options(&server.url(), options()).unwrap();
-    let layer = AuthLayer::builder(Provider::new(keys.clone(), ISSUER)).build().unwrap();
+    let layer = AuthLayer::builder(IssuerKeys::new(keys.clone(), ISSUER)).build().unwrap();
     let app = router(layer.clone());
     let kidless = token(Algorithm::RS256, "rsa_private.pem", None, &mfa_claims());
     assert_eq!(bearer(&app, "/me", &kidless).await.status, StatusCode::OK);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_session_mfa::authkit::{AuthKitSession, IronPasswords};
-use axum_session_mfa::lifecycle::{IdentityProvider, Sessions};
+use axum_session_mfa::lifecycle::{OpenIdProvider, Sessions};
 use axum_session_mfa::{AuthContext, MfaPolicy, RequireMfa, RequireRecentAuth};
 use http::StatusCode;
 use serde_json::Value;
@@ -76,7 +76,7 @@ pub async fn start_with(access_ttl: u64, leeway: Option<u64>, buffer: Option<u64
     );
     let op: Value = serde_json::from_str(&peer.greeting).unwrap();
     let s = |k: &str| op[k].as_str().unwrap().to_owned();
-    let idp = IdentityProvider::discover(&s("issuer"), s("client_id"), s("client_secret"))
+    let idp = OpenIdProvider::discover(&s("issuer"), s("client_id"), s("client_secret"))
         .await
         .expect("discovery")
         .resource(s("resource"));
