@@ -33,11 +33,12 @@ impl Drop for Demo {
     }
 }
 
-fn demo_binary() -> PathBuf {
+/// The binary of the example `name`.
+fn example_binary(name: &str) -> PathBuf {
     // tests run from target/<profile>/deps; cargo builds examples into target/<profile>/examples.
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|p| p.parent()).unwrap();
-    let bin = profile_dir.join("examples").join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} missing: run the tests with `cargo test`, which builds examples",
@@ -59,10 +60,23 @@ fn start(env: &[(&str, &str)]) -> Demo {
 /// and `RUST_LOG=warn`, which `env` may override), its output in `log` when given, and waits
 /// until it answers `/health`.
 pub fn start_on(port: u16, env: &[(&str, &str)], log: Option<&Path>) -> Demo {
+    start_example("demo", "DEMO_ADDR", "/health", port, env, log)
+}
+
+/// Starts the example `name` on `127.0.0.1:<port>` (told in the variable `addr_var`), as
+/// [`start_on`] does, and waits until it answers `ready` with 200.
+pub fn start_example(
+    name: &str,
+    addr_var: &str,
+    ready: &str,
+    port: u16,
+    env: &[(&str, &str)],
+    log: Option<&Path>,
+) -> Demo {
     let addr = format!("127.0.0.1:{port}");
-    let mut cmd = Command::new(demo_binary());
+    let mut cmd = Command::new(example_binary(name));
     cmd.env_clear()
-        .env("DEMO_ADDR", &addr)
+        .env(addr_var, &addr)
         .env("RUST_LOG", "warn")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
@@ -81,15 +95,15 @@ pub fn start_on(port: u16, env: &[(&str, &str)], log: Option<&Path>) -> Demo {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if http(&demo, "GET", "/health", &[], None).0 == 200 {
+        if http(&demo, "GET", ready, &[], None).0 == 200 {
             return demo;
         }
         if let Ok(Some(status)) = demo.child.try_wait() {
-            panic!("the demo exited ({status}) instead of serving:\n{}", demo.output());
+            panic!("{name} exited ({status}) instead of serving:\n{}", demo.output());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("the demo did not answer /health within 20 s:\n{}", demo.output());
+    panic!("{name} did not answer {ready} within 20 s:\n{}", demo.output());
 }
 
 /// One request; returns (status, headers, body). Redirects are not followed.
@@ -309,7 +323,7 @@ fn public_key_pem_configuration() {
 /// 2, nothing served, stderr `demo: <message>`. Returns stderr. A demo that starts instead is
 /// killed after 20 s and fails the test, rather than hanging it.
 fn refused_start(env: &[(&OsStr, &OsStr)]) -> String {
-    let mut cmd = Command::new(demo_binary());
+    let mut cmd = Command::new(example_binary("demo"));
     cmd.env_clear()
         .env("DEMO_ADDR", "127.0.0.1:0")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -561,7 +575,7 @@ fn authkit_cookie_configuration() {
     drop(demo);
 
     // The startup lines say that these tokens carry `amr`, unlike real WorkOS ones.
-    let mut child = Command::new(demo_binary())
+    let mut child = Command::new(example_binary("demo"))
         .env_clear()
         .env("DEMO_ADDR", "127.0.0.1:0")
         .env("AUTH_IRON_PASSWORD", password)
