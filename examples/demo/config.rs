@@ -1,11 +1,16 @@
-//! The demo's environment contract (the table in `main.rs`), read once at start.
+//! The demo's environment contract, read once at start: `DEMO_ADDR` and the variables in
+//! [`KNOWN`], each explained in the README's table (section "The demo"), all optional.
+//!
+//! At most one key source (`AUTH_OIDC_ISSUER`, `AUTH_WORKOS_CLIENT_ID`, `AUTH_JWKS_URL`,
+//! `AUTH_HS256_SECRET`, `AUTH_PUBLIC_KEY_PEM`); with none, the development issuer runs.
 //!
 //! Fail closed: any `AUTH_*` variable the demo does not know (a typo such as `AUTH_JWKS_URI`),
-//! or one that is set but blank or not UTF-8, stops the demo with a message naming it. Without
-//! that rule a mistyped key variable would start the token-minting development issuer instead of
-//! verifying the keys the user meant to configure. The same holds for combinations: a client
-//! secret without its client id, or sign-in settings without a provider to sign in with, stop
-//! the demo rather than starting it in another mode than the one meant.
+//! or one that is set but blank or not UTF-8, stops the demo with a message naming it (exit
+//! status 2). Without that rule a mistyped key variable would start the token-minting
+//! development issuer instead of verifying the keys the user meant to configure. The same holds
+//! for combinations: a client secret without its client id, or sign-in settings without a
+//! provider to sign in with, stop the demo rather than starting it in another mode than the
+//! one meant.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,7 +23,7 @@ use axum_session_mfa::jwks::{JwksKeys, Provider};
 use axum_session_mfa::lifecycle::{
     ConfigError, IdentityProvider, ProviderError, Sessions, WORKOS_API,
 };
-use axum_session_mfa::{Algorithm, Key, KeySource};
+use axum_session_mfa::{Algorithm, Key, KeySource, SharedState};
 
 /// Every `AUTH_*` variable the demo reads.
 const KNOWN: [&str; 19] = [
@@ -84,6 +89,34 @@ pub struct Config {
     /// trusted instead of the system's roots.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub redis_ca_file: Option<String>,
+}
+
+impl Config {
+    /// Where revocations (and refresh leases) live: this process, or the Redis of
+    /// `AUTH_REDIS_URL` (with the CA of `AUTH_REDIS_CA_FILE`). Connects lazily: a Redis that
+    /// is down is no error here (the banner says so).
+    pub fn shared_state(&self) -> Result<SharedState, String> {
+        let Some(url) = &self.redis_url else { return Ok(SharedState::in_memory()) };
+        #[cfg(feature = "redis")]
+        {
+            let mut options = axum_session_mfa::RedisOptions::default();
+            let mut vars = "AUTH_REDIS_URL";
+            if let Some(path) = &self.redis_ca_file {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("AUTH_REDIS_CA_FILE: cannot read {path}: {e}"))?;
+                options = options.ca_pem(pem);
+                vars = "AUTH_REDIS_URL with AUTH_REDIS_CA_FILE";
+            }
+            SharedState::redis_with(url, options).map_err(|e| format!("{vars}: {e}"))
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = url;
+            Err("AUTH_REDIS_URL needs the `redis` feature: cargo run --example demo --features \
+                 redis"
+                .into())
+        }
+    }
 }
 
 /// The session lifecycle's settings: this application's client at the provider named by the
@@ -362,6 +395,15 @@ impl KeyChoice {
 
 #[cfg(feature = "lifecycle")]
 impl KeyChoice {
+    /// Who signs users in, for people: "WorkOS AuthKit", or the OpenID Provider's issuer.
+    pub fn provider_name(&self) -> String {
+        match self {
+            Self::WorkOs(_) => "WorkOS AuthKit".to_owned(),
+            Self::OidcIssuer(issuer) => issuer.clone(),
+            _ => "the identity provider".to_owned(),
+        }
+    }
+
     /// The session lifecycle for this key source's provider: `IdentityProvider` (discovery, or
     /// the WorkOS API) and `Sessions` with the demo's cookie. Errors name the variable.
     pub async fn sessions(
@@ -418,11 +460,8 @@ fn auth_variables() -> Result<BTreeMap<String, String>, String> {
             continue;
         }
         if !KNOWN.contains(&name.as_str()) {
-            let hint = closest(&name).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
-            return Err(format!(
-                "unknown variable {name}{hint}: unset it; the demo reads {}",
-                KNOWN.join(", ")
-            ));
+            let known = KNOWN.join(", ");
+            return Err(format!("unknown variable {name}: unset it; the demo reads {known}"));
         }
         let value = value.into_string().map_err(|_| format!("{name} is not valid UTF-8"))?;
         let value = value.trim();
@@ -432,30 +471,4 @@ fn auth_variables() -> Result<BTreeMap<String, String>, String> {
         vars.insert(name, value.to_owned());
     }
     Ok(vars)
-}
-
-/// The known variable nearest to a mistyped name (case-insensitive, at most 3 edits away).
-fn closest(name: &str) -> Option<&'static str> {
-    let name = name.to_ascii_uppercase();
-    KNOWN
-        .into_iter()
-        .map(|known| (edit_distance(&name, known), known))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, known)| known)
-}
-
-/// Levenshtein distance over bytes.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.bytes().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }

@@ -120,6 +120,21 @@ pub fn home(site: &Site, ctx: Option<&AuthContext>, return_to: &str) -> Html<Str
     ))
 }
 
+/// Why a session may see `/admin`.
+pub const ADMIN_WHY: &str = "This page is behind <code>RequireMfa</code>: your session's \
+                             <code>amr</code> lists <code>mfa</code>.";
+
+/// Why a session may see `/admin/recent`.
+pub fn recent_why(workos: bool) -> &'static str {
+    if workos {
+        "This page is behind <code>RequireRecentAuth</code>: you signed in within the last 5 \
+         minutes (WorkOS tokens carry no <code>amr</code>, so this is a fresh sign-in, not MFA)."
+    } else {
+        "This page is behind <code>RequireMfa</code> with <code>max_age</code> 300: you passed \
+         MFA within the last 5 minutes."
+    }
+}
+
 /// The page behind `/admin` or `/admin/recent`, for browsers (API clients get JSON). `title`
 /// and `why` are the demo's own text (`why` may hold markup); the session's values are escaped.
 pub fn admin(ctx: &AuthContext, title: &str, why: &str) -> Html<String> {

@@ -420,7 +420,8 @@ fn blank_auth_variable_is_a_startup_error_naming_it() {
 }
 
 /// A mistyped variable (here beside a valid key, or instead of one) is a startup error naming
-/// it, with the closest known name; the demo does not ignore it.
+/// it and the variables the demo reads (the right name among them); the demo does not ignore
+/// it.
 #[test]
 fn unknown_auth_variable_is_a_startup_error_naming_it() {
     let secret = "demo-shared-secret-of-at-least-32-bytes";
@@ -439,6 +440,7 @@ fn unknown_auth_variable_is_a_startup_error_naming_it() {
     ] {
         let stderr = refused_start(&os_env(&env));
         assert!(stderr.contains(&format!("unknown variable {name}")), "{env:?}: {stderr}");
+        assert!(stderr.contains("the demo reads AUTH_"), "{env:?}: {stderr}");
         assert!(stderr.contains(hint), "{env:?}: {stderr}");
     }
 }
