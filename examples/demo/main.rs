@@ -85,6 +85,7 @@ async fn main() {
             // The sessions build the layer (the provider's keys, its cookie then Bearer, sealed
             // cookies refreshed before they expire, browsers sent to /auth/login to sign in or
             // step up) with what every mode adds, so the callback judges tokens as it does.
+            let answers = Answers { provider: Some(provider.clone()), ..answers };
             let sessions = choice
                 .sessions(sign_in, &config.cookie, revocations.clone(), move |l| answers.apply(l))
                 .await
@@ -191,6 +192,8 @@ struct Answers {
     audiences: Vec<String>,
     step_up_url: Option<String>,
     workos: bool,
+    /// With sign-in: the provider's name, for the page that sends browsers there to step up.
+    provider: Option<String>,
 }
 
 impl Answers {
@@ -200,6 +203,7 @@ impl Answers {
             audiences: config.audiences.clone(),
             step_up_url: config.step_up_url.clone(),
             workos: config.workos,
+            provider: None,
         }
     }
 
@@ -213,22 +217,31 @@ impl Answers {
         if let Some(url) = &self.step_up_url {
             auth = auth.step_up_redirect(url);
         }
-        if self.workos {
-            auth = auth.on_reject(explain);
-        }
-        auth
+        let (workos, provider) = (self.workos, self.provider);
+        auth.on_reject(move |rejection| explain(rejection, workos, provider.as_deref()))
     }
 }
 
-/// WorkOS access tokens carry no `amr`: sending a browser to sign in again can never satisfy
-/// RequireMfa, so it gets a page that says so instead of going round in circles.
-fn explain(rejection: &Rejection) -> Response {
-    match (rejection.kind(), rejection.navigation()) {
-        (RejectionKind::InsufficientAuthentication(denial), Some(path))
-            if matches!(denial.rule(), DenyRule::AmrAbsent) =>
-        {
-            let path = path.split('?').next().unwrap_or(path);
-            (StatusCode::FORBIDDEN, pages::no_amr(path)).into_response()
+/// People refused by a guard get a page that says why, where a redirect alone would leave
+/// them guessing; API clients (and fetches) keep the crate's JSON and challenges.
+fn explain(rejection: &Rejection, workos: bool, provider: Option<&str>) -> Response {
+    let (Some(target), RejectionKind::InsufficientAuthentication(denial)) =
+        (rejection.navigation(), rejection.kind())
+    else {
+        return rejection.default_response();
+    };
+    let path = target.split('?').next().unwrap_or(target);
+    if workos && matches!(denial.rule(), DenyRule::AmrAbsent) {
+        // WorkOS access tokens carry no `amr`: sending the browser to sign in again can never
+        // satisfy RequireMfa, so it gets a page that says so instead of going round in circles.
+        return (StatusCode::FORBIDDEN, NO_STORE, pages::no_amr(path)).into_response();
+    }
+    match (provider, rejection.location()) {
+        // "Confirm it's you", with a button to the step-up sign-in the redirect would have
+        // used (`return_to`, `max_age`, `acr_values` kept).
+        (Some(provider), Some(step_up)) => {
+            let page = pages::step_up_needed(path, denial, provider, step_up);
+            (StatusCode::FORBIDDEN, NO_STORE, page).into_response()
         }
         _ => rejection.default_response(),
     }

@@ -809,15 +809,19 @@ fn workos_sign_in_configuration() {
     assert!(headers.get("location").is_none());
     assert!(page.contains("This page needs proof of MFA") && page.contains("<code>/admin</code>"));
 
-    // Sudo mode: a sign-in older than 300 s is sent to sign in again, with max_age.
+    // Sudo mode: a sign-in older than 300 s is asked to sign in again, with max_age.
     let stale = session(1000);
     let browser = [("cookie", stale.as_str()), ("accept", "text/html")];
-    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &browser, None);
-    assert_eq!(status, 303);
-    assert_eq!(
-        headers["location"],
-        "/auth/login?step_up=1&return_to=%2Fadmin%2Frecent&max_age=300"
-    );
+    let (status, headers, page) = http(&demo, "GET", "/admin/recent", &browser, None);
+    assert_eq!(status, 403);
+    assert!(headers.get("location").is_none());
+    assert!(page.contains("needs a sign-in within the last 5 minutes"), "{page}");
+    let step_up = "/auth/login?step_up=1&amp;return_to=%2Fadmin%2Frecent&amp;max_age=300";
+    assert!(page.contains(&format!("href=\"{step_up}\"")), "{page}");
+    assert!(page.contains("Continue to WorkOS AuthKit</a>"), "{page}");
+    // No MFA step-up offered at home: WorkOS tokens never carry `amr`.
+    let (_, _, page) = http(&demo, "GET", "/", &[("cookie", &fresh)], None);
+    assert!(!page.contains("Verify with MFA"), "{page}");
     assert_eq!(http(&demo, "GET", "/admin/recent", &[("cookie", &stale)], None).0, 403);
 
     // Sign-out ends the WorkOS session too, and comes back to the demo's home.
@@ -896,19 +900,44 @@ fn oidc_sign_in_configuration() {
         (status, headers["location"].to_str().unwrap()),
         (303, "/auth/login?return_to=%2Fadmin")
     );
+    // Password-only: a page that says why, with a button to the step-up sign-in the redirect
+    // would have used (max_age=0 is the route's; /admin/recent keeps its max_age=300).
     let pwd = token(json!(["pwd"]), Some("https://api.demo.test"));
     let browser = [("authorization", pwd.as_str()), ("accept", "text/html")];
-    let (status, headers, _) = http(&demo, "GET", "/admin", &browser, None);
-    assert_eq!(
-        (status, headers["location"].to_str().unwrap()),
-        (303, "/auth/login?step_up=1&return_to=%2Fadmin")
+    for (path, needs, step_up) in [
+        (
+            "/admin",
+            "needs a recent multi-factor sign-in",
+            "/auth/login?step_up=1&amp;return_to=%2Fadmin\"",
+        ),
+        (
+            "/admin/recent",
+            "needs a multi-factor sign-in within the last 5 minutes",
+            "/auth/login?step_up=1&amp;return_to=%2Fadmin%2Frecent&amp;max_age=300\"",
+        ),
+    ] {
+        let (status, headers, page) = http(&demo, "GET", path, &browser, None);
+        assert_eq!(status, 403, "{path}");
+        assert!(headers.get("location").is_none(), "{path}");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(page.contains(&format!("<code>{path}</code> {needs}")), "{path}: {page}");
+        assert!(page.contains(&format!("href=\"{step_up}")), "{path}: {page}");
+        assert!(page.contains(&format!("Continue to {issuer}</a>")), "{path}: {page}");
+    }
+    // A fetch (not a navigation) keeps the JSON challenge.
+    let fetch =
+        [("authorization", pwd.as_str()), ("accept", "text/html"), ("sec-fetch-mode", "cors")];
+    let (status, headers, _) = http(&demo, "GET", "/admin", &fetch, None);
+    assert_eq!(status, 403);
+    assert!(
+        headers["www-authenticate"].to_str().unwrap().contains("insufficient_user_authentication")
     );
-    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &browser, None);
-    assert_eq!(status, 303);
-    assert_eq!(
-        headers["location"],
-        "/auth/login?step_up=1&return_to=%2Fadmin%2Frecent&max_age=300"
-    );
+    // The home page offers the same step-up to a session without MFA, and not to one with it.
+    let (_, _, page) = http(&demo, "GET", "/", &browser, None);
+    assert!(page.contains(r#"href="/auth/login?step_up=1&amp;return_to=%2F">"#), "{page}");
+    assert!(page.contains("Verify with MFA (step up)"), "{page}");
+    let (_, _, page) = http(&demo, "GET", "/", &[("authorization", &mfa)], None);
+    assert!(!page.contains("Verify with MFA") && page.contains("Sign out"), "{page}");
     let (status, _, body) = http(&demo, "GET", "/admin", &[("authorization", &pwd)], None);
     assert_eq!(
         (status, json_of(&body)["code"].clone()),
