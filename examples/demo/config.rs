@@ -1,14 +1,20 @@
-//! The demo's environment contract (the table in `main.rs`), read once at start.
+//! The demo's environment contract, read once at start: `DEMO_ADDR` and the variables in
+//! [`KNOWN`], each explained in the README's table (section "The demo"), all optional.
+//!
+//! At most one key source (`AUTH_OIDC_ISSUER`, `AUTH_WORKOS_CLIENT_ID`, `AUTH_JWKS_URL`,
+//! `AUTH_HS256_SECRET`, `AUTH_PUBLIC_KEY_PEM`); with none, the development issuer runs.
 //!
 //! Fail closed: any `AUTH_*` variable the demo does not know (a typo such as `AUTH_JWKS_URI`),
-//! or one that is set but blank or not UTF-8, stops the demo with a message naming it. Without
-//! that rule a mistyped key variable would start the token-minting development issuer instead of
-//! verifying the keys the user meant to configure. The same holds for combinations: a client
-//! secret without its client id, or sign-in settings without a provider to sign in with, stop
-//! the demo rather than starting it in another mode than the one meant.
+//! or one that is set but blank or not UTF-8, stops the demo with a message naming it (exit
+//! status 2). Without that rule a mistyped key variable would start the token-minting
+//! development issuer instead of verifying the keys the user meant to configure. The same holds
+//! for combinations: a client secret without its client id, or sign-in settings without a
+//! provider to sign in with, stop the demo rather than starting it in another mode than the
+//! one meant.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::AuthLayerBuilder;
@@ -18,6 +24,9 @@ use axum_session_mfa::jwks::{IssuerKeys, JwksKeys};
 use axum_session_mfa::lifecycle::{
     ConfigError, IdentityProvider, OpenIdProvider, ProviderError, Sessions, WORKOS_API,
 };
+#[cfg(feature = "redis")]
+use axum_session_mfa::store::RedisStore;
+use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
 /// Every `AUTH_*` variable the demo reads.
@@ -84,6 +93,61 @@ pub struct Config {
     /// trusted instead of the system's roots.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub redis_ca_file: Option<String>,
+}
+
+impl Config {
+    /// Where revocations and refresh leases live: this process, or the Redis of
+    /// `AUTH_REDIS_URL` (with the CA of `AUTH_REDIS_CA_FILE`). Connects lazily: a Redis that
+    /// is down is no error here (the banner says so).
+    pub fn stores(&self) -> Result<Stores, String> {
+        let Some(url) = &self.redis_url else {
+            let memory = MemoryStore::new();
+            return Ok(Stores {
+                revocations: Arc::new(memory.clone()),
+                sessions: Arc::new(memory),
+                redis: None,
+            });
+        };
+        #[cfg(feature = "redis")]
+        {
+            let mut options = axum_session_mfa::store::RedisOptions::default();
+            let mut vars = "AUTH_REDIS_URL";
+            if let Some(path) = &self.redis_ca_file {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("AUTH_REDIS_CA_FILE: cannot read {path}: {e}"))?;
+                options = options.ca_pem(pem);
+                vars = "AUTH_REDIS_URL with AUTH_REDIS_CA_FILE";
+            }
+            let redis =
+                RedisStore::with_options(url, options).map_err(|e| format!("{vars}: {e}"))?;
+            Ok(Stores {
+                revocations: Arc::new(redis.clone()),
+                sessions: Arc::new(redis.clone()),
+                redis: Some(redis),
+            })
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = url;
+            Err("AUTH_REDIS_URL needs the `redis` feature: cargo run --example demo --features \
+                 redis"
+                .into())
+        }
+    }
+}
+
+/// The stores the demo chose: one value behind both traits (in memory, or Redis).
+pub struct Stores {
+    /// For `Revocations::builder`.
+    pub revocations: Arc<dyn RevocationStore>,
+    /// For `SessionsBuilder::store`.
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    pub sessions: Arc<dyn Store>,
+    /// The Redis, to ask whether it answers at start.
+    #[cfg(feature = "redis")]
+    pub redis: Option<RedisStore>,
+    #[cfg(not(feature = "redis"))]
+    pub redis: Option<std::convert::Infallible>,
 }
 
 /// The session lifecycle's settings: this application's client at the provider named by the
@@ -362,6 +426,15 @@ impl KeyChoice {
 
 #[cfg(feature = "lifecycle")]
 impl KeyChoice {
+    /// Who signs users in, for people: "WorkOS AuthKit", or the OpenID Provider's issuer.
+    pub fn provider_name(&self) -> String {
+        match self {
+            Self::WorkOs(_) => "WorkOS AuthKit".to_owned(),
+            Self::OidcIssuer(issuer) => issuer.clone(),
+            _ => "the identity provider".to_owned(),
+        }
+    }
+
     /// The session lifecycle for this key source's provider: `IdentityProvider` (discovery, or
     /// the WorkOS API) and `Sessions` with the demo's cookie. Errors name the variable.
     pub async fn sessions(
@@ -369,7 +442,7 @@ impl KeyChoice {
         sign_in: SignIn,
         cookie: &str,
         revocations: axum_session_mfa::Revocations,
-        store: std::sync::Arc<dyn axum_session_mfa::store::Store>,
+        store: Arc<dyn Store>,
         layer: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder + Send + 'static,
     ) -> Result<Sessions, String> {
         let SignIn { client_id, client_secret, redirect_uri, scopes, resource, .. } = sign_in;
@@ -420,11 +493,8 @@ fn auth_variables() -> Result<BTreeMap<String, String>, String> {
             continue;
         }
         if !KNOWN.contains(&name.as_str()) {
-            let hint = closest(&name).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
-            return Err(format!(
-                "unknown variable {name}{hint}: unset it; the demo reads {}",
-                KNOWN.join(", ")
-            ));
+            let known = KNOWN.join(", ");
+            return Err(format!("unknown variable {name}: unset it; the demo reads {known}"));
         }
         let value = value.into_string().map_err(|_| format!("{name} is not valid UTF-8"))?;
         let value = value.trim();
@@ -434,30 +504,4 @@ fn auth_variables() -> Result<BTreeMap<String, String>, String> {
         vars.insert(name, value.to_owned());
     }
     Ok(vars)
-}
-
-/// The known variable nearest to a mistyped name (case-insensitive, at most 3 edits away).
-fn closest(name: &str) -> Option<&'static str> {
-    let name = name.to_ascii_uppercase();
-    KNOWN
-        .into_iter()
-        .map(|known| (edit_distance(&name, known), known))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, known)| known)
-}
-
-/// Levenshtein distance over bytes.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.bytes().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }

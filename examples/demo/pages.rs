@@ -2,7 +2,7 @@
 //! escaped values. Every value from a request or a token goes through `escape`.
 
 use axum::response::Html;
-use axum_session_mfa::AuthContext;
+use axum_session_mfa::{AuthContext, Denial};
 
 const STYLE: &str = include_str!("pages/style.css");
 
@@ -58,7 +58,7 @@ pub fn home(site: &Site, ctx: Option<&AuthContext>, return_to: &str) -> Html<Str
             let step_up = if ctx.has_amr("mfa") {
                 ""
             } else {
-                "<a class=\"button\" href=\"/dev/step-up?return_to=%2F\">Add MFA to this session</a>"
+                "<a class=\"button\" href=\"/dev/step-up?return_to=%2F\">Verify with MFA (step up)</a>"
             };
             format!(
                 "{step_up}<form method=\"post\" action=\"/dev/logout\">\
@@ -74,9 +74,18 @@ pub fn home(site: &Site, ctx: Option<&AuthContext>, return_to: &str) -> Html<Str
                 escape(&query)
             )
         }
-        (SignIn::Provider(_), Some(_)) => {
-            "<form method=\"post\" action=\"/auth/logout\"><button>Sign out</button></form>"
-                .to_owned()
+        (SignIn::Provider(_), Some(ctx)) => {
+            // WorkOS tokens never carry `amr`: no step-up could add `mfa` to them.
+            let step_up = if ctx.has_amr("mfa") || site.workos {
+                ""
+            } else {
+                "<a class=\"button\" href=\"/auth/login?step_up=1&amp;return_to=%2F\">\
+                 Verify with MFA (step up)</a>"
+            };
+            format!(
+                "{step_up}<form method=\"post\" action=\"/auth/logout\">\
+                 <button>Sign out</button></form>"
+            )
         }
         (SignIn::Elsewhere { cookie }, None) => format!(
             "<p>This demo only verifies tokens: send one as the cookie <code>{}</code> or as \
@@ -120,6 +129,21 @@ pub fn home(site: &Site, ctx: Option<&AuthContext>, return_to: &str) -> Html<Str
     ))
 }
 
+/// Why a session may see `/admin`.
+pub const ADMIN_WHY: &str = "This page is behind <code>RequireMfa</code>: your session's \
+                             <code>amr</code> lists <code>mfa</code>.";
+
+/// Why a session may see `/admin/recent`.
+pub fn recent_why(workos: bool) -> &'static str {
+    if workos {
+        "This page is behind <code>RequireRecentAuth</code>: you signed in within the last 5 \
+         minutes (WorkOS tokens carry no <code>amr</code>, so this is a fresh sign-in, not MFA)."
+    } else {
+        "This page is behind <code>RequireMfa</code> with <code>max_age</code> 300: you passed \
+         MFA within the last 5 minutes."
+    }
+}
+
 /// The page behind `/admin` or `/admin/recent`, for browsers (API clients get JSON). `title`
 /// and `why` are the demo's own text (`why` may hold markup); the session's values are escaped.
 pub fn admin(ctx: &AuthContext, title: &str, why: &str) -> Html<String> {
@@ -137,6 +161,32 @@ pub fn step_up(ctx: &AuthContext, return_to: &str) -> Html<String> {
         ("sub", &escape(ctx.sub())),
         ("sid", &escape(ctx.sid().unwrap_or("-"))),
         ("return_to", &escape(return_to)),
+    ];
+    Html(render(page, &values))
+}
+
+/// "Confirm it's you": why the session cannot enter `path` yet, and a button to the step-up
+/// sign-in (`step_up`, the URL the crate would have redirected to, with `return_to`, `max_age`
+/// and `acr_values`) at `provider`.
+pub fn step_up_needed(path: &str, denial: &Denial, provider: &str, step_up: &str) -> Html<String> {
+    let policy = denial.policy();
+    let within = policy.max_age().map(|age| match age.as_secs() {
+        secs if secs >= 60 && secs % 60 == 0 => format!(" within the last {} minutes", secs / 60),
+        secs => format!(" within the last {secs} seconds"),
+    });
+    let needs = match (policy.methods().is_empty(), within) {
+        (false, None) => "a recent multi-factor sign-in".to_owned(),
+        (false, Some(within)) => format!("a multi-factor sign-in{within}"),
+        (true, within) => format!("a sign-in{}", within.unwrap_or_default()),
+    };
+    let page = include_str!("pages/step_up_needed.html");
+    let values = [
+        ("style", STYLE),
+        ("path", &escape(path)),
+        ("needs", &needs),
+        ("why", &escape(&denial.rule().to_string())),
+        ("provider", &escape(provider)),
+        ("continue", &escape(step_up)),
     ];
     Html(render(page, &values))
 }

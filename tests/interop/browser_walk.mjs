@@ -3,14 +3,16 @@
 // Provider (oidc_login_provider.mjs), the way a person would:
 //
 //   open /admin -> 303 /auth/login?return_to=/admin -> the OP's sign-in form
-//   -> sign in WITHOUT MFA -> back on /admin -> RequireMfa sends the browser to step up
-//      (/auth/login?step_up=1 -> the OP asks again: max_age=0)
+//   -> sign in WITHOUT MFA -> back on /admin -> RequireMfa refuses it: a page says why
+//      ("Confirm it's you") with a button to the provider
+//   -> the button: /auth/login?step_up=1&return_to=/admin -> the OP asks again: max_age=0
 //   -> sign in WITH MFA -> /admin answers 200 with the admin page
 //   -> /auth/session: authenticated, amr has "mfa", no token in sight
 //   -> home: "Sign out" (a POST form) -> the OP's end_session (its confirmation page submits
 //      itself) -> back on the demo's home, signed out ("Sign in"; /auth/session false)
 //   -> /admin again: the OP asks for a sign-in (its session ended too).
-// Screenshots at phone width (390x844) of the home page (signed in and out) and the admin page.
+// Screenshots at phone width (390x844) of the home page (signed in and out), the step-up page
+// and the admin page.
 //
 // Usage: node browser_walk.mjs <demo base URL> <OP issuer> [screenshot dir]
 //   CHROMIUM (env) overrides the browser path (default /usr/bin/chromium).
@@ -151,19 +153,33 @@ try {
   const mfa = page.getByLabel('Use my second factor (MFA)');
   await mfa.uncheck();
   let mark = navigations.length;
-  // /admin refuses the password-only session and sends the browser to step up: the OP asks again.
+  // /admin refuses the password-only session with a page that says why, not a silent redirect.
   await submitAndWait(page, page.getByRole('button', { name: 'Sign in', exact: true }),
-    (url) => onOpForm(url) && url.href !== firstForm);
+    (url) => onDemo(url, '/admin'));
   const back = redirectsSince(mark);
   const landed = back.find((r) => onDemo(new URL(r.url), '/auth/callback'));
   check(landed?.location === '/admin', `the callback did not return to /admin: ${JSON.stringify(landed)}`);
-  const stepUp = back.find((r) => onDemo(new URL(r.url), '/admin'));
-  check(stepUp?.location?.startsWith('/auth/login?step_up=1&return_to=%2Fadmin'),
-    `/admin did not send the password-only session to step up: ${JSON.stringify(stepUp)}`);
-  const authorize = back.find((r) => onDemo(new URL(r.url), '/auth/login'));
+  const refused = navigations[navigations.length - 1];
+  check(onDemo(new URL(refused.url), '/admin') && refused.status === 403,
+    `/admin answered the password-only session with ${JSON.stringify(refused)}`);
+  await page.getByRole('heading', { name: "Confirm it's you" }).waitFor();
+  const says = await page.locator('.notice').innerText();
+  check(says.includes('needs a recent multi-factor sign-in'), `the step-up page says: ${says}`);
+  const proceed = page.getByRole('link', { name: `Continue to ${issuerArg}`, exact: true });
+  const href = await proceed.getAttribute('href');
+  check(href === '/auth/login?step_up=1&return_to=%2Fadmin', `the step-up button goes to ${href}`);
+  await fitsWidth(page, 'the step-up page');
+  await shot(page, 'step-up');
+  seen.step_up_page = { status: refused.status, says, href };
+
+  step = 'continue to the provider';
+  mark = navigations.length;
+  await submitAndWait(page, proceed, (url) => onOpForm(url));
+  const authorize = redirectsSince(mark).find((r) => onDemo(new URL(r.url), '/auth/login'));
+  check(authorize, `the button did not go through /auth/login: ${JSON.stringify(navigations.slice(mark))}`);
   const asked = new URL(authorize.location);
   check(asked.searchParams.get('max_age') === '0', `the step-up asked the OP for max_age=${asked.searchParams.get('max_age')}`);
-  seen.step_up = { admin: stepUp.location, max_age: asked.searchParams.get('max_age') };
+  seen.step_up = { admin: href, max_age: asked.searchParams.get('max_age') };
 
   step = 'step up with MFA';
   await page.getByLabel('Use my second factor (MFA)').check();

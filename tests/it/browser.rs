@@ -1,7 +1,7 @@
 //! A real browser through the demo: headless Chromium (`playwright-core` driving the system's
-//! `/usr/bin/chromium`) signs in at a real OpenID Provider (`oidc_login_provider.mjs`), is sent
-//! to step up by `RequireMfa`, passes MFA, reads `/auth/session` and signs out through the
-//! provider's end_session. The walk itself is `tests/interop/browser_walk.mjs`; this test starts
+//! `/usr/bin/chromium`) signs in at a real OpenID Provider (`oidc_login_provider.mjs`), is asked
+//! to step up by `RequireMfa` (a page saying why, with a button to the provider), passes MFA,
+//! reads `/auth/session` and signs out through the provider's end_session. The walk itself is `tests/interop/browser_walk.mjs`; this test starts
 //! the provider and the demo binary (as `demo.rs` does) and checks what the walk saw.
 //!
 //! Needs the `__interop` feature (Node.js, `npm ci --prefix tests/interop`) and Chromium
@@ -108,6 +108,9 @@ fn a_person_signs_in_steps_up_and_signs_out() {
     );
 
     // What the walk saw, beyond its own checks.
+    let step_up_page = &result["step_up_page"];
+    assert_eq!(step_up_page["status"], 403, "{result:#}");
+    assert_eq!(step_up_page["href"], "/auth/login?step_up=1&return_to=%2Fadmin", "{result:#}");
     assert_eq!(result["step_up"]["max_age"], "0", "{result:#}");
     assert_eq!(result["admin"], json!({ "status": 200, "heading": "Admin area" }));
     let session = &result["session"];
@@ -119,7 +122,7 @@ fn a_person_signs_in_steps_up_and_signs_out() {
     assert_eq!(result["home_signed_in"], json!({ "signIn": 0, "signOut": 1 }));
     assert_eq!(result["signed_out"]["home"], json!({ "signIn": 1, "signOut": 0 }));
     assert_eq!(result["signed_out"]["session"], json!({ "authenticated": false }));
-    for shot in ["home-signed-in", "home-signed-out", "admin"] {
+    for shot in ["home-signed-in", "home-signed-out", "step-up", "admin"] {
         let file = result["screenshots"][shot].as_str().unwrap_or_default();
         assert!(Path::new(file).exists(), "no {shot} screenshot: {result:#}");
     }

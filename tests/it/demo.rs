@@ -33,11 +33,12 @@ impl Drop for Demo {
     }
 }
 
-fn demo_binary() -> PathBuf {
+/// The binary of the example `name`.
+fn example_binary(name: &str) -> PathBuf {
     // tests run from target/<profile>/deps; cargo builds examples into target/<profile>/examples.
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|p| p.parent()).unwrap();
-    let bin = profile_dir.join("examples").join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} missing: run the tests with `cargo test`, which builds examples",
@@ -59,10 +60,23 @@ fn start(env: &[(&str, &str)]) -> Demo {
 /// and `RUST_LOG=warn`, which `env` may override), its output in `log` when given, and waits
 /// until it answers `/health`.
 pub fn start_on(port: u16, env: &[(&str, &str)], log: Option<&Path>) -> Demo {
+    start_example("demo", "DEMO_ADDR", "/health", port, env, log)
+}
+
+/// Starts the example `name` on `127.0.0.1:<port>` (told in the variable `addr_var`), as
+/// [`start_on`] does, and waits until it answers `ready` with 200.
+pub fn start_example(
+    name: &str,
+    addr_var: &str,
+    ready: &str,
+    port: u16,
+    env: &[(&str, &str)],
+    log: Option<&Path>,
+) -> Demo {
     let addr = format!("127.0.0.1:{port}");
-    let mut cmd = Command::new(demo_binary());
+    let mut cmd = Command::new(example_binary(name));
     cmd.env_clear()
-        .env("DEMO_ADDR", &addr)
+        .env(addr_var, &addr)
         .env("RUST_LOG", "warn")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
@@ -81,15 +95,15 @@ pub fn start_on(port: u16, env: &[(&str, &str)], log: Option<&Path>) -> Demo {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if http(&demo, "GET", "/health", &[], None).0 == 200 {
+        if http(&demo, "GET", ready, &[], None).0 == 200 {
             return demo;
         }
         if let Ok(Some(status)) = demo.child.try_wait() {
-            panic!("the demo exited ({status}) instead of serving:\n{}", demo.output());
+            panic!("{name} exited ({status}) instead of serving:\n{}", demo.output());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("the demo did not answer /health within 20 s:\n{}", demo.output());
+    panic!("{name} did not answer {ready} within 20 s:\n{}", demo.output());
 }
 
 /// One request; returns (status, headers, body). Redirects are not followed.
@@ -309,7 +323,7 @@ fn public_key_pem_configuration() {
 /// 2, nothing served, stderr `demo: <message>`. Returns stderr. A demo that starts instead is
 /// killed after 20 s and fails the test, rather than hanging it.
 fn refused_start(env: &[(&OsStr, &OsStr)]) -> String {
-    let mut cmd = Command::new(demo_binary());
+    let mut cmd = Command::new(example_binary("demo"));
     cmd.env_clear()
         .env("DEMO_ADDR", "127.0.0.1:0")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -406,7 +420,8 @@ fn blank_auth_variable_is_a_startup_error_naming_it() {
 }
 
 /// A mistyped variable (here beside a valid key, or instead of one) is a startup error naming
-/// it, with the closest known name; the demo does not ignore it.
+/// it and the variables the demo reads (the right name among them); the demo does not ignore
+/// it.
 #[test]
 fn unknown_auth_variable_is_a_startup_error_naming_it() {
     let secret = "demo-shared-secret-of-at-least-32-bytes";
@@ -425,6 +440,7 @@ fn unknown_auth_variable_is_a_startup_error_naming_it() {
     ] {
         let stderr = refused_start(&os_env(&env));
         assert!(stderr.contains(&format!("unknown variable {name}")), "{env:?}: {stderr}");
+        assert!(stderr.contains("the demo reads AUTH_"), "{env:?}: {stderr}");
         assert!(stderr.contains(hint), "{env:?}: {stderr}");
     }
 }
@@ -561,7 +577,7 @@ fn authkit_cookie_configuration() {
     drop(demo);
 
     // The startup lines say that these tokens carry `amr`, unlike real WorkOS ones.
-    let mut child = Command::new(demo_binary())
+    let mut child = Command::new(example_binary("demo"))
         .env_clear()
         .env("DEMO_ADDR", "127.0.0.1:0")
         .env("AUTH_IRON_PASSWORD", password)
@@ -793,15 +809,19 @@ fn workos_sign_in_configuration() {
     assert!(headers.get("location").is_none());
     assert!(page.contains("This page needs proof of MFA") && page.contains("<code>/admin</code>"));
 
-    // Sudo mode: a sign-in older than 300 s is sent to sign in again, with max_age.
+    // Sudo mode: a sign-in older than 300 s is asked to sign in again, with max_age.
     let stale = session(1000);
     let browser = [("cookie", stale.as_str()), ("accept", "text/html")];
-    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &browser, None);
-    assert_eq!(status, 303);
-    assert_eq!(
-        headers["location"],
-        "/auth/login?step_up=1&return_to=%2Fadmin%2Frecent&max_age=300"
-    );
+    let (status, headers, page) = http(&demo, "GET", "/admin/recent", &browser, None);
+    assert_eq!(status, 403);
+    assert!(headers.get("location").is_none());
+    assert!(page.contains("needs a sign-in within the last 5 minutes"), "{page}");
+    let step_up = "/auth/login?step_up=1&amp;return_to=%2Fadmin%2Frecent&amp;max_age=300";
+    assert!(page.contains(&format!("href=\"{step_up}\"")), "{page}");
+    assert!(page.contains("Continue to WorkOS AuthKit</a>"), "{page}");
+    // No MFA step-up offered at home: WorkOS tokens never carry `amr`.
+    let (_, _, page) = http(&demo, "GET", "/", &[("cookie", &fresh)], None);
+    assert!(!page.contains("Verify with MFA"), "{page}");
     assert_eq!(http(&demo, "GET", "/admin/recent", &[("cookie", &stale)], None).0, 403);
 
     // Sign-out ends the WorkOS session too, and comes back to the demo's home.
@@ -880,19 +900,44 @@ fn oidc_sign_in_configuration() {
         (status, headers["location"].to_str().unwrap()),
         (303, "/auth/login?return_to=%2Fadmin")
     );
+    // Password-only: a page that says why, with a button to the step-up sign-in the redirect
+    // would have used (max_age=0 is the route's; /admin/recent keeps its max_age=300).
     let pwd = token(json!(["pwd"]), Some("https://api.demo.test"));
     let browser = [("authorization", pwd.as_str()), ("accept", "text/html")];
-    let (status, headers, _) = http(&demo, "GET", "/admin", &browser, None);
-    assert_eq!(
-        (status, headers["location"].to_str().unwrap()),
-        (303, "/auth/login?step_up=1&return_to=%2Fadmin")
+    for (path, needs, step_up) in [
+        (
+            "/admin",
+            "needs a recent multi-factor sign-in",
+            "/auth/login?step_up=1&amp;return_to=%2Fadmin\"",
+        ),
+        (
+            "/admin/recent",
+            "needs a multi-factor sign-in within the last 5 minutes",
+            "/auth/login?step_up=1&amp;return_to=%2Fadmin%2Frecent&amp;max_age=300\"",
+        ),
+    ] {
+        let (status, headers, page) = http(&demo, "GET", path, &browser, None);
+        assert_eq!(status, 403, "{path}");
+        assert!(headers.get("location").is_none(), "{path}");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(page.contains(&format!("<code>{path}</code> {needs}")), "{path}: {page}");
+        assert!(page.contains(&format!("href=\"{step_up}")), "{path}: {page}");
+        assert!(page.contains(&format!("Continue to {issuer}</a>")), "{path}: {page}");
+    }
+    // A fetch (not a navigation) keeps the JSON challenge.
+    let fetch =
+        [("authorization", pwd.as_str()), ("accept", "text/html"), ("sec-fetch-mode", "cors")];
+    let (status, headers, _) = http(&demo, "GET", "/admin", &fetch, None);
+    assert_eq!(status, 403);
+    assert!(
+        headers["www-authenticate"].to_str().unwrap().contains("insufficient_user_authentication")
     );
-    let (status, headers, _) = http(&demo, "GET", "/admin/recent", &browser, None);
-    assert_eq!(status, 303);
-    assert_eq!(
-        headers["location"],
-        "/auth/login?step_up=1&return_to=%2Fadmin%2Frecent&max_age=300"
-    );
+    // The home page offers the same step-up to a session without MFA, and not to one with it.
+    let (_, _, page) = http(&demo, "GET", "/", &browser, None);
+    assert!(page.contains(r#"href="/auth/login?step_up=1&amp;return_to=%2F">"#), "{page}");
+    assert!(page.contains("Verify with MFA (step up)"), "{page}");
+    let (_, _, page) = http(&demo, "GET", "/", &[("authorization", &mfa)], None);
+    assert!(!page.contains("Verify with MFA") && page.contains("Sign out"), "{page}");
     let (status, _, body) = http(&demo, "GET", "/admin", &[("authorization", &pwd)], None);
     assert_eq!(
         (status, json_of(&body)["code"].clone()),

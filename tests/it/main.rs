@@ -20,6 +20,8 @@ mod context;
 mod cross_origin;
 #[cfg(feature = "jwks")]
 mod demo;
+#[cfg(feature = "jwks")]
+mod examples;
 mod fuzz_parsing;
 mod guard;
 #[cfg(feature = "jwks")]
