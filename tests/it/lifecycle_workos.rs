@@ -62,6 +62,7 @@ async fn start_with(
     let app = format!("http://{}", listener.local_addr().unwrap());
     let idp = IdentityProvider::workos_at(standin.base_url(), CLIENT_ID, API_KEY).unwrap();
     let clock = TestClock::default();
+    standin.use_clock(clock.clock());
     let sessions =
         Sessions::builder(idp, passwords(), format!("{app}/auth/callback")).clock(clock.clock());
     let sessions = configure(sessions).build().unwrap();
@@ -218,7 +219,8 @@ async fn transient_refresh_failures_keep_the_session_and_terminal_ones_end_it() 
 
     // invalid_grant (the session was revoked): the cookie is cleared, no session.
     world.standin.revoke_refresh_tokens();
-    world.clock.set_offset(3_950);
+    // The token refreshed at 3,106 s lives 4,000 s: due 60 s before it expires.
+    world.clock.set_offset(7_080);
     let page = api.get(&world.url("/me")).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{page:?}");
     assert_eq!(page.code(), "session_ended");
@@ -230,11 +232,11 @@ async fn transient_refresh_failures_keep_the_session_and_terminal_ones_end_it() 
 
 #[tokio::test]
 async fn sudo_mode_sends_the_browser_to_re_authenticate_and_back() {
-    // Two seconds of "recent", and a real wait: the stand-in decides on its own clock.
+    // Two seconds of "recent"; three pass on the clock the app and the stand-in share.
     let world = start(Duration::from_secs(2)).await;
     let mut browser = signed_in(&world).await;
     assert_eq!(browser.api().get(&world.url("/recent")).await.status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    world.clock.set_offset(3);
     let api = browser.api().get(&world.url("/recent")).await;
     assert_eq!(api.status, StatusCode::FORBIDDEN, "{api:?}");
     assert_eq!(api.code(), "insufficient_user_authentication");

@@ -142,10 +142,17 @@ struct Shared {
     api_key: String,
     key: EncodingKey,
     jwks: Value,
+    /// "Now" for the tokens it issues and the sessions it keeps (the system clock unless a test
+    /// gives the app's clock, so both move together).
+    clock: Mutex<axum_session_mfa::Clock>,
     inner: Mutex<Inner>,
 }
 
 impl Shared {
+    fn now(&self) -> u64 {
+        self.clock.lock().unwrap_or_else(PoisonError::into_inner).now()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -169,6 +176,13 @@ impl Drop for WorkOsStandIn {
 }
 
 impl WorkOsStandIn {
+    /// Reads "now" from `clock` from here on (the app's test clock: moving it ages the sessions
+    /// the stand-in keeps and dates the tokens it issues, so a test moves time instead of
+    /// sleeping).
+    pub fn use_clock(&self, clock: axum_session_mfa::Clock) {
+        *self.shared.clock.lock().unwrap_or_else(PoisonError::into_inner) = clock;
+    }
+
     /// Binds a random loopback port and serves on the current tokio runtime.
     pub async fn start() -> Self {
         axum_session_mfa::install_crypto_provider();
@@ -182,6 +196,7 @@ impl WorkOsStandIn {
             key: EncodingKey::from_rsa_pem(PRIVATE_PEM)
                 .expect("tests/fixtures/keys/rsa_private.pem"),
             jwks: public_jwks(),
+            clock: Mutex::new(axum_session_mfa::Clock::system()),
             inner: Mutex::new(Inner {
                 access_ttl: DEFAULT_ACCESS_TTL_SECS,
                 ignore_max_age: false,
@@ -446,7 +461,7 @@ async fn authorize(
     let force_login = param("prompt") == Some("login");
     let organization_id = param("organization_id").unwrap_or(ORG_ID).to_owned();
 
-    let now = now_secs();
+    let now = s.now();
     let code = random_token(32);
     {
         let mut inner = s.lock();
@@ -557,7 +572,7 @@ fn code_grant(s: &Shared, fields: &HashMap<String, String>) -> Response {
         return invalid_request("code is required.");
     };
     let invalid_code = || invalid_grant(format!("The code '{code}' has expired or is invalid."));
-    let now = now_secs();
+    let now = s.now();
     let mut inner = s.lock();
     // Single use: any attempt spends the code, a failed one included.
     let Some(grant) = inner.codes.remove(code) else {
@@ -719,7 +734,7 @@ fn issue_tokens(
     let Some(session) = inner.sessions.get(session_id) else {
         return invalid_grant("Session has already ended.");
     };
-    let iat = now_secs();
+    let iat = s.now();
     let o = if refresh { inner.refresh_overrides.clone() } else { RefreshOverrides::default() };
     let claims = json!({
         "iss": o.iss.clone().unwrap_or_else(|| s.issuer()),
