@@ -92,7 +92,8 @@ pub(crate) fn guard_decision(
     let sid = ctx.and_then(AuthContext::sid);
     let amr = AmrField(ctx.and_then(AuthContext::amr));
     let acr = ctx.and_then(AuthContext::acr);
-    let auth_age = ctx.and_then(AuthContext::auth_age);
+    // Whole seconds in the event (a number, as log pipelines expect).
+    let auth_age = ctx.and_then(AuthContext::auth_age).map(|age| age.as_secs());
     match denied {
         None => tracing::info!(
             target: "axum_session_mfa::audit",

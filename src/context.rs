@@ -274,10 +274,11 @@ impl AuthContext {
         self.verified_at
     }
 
-    /// Seconds since `auth_time`, measured at [`verified_at`](Self::verified_at). `None` without
-    /// `auth_time`; `Some(0)` when `auth_time` lies in the future.
-    pub fn auth_age(&self) -> Option<u64> {
-        self.auth_time().map(|t| self.verified_at().saturating_sub(t))
+    /// The time since `auth_time`, measured at [`verified_at`](Self::verified_at) (whole
+    /// seconds). `None` without `auth_time`; zero when `auth_time` lies in the future.
+    pub fn auth_age(&self) -> Option<std::time::Duration> {
+        self.auth_time()
+            .map(|t| std::time::Duration::from_secs(self.verified_at().saturating_sub(t)))
     }
 
     /// Any claim, deserialized as `T`. `Ok(None)` when absent, `Err` when it has another shape.

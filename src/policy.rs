@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::AuthContext;
 
 /// How far in the future an `auth_time` may lie (clock skew) before a `max_age` rule refuses it.
-pub const FUTURE_AUTH_TIME_SKEW: u64 = 60;
+pub const FUTURE_AUTH_TIME_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
 
 type Predicate = Arc<dyn Fn(&AuthContext) -> bool + Send + Sync>;
 
@@ -153,7 +153,7 @@ impl MfaPolicy {
         }
         if let Some(max_age) = self.max_age {
             let auth_time = ctx.auth_time().ok_or(DenyRule::AuthTimeMissing)?;
-            if auth_time > ctx.verified_at().saturating_add(FUTURE_AUTH_TIME_SKEW) {
+            if auth_time > ctx.verified_at().saturating_add(FUTURE_AUTH_TIME_SKEW.as_secs()) {
                 return Err(DenyRule::AuthTimeInFuture);
             }
             let age = ctx.verified_at().saturating_sub(auth_time);

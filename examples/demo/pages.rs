@@ -213,7 +213,7 @@ fn session_details(ctx: &AuthContext) -> String {
         "<span class=\"warn\">no MFA in this session</span>"
     };
     let age = match ctx.auth_age() {
-        Some(secs) => format!("{secs} s ago"),
+        Some(age) => format!("{} s ago", age.as_secs()),
         None => "unknown (no auth_time)".to_owned(),
     };
     format!(

@@ -459,7 +459,7 @@ async fn complete(
                     "the provider did not say when you signed in",
                 );
             }
-            Some(t) if t > now.saturating_add(FUTURE_AUTH_TIME_SKEW) => {
+            Some(t) if t > now.saturating_add(FUTURE_AUTH_TIME_SKEW.as_secs()) => {
                 return forbidden(
                     "auth_time_in_future",
                     "the provider's auth_time lies in the future",

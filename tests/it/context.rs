@@ -28,7 +28,7 @@ async fn accessors_expose_the_verified_claims() {
     assert_eq!(ctx.iat(), c["iat"].as_u64());
     assert_eq!(ctx.exp(), c["exp"].as_u64().unwrap());
     assert_eq!(ctx.iss(), Some(ISSUER));
-    assert!(ctx.auth_age().unwrap() >= 10);
+    assert!(ctx.auth_age().unwrap() >= std::time::Duration::from_secs(10));
     assert_eq!(ctx.claim::<Vec<String>>("feature_flags").unwrap(), Some(vec!["beta".to_owned()]));
     assert_eq!(ctx.claim::<String>("absent").unwrap(), None);
     assert!(ctx.claim::<u64>("sub").is_err());
