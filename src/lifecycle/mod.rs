@@ -183,10 +183,12 @@ pub enum ConfigError {
     HostCookie(String),
     /// The layer could not be built from what [`SessionsBuilder::layer`] set.
     Layer(crate::BuildError),
-    /// The revocations are shared with other instances but the [`store`](SessionsBuilder::store)
-    /// is not: refreshes would not be coordinated across instances (each would spend the
-    /// single-use refresh token). Give the sessions the revocations' store.
-    StoreNotShared,
+    /// One of the [`store`](SessionsBuilder::store) and the
+    /// [`revocations`](SessionsBuilder::revocations) is shared with other instances and the
+    /// other is not: refreshes would not be coordinated across instances (each would spend the
+    /// single-use refresh token), or a sign-out would hold on this instance only. Give both the
+    /// same store.
+    StoreMismatch,
 }
 
 impl fmt::Display for ConfigError {
@@ -208,8 +210,8 @@ impl fmt::Display for ConfigError {
                 "the cookie {name:?} needs https and no Domain (the __Host- prefix requires both)"
             ),
             Self::Layer(e) => write!(f, "the layer: {e}"),
-            Self::StoreNotShared => f.write_str(
-                "the revocations are shared but the sessions' store is not: pass the same store to SessionsBuilder::store",
+            Self::StoreMismatch => f.write_str(
+                "the sessions' store and the revocations' store must both be shared or both not: pass the same store to SessionsBuilder::store and Revocations::builder",
             ),
         }
     }
@@ -586,10 +588,8 @@ impl SessionsBuilder {
             .store
             .unwrap_or_else(|| Arc::new(crate::store::MemoryStore::with_clock(self.clock.clone())));
         #[cfg(feature = "revocation")]
-        if self.revocations.as_ref().is_some_and(crate::Revocations::is_shared)
-            && !store.is_shared()
-        {
-            return Err(ConfigError::StoreNotShared);
+        if self.revocations.as_ref().is_some_and(|r| r.is_shared() != store.is_shared()) {
+            return Err(ConfigError::StoreMismatch);
         }
         let access = layer.verifier();
         // ID tokens and logout tokens: the same keys, issuers, leeway and clock; their own

@@ -617,11 +617,12 @@ async fn a_shared_copy_nobody_keeps_current_fails_closed() {
     assert_eq!((stopped.status.as_u16(), stopped.code()), (503, "revocation_unavailable".into()));
 }
 
-/// Sessions whose revocations are shared must share their refresh leases too: an in-memory
-/// store beside Redis revocations is refused when the sessions are built.
+/// Sessions whose revocations are shared must share their refresh leases too, and the other way
+/// round: an in-memory store beside Redis revocations (or Redis beside in-memory revocations) is
+/// refused when the sessions are built.
 #[cfg(all(feature = "redis", feature = "lifecycle"))]
 #[tokio::test]
-async fn sessions_refuse_an_unshared_store_beside_shared_revocations() {
+async fn sessions_refuse_a_store_and_revocations_that_disagree_on_sharing() {
     use axum_session_mfa::authkit::IronPasswords;
     use axum_session_mfa::lifecycle::{ConfigError, IdentityProvider, Sessions};
     let redis = redis_state(&crate::prerequisites::redis_url(), &prefix());
@@ -633,9 +634,18 @@ async fn sessions_refuse_an_unshared_store_beside_shared_revocations() {
             .revocations(revocations.clone())
     };
     let refused = builder().build().unwrap_err();
-    assert!(matches!(refused, ConfigError::StoreNotShared), "{refused:?}");
+    assert!(matches!(refused, ConfigError::StoreMismatch), "{refused:?}");
     assert!(refused.to_string().contains("SessionsBuilder::store"), "{refused}");
     let memory = builder().store(MemoryStore::new()).build().unwrap_err();
-    assert!(matches!(memory, ConfigError::StoreNotShared), "{memory:?}");
-    assert!(builder().store(redis).build().is_ok());
+    assert!(matches!(memory, ConfigError::StoreMismatch), "{memory:?}");
+    assert!(builder().store(redis.clone()).build().is_ok());
+    let local = Revocations::builder(MemoryStore::new()).start().await;
+    let idp = IdentityProvider::workos("client_01H", "sk_test_123").unwrap();
+    let passwords = IronPasswords::new("1", "a-cookie-password-of-32-characters!").unwrap();
+    let other_way = Sessions::builder(idp, passwords, "https://app.example.com/auth/callback")
+        .store(redis)
+        .revocations(local)
+        .build()
+        .unwrap_err();
+    assert!(matches!(other_way, ConfigError::StoreMismatch), "{other_way:?}");
 }
