@@ -76,3 +76,5 @@ pub mod security {}
 #[doc = include_str!("../../docs/contributing.md")]
 pub mod contributing {}
 
+#[cfg(test)]
+mod tests;
