@@ -21,7 +21,7 @@
 //! With WorkOS AuthKit instead, build the sessions from the variables authkit-nextjs reads
 //! (`WORKOS_CLIENT_ID`, `WORKOS_API_KEY`, `WORKOS_REDIRECT_URI`, `WORKOS_COOKIE_PASSWORD`):
 //! `Sessions::workos_from_env()?.build()?`; the rest of this file stays the same (but WorkOS
-//! access tokens carry no `amr`, so `/admin` refuses them: see the README).
+//! access tokens carry no `amr`, so `/admin` refuses them: see docs/authkit.md).
 
 use axum::response::Html;
 use axum::routing::get;

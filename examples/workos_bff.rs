@@ -36,7 +36,7 @@
 //!
 //! Routes: `GET /health` (public), `GET /api/me` (any session), `GET /api/admin/users` (the
 //! `users:write` permission), `GET /api/admin/danger` (MFA: refused with 403 for WorkOS
-//! sessions today, since WorkOS access tokens carry no `amr`; see the README's AuthKit section).
+//! sessions today, since WorkOS access tokens carry no `amr`; see docs/authkit.md).
 
 use axum::extract::Request;
 use axum::http::StatusCode;

@@ -1,3 +1,7 @@
+// The README's links lead to files on GitHub; on docs.rs, these definitions of the same labels
+// come first and win (CommonMark keeps the first), so they lead to the guide modules. (Through
+// `concat!`, so that doc tests are named after this file rather than links.md.)
+#![doc = concat!(include_str!("guide/links.md"))]
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -7,6 +11,7 @@
 pub mod audit;
 #[cfg(feature = "authkit")]
 pub mod authkit;
+pub mod guide;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 #[cfg(feature = "lifecycle")]

@@ -5,7 +5,7 @@
 //! Its tokens always carry `amr` (`["pwd"]`, or `["pwd","otp","mfa"]` after MFA), `acr`, a
 //! fresh `auth_time` and `role` `admin` (`GET /dev/token?role=...` names another). With `AUTH_IRON_PASSWORD` it hands them out sealed in AuthKit-style
 //! `wos-session` cookies; real WorkOS access tokens carry no `amr`, so with WorkOS itself
-//! `RequireMfa` denies every session (see the README).
+//! `RequireMfa` denies every session (see docs/authkit.md).
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
