@@ -9,6 +9,8 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::problem::Problem;
+
 /// The precise reason a request is not authenticated.
 ///
 /// [`AuthError::MissingToken`] means "anonymous": no credential was presented at all. Every other
@@ -95,40 +97,46 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// A stable snake_case code for logs, metrics and problem+json bodies.
-    pub fn code(&self) -> &'static str {
+    /// The problem this failure is answered with (its code, status and title).
+    pub(crate) fn problem(&self) -> Problem {
         match self {
-            Self::MissingToken => "missing_token",
-            Self::AmbiguousToken => "ambiguous_token",
-            Self::MalformedHeader => "malformed_header",
-            Self::TokenTooLarge { .. } => "token_too_large",
-            Self::MalformedToken(_) => "malformed_token",
-            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
-            Self::UnknownKey => "unknown_key",
-            Self::ForbiddenHeader(_) => "forbidden_header",
-            Self::UnsupportedCritical => "unsupported_critical_header",
-            Self::WrongType => "wrong_token_type",
-            Self::BadSignature => "bad_signature",
-            Self::Expired => "token_expired",
-            Self::NotYetValid => "token_not_yet_valid",
-            Self::MissingClaim(_) => "missing_claim",
-            Self::InvalidClaim(_) => "invalid_claim",
-            Self::WrongIssuer => "wrong_issuer",
-            Self::WrongAudience => "wrong_audience",
+            Self::MissingToken => Problem::MissingToken,
+            Self::AmbiguousToken => Problem::AmbiguousToken,
+            Self::MalformedHeader => Problem::MalformedHeader,
+            Self::TokenTooLarge { .. } => Problem::TokenTooLarge,
+            Self::MalformedToken(_) => Problem::MalformedToken,
+            Self::AlgorithmNotAllowed => Problem::AlgorithmNotAllowed,
+            Self::UnknownKey => Problem::UnknownKey,
+            Self::ForbiddenHeader(_) => Problem::ForbiddenHeader,
+            Self::UnsupportedCritical => Problem::UnsupportedCritical,
+            Self::WrongType => Problem::WrongType,
+            Self::BadSignature => Problem::BadSignature,
+            Self::Expired => Problem::Expired,
+            Self::NotYetValid => Problem::NotYetValid,
+            Self::MissingClaim(_) => Problem::MissingClaim,
+            Self::InvalidClaim(_) => Problem::InvalidClaim,
+            Self::WrongIssuer => Problem::WrongIssuer,
+            Self::WrongAudience => Problem::WrongAudience,
             #[cfg(feature = "authkit")]
-            Self::InvalidSession(_) => "invalid_session",
+            Self::InvalidSession(_) => Problem::InvalidSession,
             #[cfg(feature = "authkit")]
-            Self::SessionUserMismatch => "session_user_mismatch",
-            Self::KeysUnavailable { .. } => "keys_unavailable",
+            Self::SessionUserMismatch => Problem::SessionUserMismatch,
+            Self::KeysUnavailable { .. } => Problem::KeysUnavailable,
             #[cfg(feature = "lifecycle")]
-            Self::SessionEnded => "session_ended",
+            Self::SessionEnded => Problem::SessionEnded,
             #[cfg(feature = "lifecycle")]
-            Self::RefreshUnavailable { .. } => "refresh_unavailable",
+            Self::RefreshUnavailable { .. } => Problem::RefreshUnavailable,
             #[cfg(feature = "revocation")]
-            Self::SessionRevoked => "session_revoked",
+            Self::SessionRevoked => Problem::SessionRevoked,
             #[cfg(feature = "revocation")]
-            Self::RevocationUnavailable { .. } => "revocation_unavailable",
+            Self::RevocationUnavailable { .. } => Problem::RevocationUnavailable,
         }
+    }
+
+    /// A stable snake_case code for logs, metrics and problem+json bodies (the list, with
+    /// what each means, is in the [rejections guide](crate::guide::rejections)).
+    pub fn code(&self) -> &'static str {
+        self.problem().code()
     }
 
     /// `true` when no credential was presented at all (anonymous request).
@@ -158,10 +166,7 @@ impl AuthError {
     /// The HTTP status this failure maps to: 401, or 503 for the temporary failures (those with
     /// a [`retry_after`](Self::retry_after)).
     pub fn status(&self) -> StatusCode {
-        match self.retry_after() {
-            Some(_) => StatusCode::SERVICE_UNAVAILABLE,
-            None => StatusCode::UNAUTHORIZED,
-        }
+        self.problem().status()
     }
 
     /// For a temporary failure (keys or the refresh endpoint unreachable), the seconds after

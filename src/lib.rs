@@ -30,6 +30,7 @@ mod guard;
 mod keys;
 mod layer;
 mod policy;
+mod problem;
 mod reject;
 #[cfg(feature = "revocation")]
 mod revocation;

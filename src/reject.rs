@@ -11,13 +11,17 @@ use serde_json::{Map, Value};
 
 use crate::CrossOriginError;
 use crate::policy::{DenyRule, MethodMatch};
+use crate::problem::Problem;
 use crate::stepup::{is_browser_navigation, redirect_location};
 use crate::{AuthError, MfaPolicy};
 
-/// The default base of problem `type` URIs: the crate's page on crates.io, whose README lists
-/// the problem codes. It does not change with the crate's version or module layout. The `type`
-/// is this base followed by the problem code.
-pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "https://crates.io/crates/axum-session-mfa#problem-";
+/// The default base of problem `type` URIs: a tag URI (RFC 4151), which RFC 9457 allows for
+/// problem types that are not meant to be dereferenced. The `type` is this base followed by the
+/// problem code (`tag:axum-session-mfa,2026:problem:token_expired`): an identifier that stays
+/// the same across versions; the [rejections guide](crate::guide::rejections) documents every
+/// code. Give clients links that resolve with
+/// [`AuthLayerBuilder::problem_type_base`](crate::AuthLayerBuilder::problem_type_base).
+pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "tag:axum-session-mfa,2026:problem:";
 
 /// A replacement for the default rejection response; see
 /// [`AuthLayerBuilder::on_reject`](crate::AuthLayerBuilder::on_reject).
@@ -147,71 +151,13 @@ impl Responder {
 /// | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
 /// | unsafe method from another origin ([`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer)) | 403 | none |
 ///
-/// The body's `type` is a stable URI made of a base and the problem code (below): by default
-/// [`DEFAULT_PROBLEM_TYPE_BASE`] + code, e.g.
-/// `https://crates.io/crates/axum-session-mfa#problem-insufficient_user_authentication`: the
-/// crate's page, whose README lists the codes (RFC 9457 asks that a type URI lead to
-/// documentation for people), and which does not change with the crate's version or module
-/// layout. Clients should switch on `type` or `code`, never on `title` or `detail`. Point the
-/// types at your own documentation with
-/// [`AuthLayerBuilder::problem_type_base`](crate::AuthLayerBuilder::problem_type_base). The
-/// body also carries the `code` itself and, for 403, `policy`, `rule`, what was missing
-/// (`missing_methods`) and what would pass (`methods`, `methods_match`, `acr_values`,
-/// `max_age`). No body or header ever contains token material.
-///
-/// # Problem codes
-///
-/// ### missing_token
-/// No credential was presented.
-/// ### ambiguous_token
-/// Conflicting credentials: a cookie and a bearer token that carry different tokens, duplicate
-/// cookies with different values, or several `Authorization` headers.
-/// ### malformed_header
-/// The `Authorization` header is not a well-formed bearer credential.
-/// ### token_too_large
-/// The token exceeds the configured size limit.
-/// ### malformed_token
-/// Not a compact JWS (segments, base64url, JSON objects).
-/// ### algorithm_not_allowed
-/// `alg` is `none`, unknown, or not pinned to the selected key.
-/// ### unknown_key
-/// No trusted key for the token's `kid`.
-/// ### forbidden_header
-/// The header carries `jwk`, `jku`, `x5u` or `x5c`.
-/// ### unsupported_critical_header
-/// The header has a `crit` member.
-/// ### wrong_token_type
-/// `typ` is not accepted.
-/// ### bad_signature
-/// The signature does not verify.
-/// ### token_expired
-/// `exp` has passed.
-/// ### token_not_yet_valid
-/// `nbf` is in the future.
-/// ### missing_claim
-/// A required claim is absent.
-/// ### invalid_claim
-/// A claim has the wrong type.
-/// ### wrong_issuer
-/// `iss` is not accepted.
-/// ### wrong_audience
-/// `aud` is not accepted.
-/// ### invalid_session
-/// A sealed session cookie could not be opened.
-/// ### session_user_mismatch
-/// A sealed session's user is not the subject of its access token.
-/// ### keys_unavailable
-/// Verification keys are temporarily unavailable (503).
-/// ### insufficient_user_authentication
-/// A valid session that must step up (RFC 9470).
-/// ### policy_denied
-/// A valid session refused by a custom rule.
-/// ### auth_layer_missing
-/// `AuthLayer` is not installed in front of the route (a programming error, 500).
-/// ### cross_origin_request
-/// An unsafe method from another origin, refused by
-/// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) (403); `reason` is a
-/// [`CrossOriginError`] code.
+/// The body's `type` is the layer's problem type base followed by the problem code (by
+/// default [`DEFAULT_PROBLEM_TYPE_BASE`], a tag URI: an identifier, not a link). Clients should
+/// switch on `type` or `code`, never on `title` or `detail`. Every code, its status and title,
+/// is in the [rejections guide](crate::guide::rejections) (declared once in the crate and
+/// checked against that page by a test). The body also carries the `code` itself and, for 403,
+/// `policy`, `rule`, what was missing (`missing_methods`) and what would pass (`methods`,
+/// `methods_match`, `acr_values`, `max_age`). No body or header ever contains token material.
 ///
 /// # One way to reject
 /// The layer's settings shape every rejection, whoever raises it (a guard, the [`AuthContext`]
@@ -271,7 +217,91 @@ pub enum RejectionKind {
     /// An unsafe method from another origin, refused by
     /// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer): 403.
     CrossOrigin(CrossOriginError),
+    /// A refusal of the lifecycle's routes (sign-in, callback, back-channel logout): 400 mostly.
+    #[cfg(feature = "lifecycle")]
+    SignIn(SignInError),
 }
+
+/// Why one of the lifecycle's routes (sign-in, callback, back-channel logout) refused a request
+/// (feature `lifecycle`), answered as a [`Rejection`] through the layer's settings. Every code,
+/// with its status, is in the [rejections guide](crate::guide::rejections).
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone)]
+pub struct SignInError {
+    problem: Problem,
+    /// The problem's code, or a refused logout token's own code.
+    code: &'static str,
+    detail: String,
+    /// Where "Try again" leads a browser.
+    retry: Option<String>,
+    retry_after: Option<u64>,
+    /// Answered with the OAuth `error` members (OpenID Back-Channel Logout 1.0, section 2.8).
+    backchannel: bool,
+}
+
+#[cfg(feature = "lifecycle")]
+impl SignInError {
+    pub(crate) fn new(problem: Problem, detail: &str) -> Self {
+        let (code, detail) = (problem.code(), detail.to_owned());
+        Self { problem, code, detail, retry: None, retry_after: None, backchannel: false }
+    }
+
+    /// A back-channel logout refusal.
+    #[cfg(feature = "revocation")]
+    pub(crate) fn backchannel(problem: Problem, detail: &str) -> Self {
+        Self { backchannel: true, ..Self::new(problem, detail) }
+    }
+
+    /// A back-channel `logout_token` that does not verify: its own code, status 400.
+    #[cfg(feature = "revocation")]
+    pub(crate) fn logout_token(error: &AuthError) -> Self {
+        let refused = Self::backchannel(Problem::NotALogoutToken, "the logout_token was refused");
+        Self { code: error.code(), ..refused }
+    }
+
+    /// Where "Try again" leads a browser.
+    pub(crate) fn retry(mut self, url: String) -> Self {
+        self.retry = Some(url);
+        self
+    }
+
+    /// Seconds after which the request may succeed (503).
+    #[cfg(feature = "revocation")]
+    pub(crate) fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// The stable code (see the [rejections guide](crate::guide::rejections)).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The status: 400, 403 for a refused step-up, 502 or 503 when the provider or this
+    /// service cannot answer now.
+    pub fn status(&self) -> StatusCode {
+        match self.problem {
+            // A refused logout token: 400, whatever the token's own problem would be.
+            _ if self.code != self.problem.code() => StatusCode::BAD_REQUEST,
+            problem => problem.status(),
+        }
+    }
+
+    /// What happened, for people (never token material).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+#[cfg(feature = "lifecycle")]
+impl fmt::Display for SignInError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.detail, self.code)
+    }
+}
+
+#[cfg(feature = "lifecycle")]
+impl std::error::Error for SignInError {}
 
 /// A policy's refusal of a valid session.
 #[derive(Debug, Clone)]
@@ -311,21 +341,35 @@ impl Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(e) => e.status(),
             RejectionKind::InsufficientAuthentication(d) => d.status,
-            RejectionKind::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
-            RejectionKind::CrossOrigin(_) => StatusCode::FORBIDDEN,
+            RejectionKind::LayerMissing => Problem::AuthLayerMissing.status(),
+            RejectionKind::CrossOrigin(_) => Problem::CrossOriginRequest.status(),
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(e) => e.status(),
         }
     }
 
-    /// The stable code naming the problem (the list is in the [type docs](Rejection)).
+    /// The stable code naming the problem (every one is in the
+    /// [rejections guide](crate::guide::rejections)).
     pub fn code(&self) -> &'static str {
         match &self.kind {
-            RejectionKind::Unauthenticated(e) => e.code(),
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(e) => e.code(),
+            _ => self.problem_of().code(),
+        }
+    }
+
+    /// The declared problem behind this rejection (its code, default status and title).
+    fn problem_of(&self) -> Problem {
+        match &self.kind {
+            RejectionKind::Unauthenticated(e) => e.problem(),
             RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
-                "insufficient_user_authentication"
+                Problem::InsufficientUserAuthentication
             }
-            RejectionKind::InsufficientAuthentication(_) => "policy_denied",
-            RejectionKind::LayerMissing => "auth_layer_missing",
-            RejectionKind::CrossOrigin(_) => "cross_origin_request",
+            RejectionKind::InsufficientAuthentication(_) => Problem::PolicyDenied,
+            RejectionKind::LayerMissing => Problem::AuthLayerMissing,
+            RejectionKind::CrossOrigin(_) => Problem::CrossOriginRequest,
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(e) => e.problem,
         }
     }
 
@@ -351,6 +395,8 @@ impl Rejection {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
             RejectionKind::LayerMissing | RejectionKind::CrossOrigin(_) => None,
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(_) => None,
             RejectionKind::Unauthenticated(
                 e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader),
             ) => Some(invalid("invalid_request", e)),
@@ -380,24 +426,17 @@ impl Rejection {
 
     /// The problem+json body (RFC 9457) as a JSON object.
     pub fn problem(&self) -> Map<String, Value> {
-        let (title, detail) = match &self.kind {
-            RejectionKind::Unauthenticated(e @ AuthError::MissingToken) => {
-                ("Authentication required", e.to_string())
+        let detail = match &self.kind {
+            RejectionKind::Unauthenticated(e) => e.to_string(),
+            RejectionKind::InsufficientAuthentication(d) => d.rule.to_string(),
+            RejectionKind::LayerMissing => {
+                "AuthLayer is not installed in front of this route".to_owned()
             }
-            RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => {
-                ("Service unavailable", e.to_string())
-            }
-            RejectionKind::Unauthenticated(e) => ("Invalid session", e.to_string()),
-            RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
-                ("Step-up authentication required", d.rule.to_string())
-            }
-            RejectionKind::InsufficientAuthentication(d) => ("Forbidden", d.rule.to_string()),
-            RejectionKind::LayerMissing => (
-                "Server misconfiguration",
-                "AuthLayer is not installed in front of this route".to_owned(),
-            ),
-            RejectionKind::CrossOrigin(e) => ("Cross-origin request refused", e.to_string()),
+            RejectionKind::CrossOrigin(e) => e.to_string(),
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(e) => e.detail.clone(),
         };
+        let title = self.problem_of().title();
         let mut body = Map::new();
         body.insert("type".into(), self.problem_type().into());
         body.insert("title".into(), title.into());
@@ -411,6 +450,16 @@ impl Rejection {
         }
         if let RejectionKind::CrossOrigin(e) = &self.kind {
             body.insert("reason".into(), e.code().into());
+        }
+        #[cfg(feature = "lifecycle")]
+        if let RejectionKind::SignIn(e) = &self.kind
+            && e.backchannel
+        {
+            // OpenID Back-Channel Logout 1.0, section 2.8: an OAuth 2.0 error response.
+            let error =
+                if e.retry_after.is_some() { "temporarily_unavailable" } else { "invalid_request" };
+            body.insert("error".into(), error.into());
+            body.insert("error_description".into(), e.detail.clone().into());
         }
         if let RejectionKind::InsufficientAuthentication(d) = &self.kind {
             let policy = &d.policy;
@@ -432,6 +481,10 @@ impl Rejection {
     /// [`location`](Self::location) when there is one, else the status, the challenge,
     /// `Retry-After` (503) and the problem+json body.
     pub fn default_response(&self) -> Response {
+        #[cfg(feature = "lifecycle")]
+        if let RejectionKind::SignIn(e) = &self.kind {
+            return self.sign_in_response(e);
+        }
         if let Some(location) = self.browser.as_ref().and_then(|b| b.location.as_ref()) {
             let mut response = StatusCode::SEE_OTHER.into_response();
             response.headers_mut().insert(LOCATION, location.clone());
@@ -451,6 +504,53 @@ impl Rejection {
         }
         response
     }
+}
+
+#[cfg(feature = "lifecycle")]
+impl Rejection {
+    /// A refused sign-in route: a short page with "Try again" for a browser, problem+json
+    /// otherwise; never cached.
+    fn sign_in_response(&self, e: &SignInError) -> Response {
+        let mut response = match (&self.browser, &e.retry) {
+            (Some(_), Some(retry)) => {
+                let page = format!(
+                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                     <title>Sign-in problem</title></head><body style=\"font-family:system-ui,\
+                     sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem\">\
+                     <h1>Sign-in did not complete</h1><p>{}</p><p><small>Reason: <code>{}</code>\
+                     </small></p><p><a href=\"{}\">Try again</a> · <a href=\"/\">Home</a></p>\
+                     </body></html>",
+                    escape(&e.detail),
+                    escape(e.code),
+                    escape(retry)
+                );
+                let mut r = (self.status(), page).into_response();
+                let html = HeaderValue::from_static("text/html; charset=utf-8");
+                r.headers_mut().insert(CONTENT_TYPE, html);
+                r
+            }
+            _ => {
+                let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+                let mut r = (self.status(), body).into_response();
+                let json = HeaderValue::from_static("application/problem+json");
+                r.headers_mut().insert(CONTENT_TYPE, json);
+                r
+            }
+        };
+        let headers = response.headers_mut();
+        headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = e.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
+    }
+}
+
+/// Text for HTML: `&`, `<`, `>` and `"` escaped.
+#[cfg(feature = "lifecycle")]
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Keeps the characters RFC 6750 allows in `error_description` and `acr_values` quoted
@@ -479,6 +579,8 @@ impl fmt::Display for Rejection {
                 f.write_str("AuthLayer is not installed in front of this route")
             }
             RejectionKind::CrossOrigin(e) => write!(f, "cross-origin request refused: {e}"),
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(e) => write!(f, "sign-in refused: {e}"),
         }
     }
 }
@@ -488,6 +590,8 @@ impl std::error::Error for Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(e) => Some(e),
             RejectionKind::CrossOrigin(e) => Some(e),
+            #[cfg(feature = "lifecycle")]
+            RejectionKind::SignIn(e) => Some(e),
             _ => None,
         }
     }

@@ -73,6 +73,10 @@ pub mod audit {}
 pub mod security {}
 
 #[doc = concat!(include_str!("links.md"))]
+#[doc = include_str!("../../docs/rejections.md")]
+pub mod rejections {}
+
+#[doc = concat!(include_str!("links.md"))]
 #[doc = include_str!("../../docs/contributing.md")]
 pub mod contributing {}
 

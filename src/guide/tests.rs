@@ -6,11 +6,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-/// Rust blocks still written with hidden lines, in README sections that another change moves
-/// to `docs/rejections.md` (issue #16). Each entry must still match a block, so it is removed
-/// with its section.
-const PENDING: &[(&str, &str)] = &[("README.md", "## Rejections")];
-
 /// rustdoc's own words in a fence's info string: a block with only these is compiled as Rust.
 const RUSTDOC_ATTRIBUTES: &[&str] = &[
     "rust",
@@ -114,29 +109,16 @@ fn is_hidden(line: &str) -> bool {
 #[test]
 fn rust_blocks_have_no_hidden_lines() {
     let mut found = Vec::new();
-    let mut pending_used = BTreeSet::new();
     for (path, text) in markdown_files() {
         for line in lines(&text) {
             let Some((info, start)) = line.block else { continue };
             if !is_rust(info) || !is_hidden(line.text) {
                 continue;
             }
-            if let Some(pending) = PENDING.iter().find(|(p, s)| *p == path && *s == line.section) {
-                pending_used.insert(*pending);
-                continue;
-            }
             found.push(format!(
                 "{path}:{}: hidden line in the Rust block opened at line {start}: {}",
                 line.number,
                 line.text.trim()
-            ));
-        }
-    }
-    for pending in PENDING {
-        if !pending_used.contains(pending) {
-            found.push(format!(
-                "{} has no hidden lines under {:?} any more: remove it from PENDING",
-                pending.0, pending.1
             ));
         }
     }

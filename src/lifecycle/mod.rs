@@ -80,6 +80,7 @@ use std::time::Duration;
 use axum::Router;
 use reqwest::Url;
 
+pub use crate::reject::SignInError;
 pub use provider::{DEFAULT_SCOPES, IdentityProvider, OpenIdProvider, ProviderError, WORKOS_API};
 
 use self::cookies::{CookieSettings, SESSION_COOKIE_MAX_AGE};

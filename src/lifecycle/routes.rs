@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
@@ -18,7 +18,9 @@ use super::provider::{AuthorizeRequest, GrantError, unverified_claims};
 use super::renew::{ID_TOKEN_KEY, apply};
 use crate::authkit::{AuthKitSession, SIGN_IN_KEY, SessionUser};
 use crate::policy::FUTURE_AUTH_TIME_SKEW;
-use crate::{AuthOutcome, audit, safe_return_to};
+use crate::problem::Problem;
+use crate::reject::{SignInError, reject_request};
+use crate::{AuthOutcome, RejectionKind, audit, safe_return_to};
 
 /// Seconds an `auth_time` may exceed the `max_age` asked for: clock skew between the provider
 /// and this service, and the time from the provider's sign-in to this callback.
@@ -53,23 +55,24 @@ const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-log
 const MAX_BACKCHANNEL_BODY: usize = 16 * 1024;
 
 #[cfg(feature = "revocation")]
-/// A back-channel logout refusal: `400` with an OAuth-style JSON error (section 2.8).
-fn backchannel_error(code: &str, detail: &str) -> Response {
-    audit::logout_token_refused(code);
-    let body = json!({ "error": "invalid_request", "error_description": detail, "code": code });
-    let mut r = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+/// A back-channel logout refusal, through the layer's `Rejection` (400 with the OAuth `error`
+/// members section 2.8 asks for).
+fn backchannel_error(parts: &Parts, error: SignInError) -> Response {
+    audit::logout_token_refused(error.code());
+    refuse(parts, error)
 }
 
 /// `POST /auth/backchannel-logout`: the provider says a session (or all of a user's) ended.
 #[cfg(feature = "revocation")]
 async fn backchannel_logout(
     State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
+    parts: Parts,
     body: axum::body::Body,
 ) -> Response {
+    let headers = &parts.headers;
+    let refused = |problem: Problem, detail: &str| {
+        backchannel_error(&parts, SignInError::backchannel(problem, detail))
+    };
     let Some(revocations) = &inner.revocations else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -79,20 +82,20 @@ async fn backchannel_logout(
         essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
     });
     if !form {
-        return backchannel_error("not_a_form", "expected application/x-www-form-urlencoded");
+        return refused(Problem::NotAForm, "expected application/x-www-form-urlencoded");
     }
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BACKCHANNEL_BODY).await else {
-        return backchannel_error("body_too_large", "the request body is too large");
+        return refused(Problem::BodyTooLarge, "the request body is too large");
     };
     let Some(q) = params(std::str::from_utf8(&bytes).ok()) else {
-        return backchannel_error("duplicate_parameter", "a parameter was given more than once");
+        return refused(Problem::DuplicateParameter, "a parameter was given more than once");
     };
     let Some(token) = param(&q, "logout_token").filter(|t| !t.is_empty()) else {
-        return backchannel_error("logout_token_missing", "no logout_token");
+        return refused(Problem::LogoutTokenMissing, "no logout_token");
     };
     let claims = match inner.logout_tokens.verify(token).await {
         Ok(ctx) => ctx,
-        Err(e) => return backchannel_error(e.code(), "the logout_token was refused"),
+        Err(e) => return backchannel_error(&parts, SignInError::logout_token(&e)),
     };
     let c = claims.claims();
     if !c
@@ -100,18 +103,15 @@ async fn backchannel_logout(
         .and_then(Value::as_object)
         .is_some_and(|e| e.contains_key(BACKCHANNEL_EVENT))
     {
-        return backchannel_error(
-            "not_a_logout_token",
-            "events lacks the back-channel logout event",
-        );
+        return refused(Problem::NotALogoutToken, "events lacks the back-channel logout event");
     }
     if c.contains_key("nonce") {
-        return backchannel_error("nonce_present", "a logout token must not carry a nonce");
+        return refused(Problem::NoncePresent, "a logout token must not carry a nonce");
     }
     let Some(jti) =
         c.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= 256)
     else {
-        return backchannel_error("jti_missing", "the logout token has no jti");
+        return refused(Problem::JtiMissing, "the logout token has no jti");
     };
     // Section 2.4: a `sid`, a `sub`, or both (checked before the jti is spent).
     enum Ended<'a> {
@@ -121,13 +121,13 @@ async fn backchannel_logout(
     let sid = c.get("sid").and_then(Value::as_str).filter(|s| !s.is_empty());
     let sub = Some(claims.sub()).filter(|s| !s.is_empty());
     if sid.into_iter().chain(sub).any(|id| id.len() > crate::MAX_ID_BYTES) {
-        return backchannel_error("id_too_long", "the logout token's sid or sub is too long");
+        return refused(Problem::IdTooLong, "the logout token's sid or sub is too long");
     }
     let ended = match (sid, sub) {
         (Some(sid), _) => Ended::Session(sid),
         (None, Some(sub)) => Ended::User(sub),
         (None, None) => {
-            return backchannel_error("no_subject", "the logout token names no sid or sub");
+            return refused(Problem::NoSubject, "the logout token names no sid or sub");
         }
     };
     // Remember the jti as long as the token could be replayed (its exp plus leeway).
@@ -136,15 +136,15 @@ async fn backchannel_logout(
     match inner.store.put_new(&jti_key, "1", std::time::Duration::from_secs(ttl)).await {
         Ok(true) => {}
         Ok(false) => {
-            return backchannel_error("jti_replayed", "this logout token was already used");
+            return refused(Problem::JtiReplayed, "this logout token was already used");
         }
         // The jti cannot be recorded. Ending a session twice is harmless, so a `sid` logout is
         // applied anyway; a `sub` logout replayed later could end newer sessions: try again.
         Err(_) if matches!(ended, Ended::Session(_)) => {}
         Err(_) => {
-            let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
-            r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return r;
+            let detail = "the logout token's jti cannot be recorded now";
+            let error = SignInError::backchannel(Problem::LogoutUnavailable, detail);
+            return backchannel_error(&parts, error.retry_after(5));
         }
     }
     let entry = match ended {
@@ -161,9 +161,9 @@ async fn backchannel_logout(
         // Not recorded (the set is full): the provider should try again.
         Err(e) => {
             tracing::error!(error = %e, "back-channel logout: the revocation was refused");
-            let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
-            r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("60"));
-            return r;
+            let detail = "the revocation cannot be recorded now";
+            let error = SignInError::backchannel(Problem::LogoutUnavailable, detail);
+            return backchannel_error(&parts, error.retry_after(60));
         }
     }
     audit::signed_out(claims.sub(), sid);
@@ -196,24 +196,18 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("text/html"))
+/// Answers a refusal of one of these routes through the layer's [`Rejection`](crate::Rejection):
+/// its `on_reject` and problem type base apply; by default a small page for browsers (with
+/// "Try again"), problem+json otherwise, never cached. The detail never holds token material.
+fn refuse(parts: &Parts, error: SignInError) -> Response {
+    let kind = RejectionKind::SignIn(error);
+    reject_request(kind, &parts.method, &parts.uri, &parts.headers, &parts.extensions)
+        .into_response()
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A refusal of one of these routes: a small page for browsers, problem+json otherwise. The
-/// detail never holds token material.
-fn fail(
-    inner: &Inner,
-    headers: &HeaderMap,
-    status: StatusCode,
-    code: &str,
-    detail: &str,
-) -> Response {
-    fail_with_retry(headers, status, code, detail, &inner.paths.login)
+/// A refusal whose "Try again" starts a new sign-in.
+fn fail(inner: &Inner, parts: &Parts, problem: Problem, detail: &str) -> Response {
+    refuse(parts, SignInError::new(problem, detail).retry(inner.paths.login.clone()))
 }
 
 /// The sign-in route again with what the attempt asked for (`return_to`, `max_age`,
@@ -230,45 +224,6 @@ fn retry_link(inner: &Inner, flow: &LoginState) -> String {
     format!("{}?{}", inner.paths.login, q.finish())
 }
 
-/// [`fail`], with "Try again" pointing at `retry`.
-fn fail_with_retry(
-    headers: &HeaderMap,
-    status: StatusCode,
-    code: &str,
-    detail: &str,
-    retry: &str,
-) -> Response {
-    let mut response = if wants_html(headers) {
-        let login = escape(retry);
-        let page = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>Sign-in problem</title></head><body style=\"font-family:system-ui,sans-serif;\
-             max-width:36rem;margin:2rem auto;padding:0 1rem\"><h1>Sign-in did not complete</h1>\
-             <p>{}</p><p><small>Reason: <code>{}</code></small></p>\
-             <p><a href=\"{login}\">Try again</a> · <a href=\"/\">Home</a></p></body></html>",
-            escape(detail),
-            escape(code)
-        );
-        let mut r = (status, page).into_response();
-        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        r
-    } else {
-        let body = json!({
-            "type": format!("{}{code}", crate::DEFAULT_PROBLEM_TYPE_BASE),
-            "title": "Sign-in failed",
-            "status": status.as_u16(),
-            "detail": detail,
-            "code": code,
-        });
-        let mut r = (status, body.to_string()).into_response();
-        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        r
-    };
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 fn redirect(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
@@ -283,12 +238,14 @@ fn redirect(location: &str) -> Response {
 async fn login(
     State(inner): State<Arc<Inner>>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    parts: Parts,
 ) -> Response {
-    let bad =
-        |code: &str, detail: &str| fail(&inner, &headers, StatusCode::BAD_REQUEST, code, detail);
+    let bad = |problem: Problem, detail: &str| fail(&inner, &parts, problem, detail);
     let Some(q) = params(query.as_deref()) else {
-        return bad("duplicate_parameter", "a query parameter was repeated, or there are too many");
+        return bad(
+            Problem::DuplicateParameter,
+            "a query parameter was repeated, or there are too many",
+        );
     };
     let return_to = param(&q, "return_to")
         .and_then(safe_return_to)
@@ -299,7 +256,7 @@ async fn login(
         None => None,
         Some(v) => match v.parse::<u64>() {
             Ok(n) if n <= 10 * 365 * 24 * 3600 => Some(n),
-            _ => return bad("invalid_max_age", "max_age must be a whole number of seconds"),
+            _ => return bad(Problem::InvalidMaxAge, "max_age must be a whole number of seconds"),
         },
     };
     let acr_values = match param(&q, "acr_values") {
@@ -307,17 +264,19 @@ async fn login(
         Some(v) if v.len() <= MAX_ACR_VALUES && v.bytes().all(|b| (b' '..=b'~').contains(&b)) => {
             Some(v.to_owned())
         }
-        Some(_) => return bad("invalid_acr_values", "acr_values must be short printable text"),
+        Some(_) => {
+            return bad(Problem::InvalidAcrValues, "acr_values must be short printable text");
+        }
     };
     // A step-up from a policy without max_age asks for a fresh sign-in (max_age=0, which
     // OpenID defines as prompt=login), so the provider cannot answer from its session.
     let step_up = param(&q, "step_up") == Some("1");
     let max_age = max_age.or(step_up.then_some(0));
     let Some(flow) = LoginState::new(return_to, max_age, acr_values, inner.clock.now()) else {
-        return fail(&inner, &headers, StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again");
+        return bad(Problem::RngFailed, "try again");
     };
     let Some(sealed) = flow.seal(&inner.passwords, inner.clock.now_millis()) else {
-        return fail(&inner, &headers, StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again");
+        return bad(Problem::RngFailed, "try again");
     };
     let url = inner.idp.authorize_url(&AuthorizeRequest {
         redirect_uri: &inner.redirect_uri,
@@ -336,82 +295,73 @@ async fn login(
 async fn callback(
     State(inner): State<Arc<Inner>>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    parts: Parts,
 ) -> Response {
     let Some(q) = params(query.as_deref()) else {
         audit::sign_in_failed("duplicate_parameter", false);
         let detail = "a query parameter was repeated, or there are too many";
-        return fail(&inner, &headers, StatusCode::BAD_REQUEST, "duplicate_parameter", detail);
+        return fail(&inner, &parts, Problem::DuplicateParameter, detail);
     };
     // The state names the attempt: without it nothing is touched, not even an attempt cookie.
     let Some(state) = param(&q, "state").filter(|s| !s.is_empty()) else {
         audit::sign_in_failed("state_missing", false);
-        let detail = "the callback carries no state";
-        return fail(&inner, &headers, StatusCode::BAD_REQUEST, "state_missing", detail);
+        return fail(&inner, &parts, Problem::StateMissing, "the callback carries no state");
     };
-    let mut response = complete(&inner, &q, state, &headers).await;
+    let mut response = complete(&inner, &q, state, &parts).await;
     // The attempt is single-use, whatever happened.
     response.headers_mut().append(SET_COOKIE, inner.cookie.clear_flow(state));
     response
 }
 
-async fn complete(
-    inner: &Inner,
-    q: &[(String, String)],
-    state: &str,
-    headers: &HeaderMap,
-) -> Response {
-    let refuse = |status: StatusCode, code: &str, detail: &str, step_up: bool| {
-        audit::sign_in_failed(code, step_up);
-        fail(inner, headers, status, code, detail)
+async fn complete(inner: &Inner, q: &[(String, String)], state: &str, parts: &Parts) -> Response {
+    let headers = &parts.headers;
+    let bad = |problem: Problem, detail: &str| {
+        audit::sign_in_failed(problem.code(), false);
+        fail(inner, parts, problem, detail)
     };
-    let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, false);
     let flow = match cookies::read(headers, &inner.cookie.flow_name(state)) {
-        Err(()) => return bad("login_state_conflict", "the sign-in cookie appears twice"),
+        Err(()) => return bad(Problem::LoginStateConflict, "the sign-in cookie appears twice"),
         Ok(None) => {
             return bad(
-                "login_state_missing",
+                Problem::LoginStateMissing,
                 "no sign-in was started here, or it was already used",
             );
         }
         Ok(Some(v)) => v,
     };
     let Some(flow) = LoginState::open(&flow, &inner.passwords, inner.clock.now_millis()) else {
-        return bad("login_state_invalid", "the sign-in attempt expired or is not valid");
+        return bad(Problem::LoginStateInvalid, "the sign-in attempt expired or is not valid");
     };
     if !same(state, &flow.state) {
-        return bad("state_mismatch", "the callback does not belong to this sign-in");
+        return bad(Problem::StateMismatch, "the callback does not belong to this sign-in");
     }
     if !first_use_of_state(inner, &flow.state).await {
-        return bad("state_replayed", "this sign-in attempt was already completed");
+        return bad(Problem::StateReplayed, "this sign-in attempt was already completed");
     }
     let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
     // From here on the attempt is known: "Try again" repeats it.
     let retry = retry_link(inner, &flow);
-    let refuse = |status: StatusCode, code: &str, detail: &str, step_up: bool| {
-        audit::sign_in_failed(code, step_up);
-        fail_with_retry(headers, status, code, detail, &retry)
+    let bad = |problem: Problem, detail: &str| {
+        audit::sign_in_failed(problem.code(), step_up);
+        refuse(parts, SignInError::new(problem, detail).retry(retry.clone()))
     };
-    let bad = |code: &str, detail: &str| refuse(StatusCode::BAD_REQUEST, code, detail, step_up);
     if let Some(error) = param(q, "error") {
         let code: String =
             error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-        return bad("provider_error", &format!("the provider answered: {code}"));
+        return bad(Problem::ProviderError, &format!("the provider answered: {code}"));
     }
     let Some(code) = param(q, "code").filter(|c| !c.is_empty()) else {
-        return bad("code_missing", "the callback carries no authorization code");
+        return bad(Problem::CodeMissing, "the callback carries no authorization code");
     };
     let tokens = match inner.idp.exchange_code(code, &flow.verifier, &inner.redirect_uri).await {
         Ok(tokens) => tokens,
         Err(GrantError::Refused { error }) => {
-            return bad("code_rejected", &format!("the provider refused the code: {error}"));
+            return bad(Problem::CodeRejected, &format!("the provider refused the code: {error}"));
         }
         Err(GrantError::Unavailable { .. }) => {
-            return refuse(
-                StatusCode::BAD_GATEWAY,
-                "provider_unavailable",
+            return bad(
+                Problem::ProviderUnavailable,
                 "the provider could not be reached; try again",
-                step_up,
             );
         }
     };
@@ -419,7 +369,7 @@ async fn complete(
         Ok(ctx) => ctx,
         Err(e) => {
             return bad(
-                "invalid_access_token",
+                Problem::InvalidAccessToken,
                 &format!("the provider's access token was refused: {}", e.code()),
             );
         }
@@ -427,47 +377,58 @@ async fn complete(
     let mut user: Option<SessionUser> = tokens.user.clone();
     if !inner.idp.is_workos() {
         let Some(id_token) = tokens.id_token.as_deref() else {
-            return bad("id_token_missing", "the provider returned no ID token");
+            return bad(Problem::IdTokenMissing, "the provider returned no ID token");
         };
         let id = match inner.id_tokens.verify(id_token).await {
             Ok(id) => id,
             Err(e) => {
-                return bad("invalid_id_token", &format!("the ID token was refused: {}", e.code()));
+                return bad(
+                    Problem::InvalidIdToken,
+                    &format!("the ID token was refused: {}", e.code()),
+                );
             }
         };
         if id.claims().get("nonce").and_then(Value::as_str).is_none_or(|n| !same(n, &flow.nonce)) {
-            return bad("nonce_mismatch", "the ID token does not belong to this sign-in");
+            return bad(Problem::NonceMismatch, "the ID token does not belong to this sign-in");
         }
         if id.sub() != ctx.sub() {
-            return bad("subject_mismatch", "the ID token and access token name different users");
+            return bad(
+                Problem::SubjectMismatch,
+                "the ID token and access token name different users",
+            );
         }
         user = unverified_claims(id_token).as_ref().and_then(super::provider::user_from_claims);
     }
     let Some(user) = user.filter(|u| u.id == ctx.sub()) else {
-        return bad("subject_mismatch", "the provider's user is not the access token's subject");
+        return bad(
+            Problem::SubjectMismatch,
+            "the provider's user is not the access token's subject",
+        );
     };
     // The step-up is judged on the access token, as the guards will judge it: a provider that
     // puts `auth_time` or `acr` only in the ID token would pass here and fail every guard.
     let now = inner.clock.now();
     if let Some(max_age) = flow.max_age {
-        let forbidden =
-            |code: &str, detail: &str| refuse(StatusCode::FORBIDDEN, code, detail, true);
+        let forbidden = |problem: Problem, detail: &str| {
+            audit::sign_in_failed(problem.code(), true);
+            refuse(parts, SignInError::new(problem, detail).retry(retry.clone()))
+        };
         match ctx.auth_time() {
             None => {
                 return forbidden(
-                    "auth_time_missing",
+                    Problem::AuthTimeMissing,
                     "the provider did not say when you signed in",
                 );
             }
             Some(t) if t > now.saturating_add(FUTURE_AUTH_TIME_SKEW.as_secs()) => {
                 return forbidden(
-                    "auth_time_in_future",
+                    Problem::AuthTimeInFuture,
                     "the provider's auth_time lies in the future",
                 );
             }
             Some(t) if now.saturating_sub(t) > max_age.saturating_add(MAX_AGE_TOLERANCE) => {
                 return forbidden(
-                    "reauthentication_missing",
+                    Problem::ReauthenticationMissing,
                     "the provider did not ask you to sign in again",
                 );
             }
@@ -477,21 +438,19 @@ async fn complete(
     if let Some(asked) = &flow.acr_values
         && !asked.split(' ').any(|v| Some(v) == ctx.acr())
     {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "acr_not_satisfied",
-            "the provider did not authenticate you as strongly as required",
-            true,
-        );
+        audit::sign_in_failed(Problem::AcrNotSatisfied.code(), true);
+        let detail = "the provider did not authenticate you as strongly as required";
+        let error = SignInError::new(Problem::AcrNotSatisfied, detail).retry(retry.clone());
+        return refuse(parts, error);
     }
     let sid = ctx.sid().map(str::to_owned);
     let mut session = apply(AuthKitSession::new(String::new(), user), tokens);
     let Some(sign_in) = super::flow::random_token() else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again", step_up);
+        return bad(Problem::RngFailed, "try again");
     };
     session.extra.insert(SIGN_IN_KEY.to_owned(), Value::String(sign_in));
     let Ok(sealed) = session.seal(&inner.passwords) else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "rng_failed", "try again", step_up);
+        return bad(Problem::RngFailed, "try again");
     };
     audit::signed_in(ctx.sub(), sid.as_deref(), step_up);
     let mut response = redirect(&flow.return_to);

@@ -36,8 +36,7 @@ async fn require_mfa_answers_401_403_or_passes() {
     assert_eq!(body["methods"], json!(["mfa"]));
     assert_eq!(body["status"], 403);
     assert_eq!(
-        body["type"],
-        "https://crates.io/crates/axum-session-mfa#problem-insufficient_user_authentication",
+        body["type"], "tag:axum-session-mfa,2026:problem:insufficient_user_authentication",
         "stable by default"
     );
     assert!(body["title"].is_string() && body["detail"].is_string());
@@ -392,10 +391,9 @@ async fn namespaced_claims_can_carry_amr_acr_and_auth_time() {
 
 #[tokio::test]
 async fn problem_type_uris_are_configurable_and_stable_by_default() {
-    assert_eq!(
-        axum_session_mfa::DEFAULT_PROBLEM_TYPE_BASE,
-        "https://crates.io/crates/axum-session-mfa#problem-"
-    );
+    // A tag URI (RFC 4151): an identifier RFC 9457 allows when a type is not to be
+    // dereferenced; docs/rejections.md documents each code.
+    assert_eq!(axum_session_mfa::DEFAULT_PROBLEM_TYPE_BASE, "tag:axum-session-mfa,2026:problem:");
     let app = router(
         builder_for(Algorithm::HS256)
             .problem_type_base("https://docs.example.com/errors/auth#")

@@ -428,6 +428,20 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
     {
         assert_eq!(post_as(wrong).await, (400, "not_a_form".to_owned()), "{wrong}");
     }
+    // The refusal is the crate's one problem+json, with the OAuth members section 2.8 asks for.
+    let refused = reqwest::Client::new()
+        .post(world.url("/auth/backchannel-logout"))
+        .header("content-type", "text/plain")
+        .body("logout_token=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    let body: Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    assert_eq!(body["type"], "tag:axum-session-mfa,2026:problem:not_a_form", "{body}");
+    assert_eq!((&body["status"], &body["error"]), (&json!(400), &json!("invalid_request")));
+    assert!(body["error_description"].is_string() && body["title"].is_string(), "{body}");
     assert_eq!(browser.api().get(&world.url("/me")).await.status, StatusCode::OK);
     // The good token revokes the session; the same token again is a replay.
     assert_eq!(post_as("Application/X-WWW-Form-Urlencoded; charset=UTF-8").await.0, 200);
@@ -580,4 +594,43 @@ async fn namespaced_claims_hold_through_sign_in_step_up_and_refresh() {
     assert_eq!(page.status, StatusCode::OK, "{page:?}");
     assert!(page.set_cookie("wos-session").is_some(), "refreshed");
     assert_eq!(standin.stats().refresh_grants, 1);
+}
+
+/// The sign-in routes refuse through the layer's one `Rejection`: its problem type base and
+/// its `on_reject` apply to them as to the guards.
+#[tokio::test]
+async fn route_refusals_go_through_the_layers_problem_base_and_on_reject() {
+    use axum::response::IntoResponse;
+    use axum_session_mfa::RejectionKind;
+    let world = start_with(Duration::from_secs(300), |sessions| {
+        sessions.layer(|layer| layer.problem_type_base("https://docs.example.com/errors#"))
+    })
+    .await;
+    let mut api = Browser::new().api();
+    let page = api.get(&world.url("/auth/callback?code=x")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{page:?}");
+    let body = page.json();
+    assert_eq!(body["code"], "state_missing");
+    assert_eq!(body["type"], "https://docs.example.com/errors#state_missing");
+    assert_eq!(body["title"], "Sign-in failed");
+    let page = api.get(&world.url("/auth/login?max_age=soon")).await;
+    assert_eq!((page.status, page.code()), (StatusCode::BAD_REQUEST, "invalid_max_age".into()));
+
+    let world = start_with(Duration::from_secs(300), |sessions| {
+        sessions.layer(|layer| {
+            layer.on_reject(|rejection| match rejection.kind() {
+                RejectionKind::SignIn(e) => {
+                    (e.status(), format!("ours: {} ({})", e.code(), e.detail())).into_response()
+                }
+                _ => rejection.default_response(),
+            })
+        })
+    })
+    .await;
+    let page = Browser::new().api().get(&world.url("/auth/login?acr_values=%01")).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{page:?}");
+    assert!(page.body.starts_with("ours: invalid_acr_values ("), "{}", page.body);
+    // The guards' refusals meet the same on_reject.
+    let page = Browser::new().api().get(&world.url("/me")).await;
+    assert_eq!((page.status, page.code()), (StatusCode::UNAUTHORIZED, "missing_token".into()));
 }
