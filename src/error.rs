@@ -62,7 +62,7 @@ pub enum AuthError {
     WrongAudience,
     /// The sealed session cookie (WorkOS AuthKit) could not be opened.
     #[cfg(feature = "authkit")]
-    InvalidSession(SessionError),
+    InvalidSession(SealError),
     /// A sealed session's user (`user.id`) is not the subject (`sub`) of its access token.
     #[cfg(feature = "authkit")]
     SessionUserMismatch,
@@ -145,7 +145,7 @@ impl AuthError {
     }
 
     /// The code of the detail, for the variants that carry one ([`Malformed`],
-    /// [`ForbiddenHeader`], [`Claim`], [`SessionError`]); `None` for the others.
+    /// [`ForbiddenHeader`], [`Claim`], [`SealError`]); `None` for the others.
     ///
     /// ```
     /// use axum_session_mfa::{AuthError, Claim};
@@ -325,7 +325,7 @@ detail_enum! {
 #[cfg(feature = "authkit")]
 detail_enum! {
     /// Why a sealed session cookie could not be opened ([`AuthError::InvalidSession`]).
-    SessionError {
+    SealError {
         /// Not a `Fe26.2` seal.
         Malformed => "malformed", "the seal is malformed";
         /// A seal part is not unpadded base64url.

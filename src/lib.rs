@@ -49,7 +49,7 @@ pub use cross_origin::{
 };
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "authkit")]
-pub use error::SessionError;
+pub use error::SealError;
 pub use error::{AuthError, Claim, ForbiddenHeader, Malformed};
 pub use extract::{DefaultMfa, Mfa, NamedPolicy};
 pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa, RequireRecentAuth};

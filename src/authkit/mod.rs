@@ -53,7 +53,7 @@ pub(crate) mod iron;
 pub use self::iron::{IronConfigError, IronError, IronPasswords};
 use crate::AuthError;
 use crate::clock::Clock;
-use crate::error::SessionError;
+use crate::error::SealError;
 
 /// The cookie name AuthKit uses.
 pub const AUTHKIT_COOKIE: &str = "wos-session";
@@ -248,12 +248,12 @@ struct WireOut<'a> {
 /// Maps an iron failure to the session error that names it (`bad_mac`, `expired`, …).
 fn iron_error(e: &IronError) -> AuthError {
     AuthError::InvalidSession(match e {
-        IronError::Malformed | IronError::Rng => SessionError::Malformed,
-        IronError::Base64 => SessionError::BadBase64,
-        IronError::UnknownPasswordId => SessionError::UnknownPasswordId,
-        IronError::Expired => SessionError::Expired,
-        IronError::BadMac => SessionError::BadMac,
-        IronError::Decrypt => SessionError::DecryptFailed,
+        IronError::Malformed | IronError::Rng => SealError::Malformed,
+        IronError::Base64 => SealError::BadBase64,
+        IronError::UnknownPasswordId => SealError::UnknownPasswordId,
+        IronError::Expired => SealError::Expired,
+        IronError::BadMac => SealError::BadMac,
+        IronError::Decrypt => SealError::DecryptFailed,
     })
 }
 
@@ -286,7 +286,7 @@ impl AuthKitSession {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidSession`] with the [`crate::SessionError`] that names
+    /// [`AuthError::InvalidSession`] with the [`crate::SealError`] that names
     /// the failure.
     pub fn unseal(cookie: &str, passwords: &IronPasswords) -> Result<Self, AuthError> {
         Self::open(cookie, passwords, Clock::system().now_millis())
@@ -314,13 +314,13 @@ impl AuthKitSession {
     fn from_json(json: &[u8]) -> Result<Self, AuthError> {
         // serde would also read a struct from a JSON array; the payload must be an object.
         if !json.trim_ascii_start().starts_with(b"{") {
-            return Err(AuthError::InvalidSession(SessionError::InvalidPayload));
+            return Err(AuthError::InvalidSession(SealError::InvalidPayload));
         }
         let wire: WireIn = serde_json::from_slice(json)
-            .map_err(|_| AuthError::InvalidSession(SessionError::InvalidPayload))?;
+            .map_err(|_| AuthError::InvalidSession(SealError::InvalidPayload))?;
         let access_token =
-            wire.access_token.ok_or(AuthError::InvalidSession(SessionError::MissingAccessToken))?;
-        let user = wire.user.ok_or(AuthError::InvalidSession(SessionError::MissingUser))?;
+            wire.access_token.ok_or(AuthError::InvalidSession(SealError::MissingAccessToken))?;
+        let user = wire.user.ok_or(AuthError::InvalidSession(SealError::MissingUser))?;
         Ok(Self {
             access_token,
             refresh_token: wire.refresh_token,

@@ -75,7 +75,7 @@ pub(crate) async fn wos(app: &axum::Router, path: &str, value: &str) -> Reply {
     cookie(app, path, &format!("wos-session={value}")).await
 }
 
-/// 401 `invalid_session` whose `reason` (the [`SessionError`] code) is `reason`.
+/// 401 `invalid_session` whose `reason` (the [`SealError`] code) is `reason`.
 pub(crate) fn assert_session(reply: &Reply, reason: &str) {
     assert_invalid(reply, "invalid_session");
     assert_eq!(reply.json()["reason"], reason, "body: {}", reply.text());
