@@ -65,6 +65,8 @@
 //! and `sign_out` events, under [`AUDIT_TARGET`](crate::audit::AUDIT_TARGET), with no token
 //! material.
 
+#[cfg(feature = "revocation")]
+mod backchannel;
 mod cookies;
 mod flow;
 mod provider;

@@ -14,13 +14,13 @@ use serde_json::{Value, json};
 use super::Inner;
 use super::cookies;
 use super::flow::{LoginState, challenge, same};
-use super::provider::{AuthorizeRequest, GrantError, unverified_claims};
+use super::provider::{AuthorizeRequest, GrantError, Tokens, unverified_claims};
 use super::renew::{ID_TOKEN_KEY, apply};
 use crate::authkit::{AuthKitSession, SIGN_IN_KEY, SessionUser};
 use crate::policy::FUTURE_AUTH_TIME_SKEW;
 use crate::problem::Problem;
 use crate::reject::{SignInError, reject_request};
-use crate::{AuthOutcome, RejectionKind, audit, safe_return_to};
+use crate::{AuthContext, AuthOutcome, RejectionKind, audit, safe_return_to};
 
 /// Seconds an `auth_time` may exceed the `max_age` asked for: clock skew between the provider
 /// and this service, and the time from the provider's sign-in to this callback.
@@ -41,142 +41,17 @@ where
         .route(&paths.session, get(session));
     #[cfg(feature = "revocation")]
     let router = match inner.revocations.is_some() {
-        true => router.route(&paths.backchannel, axum::routing::post(backchannel_logout)),
+        true => router.route(&paths.backchannel, axum::routing::post(super::backchannel::logout)),
         false => router,
     };
     router.with_state(inner)
-}
-
-#[cfg(feature = "revocation")]
-/// The `events` member of a logout token (OpenID Back-Channel Logout 1.0, section 2.4).
-const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-#[cfg(feature = "revocation")]
-/// Largest back-channel request body read.
-const MAX_BACKCHANNEL_BODY: usize = 16 * 1024;
-
-#[cfg(feature = "revocation")]
-/// A back-channel logout refusal, through the layer's `Rejection` (400 with the OAuth `error`
-/// members section 2.8 asks for).
-fn backchannel_error(parts: &Parts, error: SignInError) -> Response {
-    audit::logout_token_refused(error.code());
-    refuse(parts, error)
-}
-
-/// `POST /auth/backchannel-logout`: the provider says a session (or all of a user's) ended.
-#[cfg(feature = "revocation")]
-async fn backchannel_logout(
-    State(inner): State<Arc<Inner>>,
-    parts: Parts,
-    body: axum::body::Body,
-) -> Response {
-    let headers = &parts.headers;
-    let refused = |problem: Problem, detail: &str| {
-        backchannel_error(&parts, SignInError::backchannel(problem, detail))
-    };
-    let Some(revocations) = &inner.revocations else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let form = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        // The media type exactly (parameters such as charset allowed), not a prefix of it.
-        let essence = v.split(';').next().unwrap_or_default().trim();
-        essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    });
-    if !form {
-        return refused(Problem::NotAForm, "expected application/x-www-form-urlencoded");
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BACKCHANNEL_BODY).await else {
-        return refused(Problem::BodyTooLarge, "the request body is too large");
-    };
-    let Some(q) = params(std::str::from_utf8(&bytes).ok()) else {
-        return refused(Problem::DuplicateParameter, "a parameter was given more than once");
-    };
-    let Some(token) = param(&q, "logout_token").filter(|t| !t.is_empty()) else {
-        return refused(Problem::LogoutTokenMissing, "no logout_token");
-    };
-    let claims = match inner.logout_tokens.verify(token).await {
-        Ok(ctx) => ctx,
-        Err(e) => return backchannel_error(&parts, SignInError::logout_token(&e)),
-    };
-    let c = claims.claims();
-    if !c
-        .get("events")
-        .and_then(Value::as_object)
-        .is_some_and(|e| e.contains_key(BACKCHANNEL_EVENT))
-    {
-        return refused(Problem::NotALogoutToken, "events lacks the back-channel logout event");
-    }
-    if c.contains_key("nonce") {
-        return refused(Problem::NoncePresent, "a logout token must not carry a nonce");
-    }
-    let Some(jti) =
-        c.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= 256)
-    else {
-        return refused(Problem::JtiMissing, "the logout token has no jti");
-    };
-    // Section 2.4: a `sid`, a `sub`, or both (checked before the jti is spent).
-    enum Ended<'a> {
-        Session(&'a str),
-        User(&'a str),
-    }
-    let sid = c.get("sid").and_then(Value::as_str).filter(|s| !s.is_empty());
-    let sub = Some(claims.sub()).filter(|s| !s.is_empty());
-    if sid.into_iter().chain(sub).any(|id| id.len() > crate::MAX_ID_BYTES) {
-        return refused(Problem::IdTooLong, "the logout token's sid or sub is too long");
-    }
-    let ended = match (sid, sub) {
-        (Some(sid), _) => Ended::Session(sid),
-        (None, Some(sub)) => Ended::User(sub),
-        (None, None) => {
-            return refused(Problem::NoSubject, "the logout token names no sid or sub");
-        }
-    };
-    // Remember the jti as long as the token could be replayed (its exp plus leeway).
-    let ttl = claims.exp().saturating_sub(inner.clock.now()).saturating_add(60);
-    let jti_key = format!("jti:{}", super::flow::hex_sha256(jti));
-    match inner.store.put_new(&jti_key, "1", std::time::Duration::from_secs(ttl)).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refused(Problem::JtiReplayed, "this logout token was already used");
-        }
-        // The jti cannot be recorded. Ending a session twice is harmless, so a `sid` logout is
-        // applied anyway; a `sub` logout replayed later could end newer sessions: try again.
-        Err(_) if matches!(ended, Ended::Session(_)) => {}
-        Err(_) => {
-            let detail = "the logout token's jti cannot be recorded now";
-            let error = SignInError::backchannel(Problem::LogoutUnavailable, detail);
-            return backchannel_error(&parts, error.retry_after(5));
-        }
-    }
-    let entry = match ended {
-        Ended::Session(sid) => revocations.session_entry(sid),
-        Ended::User(sub) => revocations.user_entry(sub),
-    };
-    let outcome = revocations.provider_revoked(entry).await;
-    match outcome {
-        Ok(()) => {}
-        // This instance refuses the session already; the others will once it is shared.
-        Err(e @ crate::RevokeError::NotShared(_)) => {
-            tracing::warn!(error = %e, "back-channel logout: the revocation was not shared yet");
-        }
-        // Not recorded (the set is full): the provider should try again.
-        Err(e) => {
-            tracing::error!(error = %e, "back-channel logout: the revocation was refused");
-            let detail = "the revocation cannot be recorded now";
-            let error = SignInError::backchannel(Problem::LogoutUnavailable, detail);
-            return backchannel_error(&parts, error.retry_after(60));
-        }
-    }
-    audit::signed_out(claims.sub(), sid);
-    let mut r = StatusCode::OK.into_response();
-    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 /// Most parameters any of these routes reads; a longer query is refused.
 const MAX_PARAMS: usize = 16;
 
 /// The query's parameters; `None` for a parameter given twice or too many parameters.
-fn params(query: Option<&str>) -> Option<Vec<(String, String)>> {
+pub(super) fn params(query: Option<&str>) -> Option<Vec<(String, String)>> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         // At most MAX_PARAMS entries: the duplicate scan stays small.
@@ -192,14 +67,14 @@ fn params(query: Option<&str>) -> Option<Vec<(String, String)>> {
 /// store); a longer one returns to `/`.
 const MAX_RETURN_TO: usize = 1024;
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Answers a refusal of one of these routes through the layer's [`Rejection`](crate::Rejection):
 /// its `on_reject` and problem type base apply; by default a small page for browsers (with
 /// "Try again"), problem+json otherwise, never cached. The detail never holds token material.
-fn refuse(parts: &Parts, error: SignInError) -> Response {
+pub(super) fn refuse(parts: &Parts, error: SignInError) -> Response {
     let kind = RejectionKind::SignIn(error);
     reject_request(kind, &parts.method, &parts.uri, &parts.headers, &parts.extensions)
         .into_response()
@@ -313,124 +188,157 @@ async fn callback(
     response
 }
 
+/// Why a callback was refused, and what it says to people.
+type Refusal = (Problem, String);
+
+fn refusal(problem: Problem, detail: impl Into<String>) -> Refusal {
+    (problem, detail.into())
+}
+
+/// The callback: the attempt it completes, the provider's tokens for its code, the step-up it
+/// asked for, then the sealed session.
 async fn complete(inner: &Inner, q: &[(String, String)], state: &str, parts: &Parts) -> Response {
-    let headers = &parts.headers;
-    let bad = |problem: Problem, detail: &str| {
-        audit::sign_in_failed(problem.code(), false);
-        fail(inner, parts, problem, detail)
+    let flow = match open_attempt(inner, state, &parts.headers).await {
+        Ok(flow) => flow,
+        Err((problem, detail)) => {
+            audit::sign_in_failed(problem.code(), false);
+            return fail(inner, parts, problem, &detail);
+        }
     };
+    let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
+    // From here on the attempt is known: "Try again" repeats it.
+    let refuse_attempt = |(problem, detail): Refusal, step_up: bool| {
+        audit::sign_in_failed(problem.code(), step_up);
+        let retry = retry_link(inner, &flow);
+        refuse(parts, SignInError::new(problem, &detail).retry(retry))
+    };
+    let (tokens, ctx, user) = match signed_in(inner, q, &flow).await {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return refuse_attempt(refused, step_up),
+    };
+    if let Err(refused) = check_step_up(&flow, &ctx, inner.clock.now()) {
+        return refuse_attempt(refused, true);
+    }
+    let sid = ctx.sid().map(str::to_owned);
+    let mut session = apply(AuthKitSession::new(String::new(), user), tokens);
+    let Some(sign_in) = super::flow::random_token() else {
+        return refuse_attempt(refusal(Problem::RngFailed, "try again"), step_up);
+    };
+    session.extra.insert(SIGN_IN_KEY.to_owned(), Value::String(sign_in));
+    let Ok(sealed) = session.seal(&inner.passwords) else {
+        return refuse_attempt(refusal(Problem::RngFailed, "try again"), step_up);
+    };
+    audit::signed_in(ctx.sub(), sid.as_deref(), step_up);
+    let mut response = redirect(&flow.return_to);
+    response.headers_mut().append(SET_COOKIE, inner.cookie.session(sealed));
+    response
+}
+
+/// The sign-in attempt this callback completes: its cookie (once), sealed by us, for this
+/// `state`, never completed before.
+async fn open_attempt(
+    inner: &Inner,
+    state: &str,
+    headers: &HeaderMap,
+) -> Result<LoginState, Refusal> {
     let flow = match cookies::read(headers, &inner.cookie.flow_name(state)) {
-        Err(()) => return bad(Problem::LoginStateConflict, "the sign-in cookie appears twice"),
+        Err(()) => {
+            return Err(refusal(Problem::LoginStateConflict, "the sign-in cookie appears twice"));
+        }
         Ok(None) => {
-            return bad(
-                Problem::LoginStateMissing,
-                "no sign-in was started here, or it was already used",
-            );
+            let detail = "no sign-in was started here, or it was already used";
+            return Err(refusal(Problem::LoginStateMissing, detail));
         }
         Ok(Some(v)) => v,
     };
     let Some(flow) = LoginState::open(&flow, &inner.passwords, inner.clock.now_millis()) else {
-        return bad(Problem::LoginStateInvalid, "the sign-in attempt expired or is not valid");
+        let detail = "the sign-in attempt expired or is not valid";
+        return Err(refusal(Problem::LoginStateInvalid, detail));
     };
     if !same(state, &flow.state) {
-        return bad(Problem::StateMismatch, "the callback does not belong to this sign-in");
+        let detail = "the callback does not belong to this sign-in";
+        return Err(refusal(Problem::StateMismatch, detail));
     }
     if !first_use_of_state(inner, &flow.state).await {
-        return bad(Problem::StateReplayed, "this sign-in attempt was already completed");
+        let detail = "this sign-in attempt was already completed";
+        return Err(refusal(Problem::StateReplayed, detail));
     }
-    let step_up = flow.max_age.is_some() || flow.acr_values.is_some();
-    // From here on the attempt is known: "Try again" repeats it.
-    let retry = retry_link(inner, &flow);
-    let bad = |problem: Problem, detail: &str| {
-        audit::sign_in_failed(problem.code(), step_up);
-        refuse(parts, SignInError::new(problem, detail).retry(retry.clone()))
-    };
+    Ok(flow)
+}
+
+/// The provider's answer to the attempt: its tokens for the code, the access token verified as
+/// the layer will verify it, and the user (from WorkOS, or from a verified ID token bound to
+/// the attempt's `nonce`), all naming one subject.
+async fn signed_in(
+    inner: &Inner,
+    q: &[(String, String)],
+    flow: &LoginState,
+) -> Result<(Tokens, AuthContext, SessionUser), Refusal> {
     if let Some(error) = param(q, "error") {
         let code: String =
             error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-        return bad(Problem::ProviderError, &format!("the provider answered: {code}"));
+        return Err(refusal(Problem::ProviderError, format!("the provider answered: {code}")));
     }
     let Some(code) = param(q, "code").filter(|c| !c.is_empty()) else {
-        return bad(Problem::CodeMissing, "the callback carries no authorization code");
+        return Err(refusal(Problem::CodeMissing, "the callback carries no authorization code"));
     };
     let tokens = match inner.idp.exchange_code(code, &flow.verifier, &inner.redirect_uri).await {
         Ok(tokens) => tokens,
         Err(GrantError::Refused { error }) => {
-            return bad(Problem::CodeRejected, &format!("the provider refused the code: {error}"));
+            let detail = format!("the provider refused the code: {error}");
+            return Err(refusal(Problem::CodeRejected, detail));
         }
         Err(GrantError::Unavailable { .. }) => {
-            return bad(
-                Problem::ProviderUnavailable,
-                "the provider could not be reached; try again",
-            );
+            let detail = "the provider could not be reached; try again";
+            return Err(refusal(Problem::ProviderUnavailable, detail));
         }
     };
-    let ctx = match inner.access.verify(&tokens.access_token).await {
-        Ok(ctx) => ctx,
-        Err(e) => {
-            return bad(
-                Problem::InvalidAccessToken,
-                &format!("the provider's access token was refused: {}", e.code()),
-            );
-        }
-    };
+    let ctx = inner.access.verify(&tokens.access_token).await.map_err(|e| {
+        let detail = format!("the provider's access token was refused: {}", e.code());
+        refusal(Problem::InvalidAccessToken, detail)
+    })?;
     let mut user: Option<SessionUser> = tokens.user.clone();
     if !inner.idp.is_workos() {
         let Some(id_token) = tokens.id_token.as_deref() else {
-            return bad(Problem::IdTokenMissing, "the provider returned no ID token");
+            return Err(refusal(Problem::IdTokenMissing, "the provider returned no ID token"));
         };
-        let id = match inner.id_tokens.verify(id_token).await {
-            Ok(id) => id,
-            Err(e) => {
-                return bad(
-                    Problem::InvalidIdToken,
-                    &format!("the ID token was refused: {}", e.code()),
-                );
-            }
-        };
+        let id = inner.id_tokens.verify(id_token).await.map_err(|e| {
+            refusal(Problem::InvalidIdToken, format!("the ID token was refused: {}", e.code()))
+        })?;
         if id.claims().get("nonce").and_then(Value::as_str).is_none_or(|n| !same(n, &flow.nonce)) {
-            return bad(Problem::NonceMismatch, "the ID token does not belong to this sign-in");
+            let detail = "the ID token does not belong to this sign-in";
+            return Err(refusal(Problem::NonceMismatch, detail));
         }
         if id.sub() != ctx.sub() {
-            return bad(
-                Problem::SubjectMismatch,
-                "the ID token and access token name different users",
-            );
+            let detail = "the ID token and access token name different users";
+            return Err(refusal(Problem::SubjectMismatch, detail));
         }
         user = unverified_claims(id_token).as_ref().and_then(super::provider::user_from_claims);
     }
     let Some(user) = user.filter(|u| u.id == ctx.sub()) else {
-        return bad(
-            Problem::SubjectMismatch,
-            "the provider's user is not the access token's subject",
-        );
+        let detail = "the provider's user is not the access token's subject";
+        return Err(refusal(Problem::SubjectMismatch, detail));
     };
-    // The step-up is judged on the access token, as the guards will judge it: a provider that
-    // puts `auth_time` or `acr` only in the ID token would pass here and fail every guard.
-    let now = inner.clock.now();
+    Ok((tokens, ctx, user))
+}
+
+/// The step-up the attempt asked for, judged on the access token as the guards will judge it
+/// (a provider that puts `auth_time` or `acr` only in the ID token would pass here and fail
+/// every guard).
+fn check_step_up(flow: &LoginState, ctx: &AuthContext, now: u64) -> Result<(), Refusal> {
     if let Some(max_age) = flow.max_age {
-        let forbidden = |problem: Problem, detail: &str| {
-            audit::sign_in_failed(problem.code(), true);
-            refuse(parts, SignInError::new(problem, detail).retry(retry.clone()))
-        };
         match ctx.auth_time() {
             None => {
-                return forbidden(
-                    Problem::AuthTimeMissing,
-                    "the provider did not say when you signed in",
-                );
+                let detail = "the provider did not say when you signed in";
+                return Err(refusal(Problem::AuthTimeMissing, detail));
             }
             Some(t) if t > now.saturating_add(FUTURE_AUTH_TIME_SKEW.as_secs()) => {
-                return forbidden(
-                    Problem::AuthTimeInFuture,
-                    "the provider's auth_time lies in the future",
-                );
+                let detail = "the provider's auth_time lies in the future";
+                return Err(refusal(Problem::AuthTimeInFuture, detail));
             }
             Some(t) if now.saturating_sub(t) > max_age.saturating_add(MAX_AGE_TOLERANCE) => {
-                return forbidden(
-                    Problem::ReauthenticationMissing,
-                    "the provider did not ask you to sign in again",
-                );
+                let detail = "the provider did not ask you to sign in again";
+                return Err(refusal(Problem::ReauthenticationMissing, detail));
             }
             Some(_) => {}
         }
@@ -438,24 +346,10 @@ async fn complete(inner: &Inner, q: &[(String, String)], state: &str, parts: &Pa
     if let Some(asked) = &flow.acr_values
         && !asked.split(' ').any(|v| Some(v) == ctx.acr())
     {
-        audit::sign_in_failed(Problem::AcrNotSatisfied.code(), true);
         let detail = "the provider did not authenticate you as strongly as required";
-        let error = SignInError::new(Problem::AcrNotSatisfied, detail).retry(retry.clone());
-        return refuse(parts, error);
+        return Err(refusal(Problem::AcrNotSatisfied, detail));
     }
-    let sid = ctx.sid().map(str::to_owned);
-    let mut session = apply(AuthKitSession::new(String::new(), user), tokens);
-    let Some(sign_in) = super::flow::random_token() else {
-        return bad(Problem::RngFailed, "try again");
-    };
-    session.extra.insert(SIGN_IN_KEY.to_owned(), Value::String(sign_in));
-    let Ok(sealed) = session.seal(&inner.passwords) else {
-        return bad(Problem::RngFailed, "try again");
-    };
-    audit::signed_in(ctx.sub(), sid.as_deref(), step_up);
-    let mut response = redirect(&flow.return_to);
-    response.headers_mut().append(SET_COOKIE, inner.cookie.session(sealed));
-    response
+    Ok(())
 }
 
 /// `true` the first time an attempt's `state` reaches a callback: across instances when the
