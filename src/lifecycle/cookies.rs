@@ -29,6 +29,25 @@ pub(crate) struct CookieSettings {
     pub(crate) max_age: Duration,
 }
 
+impl CookieSettings {
+    /// The session cookie `name` and the attempts' cookies, `Secure` when `secure`. `Err(name)`
+    /// for a `__Host-` name with a `Domain` or without `Secure`: browsers refuse to store it.
+    pub(crate) fn new(name: String, domain: Option<String>, secure: bool) -> Result<Self, String> {
+        if name.starts_with("__Host-") && (domain.is_some() || !secure) {
+            return Err(name);
+        }
+        let base = name.trim_start_matches("__Host-").trim_start_matches("__Secure-");
+        let host_only = if secure && domain.is_none() { "__Host-" } else { "" };
+        Ok(Self {
+            flow_prefix: format!("{host_only}{base}-login-"),
+            name,
+            secure,
+            domain,
+            max_age: SESSION_COOKIE_MAX_AGE,
+        })
+    }
+}
+
 /// A cookie's value when the request carries it once (or several times with one value);
 /// `Err` when it appears with different values (planted by a sibling domain), `Ok(None)` when
 /// absent.

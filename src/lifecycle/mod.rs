@@ -85,7 +85,7 @@ use reqwest::Url;
 pub use crate::reject::SignInError;
 pub use provider::{DEFAULT_SCOPES, IdentityProvider, OpenIdProvider, ProviderError, WORKOS_API};
 
-use self::cookies::{CookieSettings, SESSION_COOKIE_MAX_AGE};
+use self::cookies::CookieSettings;
 use self::provider::GrantError;
 use self::refresh::Flights;
 use crate::authkit::{AUTHKIT_COOKIE, IronConfigError, IronPasswords};
@@ -550,35 +550,14 @@ impl SessionsBuilder {
         let name = self.cookie.unwrap_or_else(|| {
             if self.idp.is_workos() { AUTHKIT_COOKIE } else { DEFAULT_COOKIE }.to_owned()
         });
+        // Browsers keep `Secure` cookies off plain http; only loopback http is allowed here.
         let secure = redirect.scheme() == "https";
-        let base = name.trim_start_matches("__Host-").trim_start_matches("__Secure-");
-        let host_only = if secure && self.domain.is_none() { "__Host-" } else { "" };
-        if name.starts_with("__Host-") && (self.domain.is_some() || !secure) {
-            return Err(ConfigError::HostCookie(name));
-        }
-        let cookie = CookieSettings {
-            flow_prefix: format!("{host_only}{base}-login-"),
-            name,
-            // Browsers keep `Secure` cookies off plain http; only loopback http is allowed here.
-            secure,
-            domain: self.domain,
-            max_age: SESSION_COOKIE_MAX_AGE,
-        };
+        let cookie =
+            CookieSettings::new(name, self.domain, secure).map_err(ConfigError::HostCookie)?;
         if !self.idp.is_workos() && self.idp.required_audience().is_none() {
             return Err(ConfigError::NoAudience);
         }
-        // The layer: what the application set, then what these sessions depend on (which
-        // wins). Its verifier is the one the callback uses for access tokens.
-        let mut layer = AuthLayer::builder(self.idp.keys().clone())
-            .login_redirect(paths.login.clone())
-            .step_up_redirect(format!("{}?step_up=1", paths.login));
-        if let Some(audience) = self.idp.required_audience() {
-            layer = layer.audience(audience);
-        }
-        if let Some(configure) = self.layer {
-            layer = configure(layer);
-        }
-        let layer = layer
+        let layer = layer_for(&self.idp, &paths, self.layer)
             .sources([TokenSource::cookie(cookie.name.clone()), TokenSource::Bearer])
             .authkit(self.passwords.clone())
             .clock(self.clock.clone());
@@ -595,22 +574,17 @@ impl SessionsBuilder {
             return Err(ConfigError::StoreMismatch);
         }
         let access = layer.verifier();
-        // ID tokens and logout tokens: the same keys, issuers, leeway and clock; their own
-        // audience (this client) and `typ`, and the standard claim names.
-        let client = vec![self.idp.client_id().to_owned()];
-        let other = |typ: TokenType| Verifier {
-            audiences: client.clone(),
-            typ,
-            names: Arc::new(ClaimNames::default()),
-            ..access.clone()
-        };
-        let id_tokens = other(TokenType::default());
-        // Back-Channel Logout 1.0 recommends `typ: logout+jwt`; older providers send `JWT`.
-        // Back-Channel Logout 1.0: a logout token names a `sid`, a `sub`, or both.
+        let id_tokens = client_verifier(&access, self.idp.client_id(), TokenType::default());
+        // Back-Channel Logout 1.0 recommends `typ: logout+jwt`; older providers send `JWT`. A
+        // logout token names a `sid`, a `sub`, or both.
         #[cfg(feature = "revocation")]
         let logout_tokens = Verifier {
             require_sub: false,
-            ..other(TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]))
+            ..client_verifier(
+                &access,
+                self.idp.client_id(),
+                TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]),
+            )
         };
         let recency_only = self.idp.is_workos();
         let clock_for_flights = self.clock.clone();
@@ -635,5 +609,38 @@ impl SessionsBuilder {
         let layer =
             layer.session_hook(inner.clone(), recency_only).build().map_err(ConfigError::Layer)?;
         Ok(Sessions { inner, layer })
+    }
+}
+
+/// The layer the sessions build: the provider's keys (and audience), the sign-in and step-up
+/// redirects, then what the application set (which may move the redirects); what the sessions
+/// depend on is set after this and wins.
+fn layer_for(
+    idp: &IdentityProvider,
+    paths: &Paths,
+    configure: Option<LayerSettings>,
+) -> AuthLayerBuilder {
+    let layer = AuthLayer::builder(idp.keys().clone())
+        .login_redirect(paths.login.clone())
+        .step_up_redirect(format!("{}?step_up=1", paths.login));
+    let layer = match idp.required_audience() {
+        Some(audience) => layer.audience(audience),
+        None => layer,
+    };
+    match configure {
+        Some(configure) => configure(layer),
+        None => layer,
+    }
+}
+
+/// A verifier for the tokens the provider issues to this client (ID tokens, logout tokens):
+/// the access tokens' keys, issuers, leeway and clock; this client as the audience, their own
+/// `typ`, and the standard claim names.
+fn client_verifier(access: &Verifier, client_id: &str, typ: TokenType) -> Verifier {
+    Verifier {
+        audiences: vec![client_id.to_owned()],
+        typ,
+        names: Arc::new(ClaimNames::default()),
+        ..access.clone()
     }
 }
