@@ -5,7 +5,7 @@
 //!
 //! | field | on | meaning |
 //! |---|---|---|
-//! | `event` | all | `token_rejected`, `guard_decision`, `cross_origin` (a request [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) refused), or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
+//! | `event` | all | `token_rejected`, `guard_decision`, `cross_origin` (a request [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) refused), or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token), `idp_event` (an event from the identity provider: `source`, `kind`, `subject`); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
 //! | `decision` | all | `allow` or `deny` |
 //! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, a [`CrossOriginError`](crate::CrossOriginError) code, or `ok` |
 //! | `source` | token_rejected | `cookie` or `bearer` |
@@ -165,6 +165,27 @@ pub(crate) fn logout_token_refused(reason: &str) {
         decision = "deny",
         reason,
         "logout token refused"
+    );
+}
+
+/// An event from the identity provider (a WorkOS webhook or polled event, an OpenID Shared
+/// Signals Security Event Token): where it came from (`source`: `workos_webhook`,
+/// `workos_events`, `ssf`), its type, the subject it names (a session or user id, never a
+/// secret) and what was done (`outcome`: `revoked`, `ignored`, `duplicate`, or a refusal code).
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+#[allow(dead_code)] // the receivers land next (issue #17)
+pub(crate) fn idp_event(source: &str, kind: &str, subject: Option<&str>, outcome: &str) {
+    let decision =
+        if matches!(outcome, "revoked" | "ignored" | "duplicate") { "allow" } else { "deny" };
+    tracing::info!(
+        target: "axum_session_mfa::audit",
+        event = "idp_event",
+        decision,
+        source,
+        kind,
+        subject,
+        reason = outcome,
+        "identity provider event"
     );
 }
 
