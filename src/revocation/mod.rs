@@ -2,24 +2,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use dashmap::DashMap;
 
 use crate::store::{Cursor, Revocation, RevocationStore, StoreError};
 use crate::{AuthContext, AuthError, Clock};
 
-/// How often the watchdog compares the copy's age with the staleness bound: the bound holds
-/// to within this.
-const WATCHDOG_TICK: Duration = Duration::from_millis(100);
+mod copy;
+mod sync;
 
-/// How often the local copy forgets expired entries.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-/// Entries published in one batch when the copy is published again.
-const REPUBLISH_BATCH: usize = 1_000;
+use copy::Copy;
+pub use sync::KeepCurrent;
 
 /// The longest `sid`, `sub` or sign-in id a revocation accepts, in bytes. Longer ids are
 /// refused at every entry point (they would let one request grow every instance's copy and the
@@ -33,15 +27,6 @@ pub(crate) fn valid_id(id: &str) -> bool {
 
 /// The default [`capacity`](RevocationsBuilder::capacity).
 pub const DEFAULT_REVOCATION_CAPACITY: usize = 1_000_000;
-
-/// A map of the local copy: ids from verified tokens or this service's own revocations, a fast
-/// hasher seeded per process, shards locked one at a time (a lookup never waits for a whole
-/// copy).
-type Map<V> = DashMap<Box<str>, V, foldhash::fast::RandomState>;
-
-fn map<V>() -> Map<V> {
-    DashMap::with_hasher_and_shard_amount(foldhash::fast::RandomState::default(), 64)
-}
 
 /// Why a revocation was not made, or not shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,180 +79,6 @@ impl std::error::Error for RevokeError {
             Self::NotShared(e) => Some(e),
             _ => None,
         }
-    }
-}
-
-/// What applying an entry to the copy did.
-#[derive(Debug, PartialEq, Eq)]
-enum Applied {
-    /// The copy already covered it.
-    Covered,
-    /// It widened an entry or added one.
-    Changed,
-    /// A new entry, refused at capacity.
-    Full,
-}
-
-/// The local copy: what is revoked, as of the last sync.
-struct Copy {
-    /// `sid` -> (tokens issued at or before this are refused, `None`: all of them; when the
-    /// entry may be forgotten).
-    sessions: Map<(Option<u64>, u64)>,
-    /// `sub` -> (sessions that authenticated at or before this are revoked, forget after).
-    users: Map<(u64, u64)>,
-    /// Sign-in id -> forget after.
-    sign_ins: Map<u64>,
-    /// Entries per map, so the request path skips an empty map without touching it.
-    counts: [AtomicUsize; 3],
-}
-
-impl Default for Copy {
-    fn default() -> Self {
-        Self { sessions: map(), users: map(), sign_ins: map(), counts: Default::default() }
-    }
-}
-
-impl Copy {
-    fn len(&self) -> usize {
-        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
-
-    /// The entry the copy holds for `entry`'s id, if any.
-    fn get(&self, entry: &Revocation) -> Option<Revocation> {
-        match entry {
-            Revocation::Session { sid, .. } => self.sessions.get(sid.as_str()).map(|v| {
-                let (issued_before, until) = *v;
-                Revocation::Session { sid: sid.clone(), until, issued_before }
-            }),
-            Revocation::User { sub, .. } => self.users.get(sub.as_str()).map(|v| {
-                let (before, until) = *v;
-                Revocation::User { sub: sub.clone(), before, until }
-            }),
-            Revocation::SignIn { id, .. } => self
-                .sign_ins
-                .get(id.as_str())
-                .map(|u| Revocation::SignIn { id: id.clone(), until: *u }),
-        }
-    }
-
-    /// Merges `entry` into the copy; with a `capacity`, a new entry is refused when the copy
-    /// holds that many.
-    fn apply(&self, entry: &Revocation, capacity: Option<usize>) -> Applied {
-        let current = self.get(entry);
-        if current.as_ref().is_some_and(|c| c.covers(entry)) {
-            return Applied::Covered;
-        }
-        if current.is_none() && capacity.is_some_and(|cap| self.len() >= cap) {
-            return Applied::Full;
-        }
-        // Merged under the shard's lock: an announcement applied at the same moment as a local
-        // revocation of the same id cannot overwrite the wider of the two.
-        let added = match entry {
-            Revocation::Session { sid, .. } => merge_into(
-                &self.sessions,
-                sid,
-                entry,
-                |(issued_before, until)| Revocation::Session {
-                    sid: sid.clone(),
-                    until,
-                    issued_before,
-                },
-                |e| match e {
-                    Revocation::Session { until, issued_before, .. } => (*issued_before, *until),
-                    _ => unreachable!("the sessions map holds sessions"),
-                },
-            ),
-            Revocation::User { sub, .. } => merge_into(
-                &self.users,
-                sub,
-                entry,
-                |(before, until)| Revocation::User { sub: sub.clone(), before, until },
-                |e| match e {
-                    Revocation::User { before, until, .. } => (*before, *until),
-                    _ => unreachable!("the users map holds users"),
-                },
-            ),
-            Revocation::SignIn { id, .. } => merge_into(
-                &self.sign_ins,
-                id,
-                entry,
-                |until| Revocation::SignIn { id: id.clone(), until },
-                |e| match e {
-                    Revocation::SignIn { until, .. } => *until,
-                    _ => unreachable!("the sign-ins map holds sign-ins"),
-                },
-            ),
-        };
-        if added {
-            self.counts[kind(entry)].fetch_add(1, Ordering::Relaxed);
-        }
-        Applied::Changed
-    }
-
-    /// Forgets entries that expired before `now`.
-    fn sweep(&self, now: u64) {
-        let mut removed = [0usize; 3];
-        self.sessions.retain(|_, (_, u)| *u >= now || !bump(&mut removed[0]));
-        self.users.retain(|_, (_, u)| *u >= now || !bump(&mut removed[1]));
-        self.sign_ins.retain(|_, u| *u >= now || !bump(&mut removed[2]));
-        for (count, n) in self.counts.iter().zip(removed) {
-            count.fetch_sub(n, Ordering::Relaxed);
-        }
-    }
-
-    /// Every live entry, for publishing the copy again.
-    fn entries(&self, now: u64) -> Vec<Revocation> {
-        let mut all = Vec::with_capacity(self.len());
-        for e in self.sessions.iter().filter(|e| e.value().1 >= now) {
-            let (issued_before, until) = *e.value();
-            all.push(Revocation::Session { sid: e.key().to_string(), until, issued_before });
-        }
-        for e in self.users.iter().filter(|e| e.value().1 >= now) {
-            let (before, until) = *e.value();
-            all.push(Revocation::User { sub: e.key().to_string(), before, until });
-        }
-        for e in self.sign_ins.iter().filter(|e| *e.value() >= now) {
-            all.push(Revocation::SignIn { id: e.key().to_string(), until: *e.value() });
-        }
-        all
-    }
-}
-
-/// Merges `entry` into `map[id]` under the shard's lock with the one merge rule
-/// (`Revocation::merge`); `true` when the id was new. `entry_of` and `value_of` convert between a
-/// stored value and its entry.
-fn merge_into<V: std::marker::Copy>(
-    map: &Map<V>,
-    id: &str,
-    entry: &Revocation,
-    entry_of: impl Fn(V) -> Revocation,
-    value_of: impl Fn(&Revocation) -> V,
-) -> bool {
-    match map.entry(Box::from(id)) {
-        dashmap::mapref::entry::Entry::Occupied(mut stored) => {
-            let mut merged = entry_of(*stored.get());
-            merged.merge(entry);
-            stored.insert(value_of(&merged));
-            false
-        }
-        dashmap::mapref::entry::Entry::Vacant(slot) => {
-            slot.insert(value_of(entry));
-            true
-        }
-    }
-}
-
-/// Counts one removal; always `true`.
-fn bump(n: &mut usize) -> bool {
-    *n += 1;
-    true
-}
-
-fn kind(entry: &Revocation) -> usize {
-    match entry {
-        Revocation::Session { .. } => 0,
-        Revocation::User { .. } => 1,
-        Revocation::SignIn { .. } => 2,
     }
 }
 
@@ -498,40 +309,6 @@ impl Revocations {
         self.inner.clock.now().saturating_add(self.inner.retain.as_secs())
     }
 
-    /// Applies `entries` here at once (this instance refuses them whatever the backend says),
-    /// then writes them to the shared state in one call. All or none are recorded here: an
-    /// invalid id, or (when `bounded`) a full set, refuses the whole call.
-    async fn publish_all(
-        &self,
-        entries: Vec<Revocation>,
-        bounded: bool,
-    ) -> Result<(), RevokeError> {
-        let copy = &self.inner.copy;
-        if let Some(bad) = entries.iter().find(|e| !valid_id(e.id())) {
-            crate::audit::revocation_refused(bad, "invalid_id");
-            return Err(RevokeError::InvalidId);
-        }
-        self.sweep_if_due();
-        let new = entries.iter().filter(|e| copy.get(e).is_none()).count();
-        if bounded && new > 0 && copy.len() + new > self.inner.capacity {
-            crate::audit::revocation_refused(&entries[0], "revocations_full");
-            return Err(RevokeError::Full { capacity: self.inner.capacity });
-        }
-        let mut merged = Vec::with_capacity(entries.len());
-        for entry in entries {
-            copy.apply(&entry, None);
-            crate::audit::revoked(&entry);
-            // What the copy holds now: wider than `entry` when it was revoked before.
-            merged.push(copy.get(&entry).unwrap_or(entry));
-        }
-        if let Err(e) = self.inner.store.publish(merged.clone()).await {
-            let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.extend(merged.into_iter().map(|e| (e.key(), e)));
-            return Err(RevokeError::NotShared(e));
-        }
-        Ok(())
-    }
-
     /// What the layer asks of every request: `Err(`[`AuthError::SessionRevoked`]`)` for a
     /// revoked session, `Err(`[`AuthError::RevocationUnavailable`]`)` when the local copy is
     /// older than the staleness bound (unless fail-open), else `Ok`. No allocation, no network:
@@ -590,25 +367,6 @@ impl Revocations {
             })
     }
 
-    /// Whether the copy is older than the staleness bound now.
-    fn is_stale(&self) -> bool {
-        let now_ms = self.inner.clock.now_millis();
-        let synced = self.inner.synced_ms.load(Ordering::Relaxed);
-        now_ms.saturating_sub(synced) > self.inner.max_staleness.as_millis() as u64
-    }
-
-    /// Re-evaluates staleness often enough for the bound to hold within [`WATCHDOG_TICK`].
-    async fn watchdog(weak: std::sync::Weak<Inner>) {
-        let mut tick = tokio::time::interval(WATCHDOG_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(inner) = weak.upgrade() else { return };
-            let this = Revocations { inner };
-            this.inner.stale.store(this.is_stale(), Ordering::Relaxed);
-        }
-    }
-
     /// The background work that keeps this instance's copy in step with a shared store:
     /// announcements as they come, a resync every
     /// [`resync_every`](RevocationsBuilder::resync_every), expired entries forgotten, the
@@ -629,177 +387,7 @@ impl Revocations {
     /// # }
     /// ```
     pub fn keep_current(&self) -> KeepCurrent {
-        let weak = Arc::downgrade(&self.inner);
-        let inner = self.inner.clone();
-        KeepCurrent {
-            run: Box::pin(async move {
-                if inner.syncing.swap(true, Ordering::AcqRel) {
-                    tracing::warn!(
-                        "Revocations::keep_current is already running for these revocations"
-                    );
-                    return;
-                }
-                let _running = Syncing(Arc::downgrade(&inner));
-                drop(inner);
-                tokio::join!(Revocations::run(weak.clone()), Revocations::watchdog(weak));
-            }),
-        }
-    }
-
-    /// Brings the copy up to date with the shared state: the changes since the last resync
-    /// (the whole set on the first one, or when the reader lost its place in the log). When the
-    /// store lost data this copy had seen (a Redis restarted empty, a log that went back), the
-    /// copy is published again, so the others learn what the store forgot; revocations that
-    /// could not be shared when they were made are published now. Entries only leave the copy
-    /// by expiring.
-    async fn resync(&self) -> Result<(), StoreError> {
-        let inner = &*self.inner;
-        let now = inner.clock.now();
-        let backend = &inner.store;
-        loop {
-            let since = inner.cursor.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let loaded = backend.load(since, now).await?;
-            for entry in &loaded.entries {
-                inner.copy.apply(entry, None);
-            }
-            if loaded.lost {
-                inner.republish.store(true, Ordering::Relaxed);
-            }
-            *inner.cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.cursor);
-            if !loaded.more {
-                break;
-            }
-        }
-        // The copy is current now; publishing may take a while (a Redis that restarted empty)
-        // and must not make the copy look stale.
-        self.mark_synced();
-        self.sweep_if_due();
-        let pending: Vec<Revocation> = {
-            let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
-            p.drain().map(|(_, e)| e).collect()
-        };
-        let whole = inner.republish.load(Ordering::Relaxed);
-        let again = if whole { inner.copy.entries(now) } else { pending.clone() };
-        for batch in again.chunks(REPUBLISH_BATCH) {
-            if let Err(e) = backend.publish(batch.to_vec()).await {
-                let mut p = inner.pending.lock().unwrap_or_else(|e| e.into_inner());
-                p.extend(pending.into_iter().map(|e| (e.key(), e)));
-                return Err(e);
-            }
-        }
-        if whole {
-            inner.republish.store(false, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    /// Forgets expired entries, at most once per [`SWEEP_EVERY`] (on a resync, and as
-    /// revocations are made: a copy nobody resyncs is swept too).
-    fn sweep_if_due(&self) {
-        let (inner, now) = (&*self.inner, self.inner.clock.now());
-        let last = inner.swept.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= SWEEP_EVERY.as_secs()
-            && inner.swept.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-        {
-            inner.copy.sweep(now);
-        }
-    }
-
-    fn mark_synced(&self) {
-        self.inner.synced_ms.store(self.inner.clock.now_millis(), Ordering::Relaxed);
-        self.inner.stale.store(false, Ordering::Relaxed);
-        if self.inner.down.swap(false, Ordering::Relaxed) {
-            crate::audit::shared_state_changed(true, "resynced");
-        }
-    }
-
-    fn mark_down(&self, e: &StoreError) {
-        if !self.inner.down.swap(true, Ordering::Relaxed) {
-            crate::audit::shared_state_changed(false, &e.to_string());
-        }
-    }
-
-    /// Keeps the copy current: subscribe, resync, apply announcements, resync periodically;
-    /// on any failure wait a little and start over. Ends when the last handle is dropped.
-    async fn run(weak: std::sync::Weak<Inner>) {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            let Some(inner) = weak.upgrade() else { return };
-            let this = Revocations { inner };
-            let every = this.inner.resync_every;
-            let broke = match this.inner.store.subscribe().await {
-                Err(e) => e,
-                Ok(mut rx) => match this.resync().await {
-                    Err(e) => e,
-                    Ok(()) => {
-                        backoff = Duration::from_millis(100);
-                        let mut tick = tokio::time::interval(every);
-                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                        tick.tick().await;
-                        drop(this);
-                        loop {
-                            tokio::select! {
-                                msg = rx.recv() => {
-                                    let Some(inner) = weak.upgrade() else { return };
-                                    match msg {
-                                        Some(entry) => {
-                                            inner.copy.apply(&entry, None);
-                                        }
-                                        None => break StoreError::Unavailable("subscription closed".into()),
-                                    }
-                                }
-                                _ = tick.tick() => {
-                                    let Some(inner) = weak.upgrade() else { return };
-                                    if let Err(e) = (Revocations { inner }).resync().await {
-                                        break e;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                },
-            };
-            let Some(inner) = weak.upgrade() else { return };
-            Revocations { inner }.mark_down(&broke);
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
-    }
-}
-
-/// The future [`Revocations::keep_current`] returns: spawn it. Ends when every clone of the
-/// revocations is dropped.
-#[must_use = "a shared copy goes stale (and refuses sessions) unless this runs: spawn it"]
-pub struct KeepCurrent {
-    run: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
-}
-
-impl fmt::Debug for KeepCurrent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeepCurrent").finish_non_exhaustive()
-    }
-}
-
-impl std::future::Future for KeepCurrent {
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        self.run.as_mut().poll(cx)
-    }
-}
-
-/// Held while a [`KeepCurrent`] runs: when it ends or is dropped, the request path judges the
-/// copy's age by the clock again.
-struct Syncing(std::sync::Weak<Inner>);
-
-impl Drop for Syncing {
-    fn drop(&mut self) {
-        if let Some(inner) = self.0.upgrade() {
-            inner.syncing.store(false, Ordering::Release);
-        }
+        KeepCurrent::new(&self.inner)
     }
 }
 
@@ -888,57 +476,5 @@ impl RevocationsBuilder {
         }
         revocations.inner.stale.store(revocations.is_stale(), Ordering::Relaxed);
         revocations
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session(sid: &str, until: u64, issued_before: Option<u64>) -> Revocation {
-        Revocation::Session { sid: sid.to_owned(), until, issued_before }
-    }
-
-    /// Two appliers (an announcement and a local revocation) racing on the same ids: the copy
-    /// always ends with the wider entry, whichever lands last.
-    #[test]
-    fn concurrent_applies_never_narrow_an_entry() {
-        let copy = std::sync::Arc::new(Copy::default());
-        let ids: Vec<String> = (0..5_000).map(|i| format!("s{i}")).collect();
-        let run = |wide: bool| {
-            let (copy, ids) = (copy.clone(), ids.clone());
-            std::thread::spawn(move || {
-                for id in &ids {
-                    let cut = if wide { None } else { Some(5) };
-                    copy.apply(&session(id, 10, cut), None);
-                }
-            })
-        };
-        let (a, b) = (run(true), run(false));
-        a.join().unwrap();
-        b.join().unwrap();
-        for id in &ids {
-            assert_eq!(copy.get(&session(id, 0, None)), Some(session(id, 10, None)), "{id}");
-        }
-        assert_eq!(copy.len(), ids.len());
-    }
-
-    #[test]
-    fn the_copy_widens_entries_and_refuses_new_ones_at_capacity() {
-        let copy = Copy::default();
-        assert_eq!(copy.apply(&session("a", 10, Some(5)), Some(2)), Applied::Changed);
-        assert_eq!(copy.apply(&session("a", 9, Some(4)), Some(2)), Applied::Covered);
-        assert_eq!(copy.apply(&session("a", 9, None), Some(2)), Applied::Changed);
-        assert_eq!(copy.get(&session("a", 0, None)), Some(session("a", 10, None)));
-        let user = Revocation::User { sub: "u".into(), before: 3, until: 10 };
-        assert_eq!(copy.apply(&user, Some(2)), Applied::Changed);
-        let sign_in = Revocation::SignIn { id: "s".into(), until: 10 };
-        assert_eq!(copy.apply(&sign_in, Some(2)), Applied::Full, "a third entry at capacity 2");
-        assert_eq!(copy.apply(&session("a", 20, None), Some(2)), Applied::Changed, "widening");
-        assert_eq!(copy.apply(&sign_in, None), Applied::Changed, "heard from another instance");
-        assert_eq!(copy.len(), 3);
-        copy.sweep(15);
-        assert_eq!(copy.len(), 1, "only the session lives past 15");
-        assert_eq!(copy.entries(15), vec![session("a", 20, None)]);
     }
 }
