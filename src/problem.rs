@@ -156,13 +156,15 @@ problems! {
     /// A step-up whose `acr` is not one of the `acr_values` asked for.
     AcrNotSatisfied = "acr_not_satisfied", FORBIDDEN, "Sign-in failed";
 
-    // Back-channel logout (`SignInError` too; a refused logout token carries its `AuthError` code).
+    // Back-channel logout (`SignInError` too).
     /// The request body is not `application/x-www-form-urlencoded`.
     NotAForm = "not_a_form", BAD_REQUEST, "Back-channel logout refused";
     /// The request body is too large.
     BodyTooLarge = "body_too_large", BAD_REQUEST, "Back-channel logout refused";
     /// No `logout_token`.
     LogoutTokenMissing = "logout_token_missing", BAD_REQUEST, "Back-channel logout refused";
+    /// The `logout_token` does not verify; `reason` is its token code.
+    InvalidLogoutToken = "invalid_logout_token", BAD_REQUEST, "Back-channel logout refused";
     /// The token's `events` lacks the back-channel logout event.
     NotALogoutToken = "not_a_logout_token", BAD_REQUEST, "Back-channel logout refused";
     /// A logout token must not carry a `nonce`.

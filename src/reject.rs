@@ -229,9 +229,9 @@ pub enum RejectionKind {
 #[derive(Debug, Clone)]
 pub struct SignInError {
     problem: Problem,
-    /// The problem's code, or a refused logout token's own code.
-    code: &'static str,
     detail: String,
+    /// A finer code: a refused logout token's own [`AuthError`] code.
+    reason: Option<&'static str>,
     /// Where "Try again" leads a browser.
     retry: Option<String>,
     retry_after: Option<u64>,
@@ -242,8 +242,8 @@ pub struct SignInError {
 #[cfg(feature = "lifecycle")]
 impl SignInError {
     pub(crate) fn new(problem: Problem, detail: &str) -> Self {
-        let (code, detail) = (problem.code(), detail.to_owned());
-        Self { problem, code, detail, retry: None, retry_after: None, backchannel: false }
+        let detail = detail.to_owned();
+        Self { problem, detail, reason: None, retry: None, retry_after: None, backchannel: false }
     }
 
     /// A back-channel logout refusal.
@@ -252,11 +252,13 @@ impl SignInError {
         Self { backchannel: true, ..Self::new(problem, detail) }
     }
 
-    /// A back-channel `logout_token` that does not verify: its own code, status 400.
+    /// A back-channel `logout_token` that does not verify: `invalid_logout_token`, with the
+    /// token's own code as `reason`.
     #[cfg(feature = "revocation")]
     pub(crate) fn logout_token(error: &AuthError) -> Self {
-        let refused = Self::backchannel(Problem::NotALogoutToken, "the logout_token was refused");
-        Self { code: error.code(), ..refused }
+        let detail = format!("the logout_token was refused: {error}");
+        let refused = Self::backchannel(Problem::InvalidLogoutToken, &detail);
+        Self { reason: Some(error.code()), ..refused }
     }
 
     /// Where "Try again" leads a browser.
@@ -274,29 +276,31 @@ impl SignInError {
 
     /// The stable code (see the [rejections guide](crate::guide::rejections)).
     pub fn code(&self) -> &'static str {
-        self.code
+        self.problem.code()
     }
 
     /// The status: 400, 403 for a refused step-up, 502 or 503 when the provider or this
     /// service cannot answer now.
     pub fn status(&self) -> StatusCode {
-        match self.problem {
-            // A refused logout token: 400, whatever the token's own problem would be.
-            _ if self.code != self.problem.code() => StatusCode::BAD_REQUEST,
-            problem => problem.status(),
-        }
+        self.problem.status()
     }
 
     /// What happened, for people (never token material).
     pub fn detail(&self) -> &str {
         &self.detail
     }
+
+    /// A finer code, when there is one: for `invalid_logout_token`, the token's own
+    /// [`AuthError`] code (`bad_signature`, `token_expired`, ...). The body's `reason`.
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
+    }
 }
 
 #[cfg(feature = "lifecycle")]
 impl fmt::Display for SignInError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.detail, self.code)
+        write!(f, "{} ({})", self.detail, self.problem.code())
     }
 }
 
@@ -453,6 +457,12 @@ impl Rejection {
         }
         #[cfg(feature = "lifecycle")]
         if let RejectionKind::SignIn(e) = &self.kind
+            && let Some(reason) = e.reason
+        {
+            body.insert("reason".into(), reason.into());
+        }
+        #[cfg(feature = "lifecycle")]
+        if let RejectionKind::SignIn(e) = &self.kind
             && e.backchannel
         {
             // OpenID Back-Channel Logout 1.0, section 2.8: an OAuth 2.0 error response.
@@ -522,7 +532,7 @@ impl Rejection {
                      </small></p><p><a href=\"{}\">Try again</a> · <a href=\"/\">Home</a></p>\
                      </body></html>",
                     escape(&e.detail),
-                    escape(e.code),
+                    escape(e.code()),
                     escape(retry)
                 );
                 let mut r = (self.status(), page).into_response();

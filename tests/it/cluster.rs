@@ -254,15 +254,18 @@ async fn back_channel_logout_signs_the_session_out_on_every_instance() {
     let form = |t: &str| format!("logout_token={t}");
     let (status, json) = post(form(&id_token)).await;
     assert_eq!(
-        (status, json["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("wrong_token_type"))
+        (status, json["code"].as_str(), json["reason"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_logout_token"), Some("wrong_token_type"))
     );
     // A tampered signature, a missing token, a JSON body: refused.
     let real = body_token(&cluster);
     let mut parts: Vec<String> = real.split('.').map(str::to_owned).collect();
     parts[2] = "AAAA".into();
     let (status, json) = post(form(&parts.join("."))).await;
-    assert_eq!((status, json["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_signature")));
+    assert_eq!(
+        (status, json["code"].as_str(), json["reason"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_logout_token"), Some("bad_signature"))
+    );
     let (status, json) = post(String::new()).await;
     assert_eq!(
         (status, json["code"].as_str()),

@@ -368,7 +368,14 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
                 .unwrap();
             let status = r.status();
             let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default();
-            (status.as_u16(), body["code"].as_str().unwrap_or_default().to_owned())
+            // A token that does not verify: `invalid_logout_token`, its own code as `reason`.
+            let code = match (body["code"].as_str(), body["reason"].as_str()) {
+                (Some("invalid_logout_token"), Some(reason)) => {
+                    format!("invalid_logout_token/{reason}")
+                }
+                (code, _) => code.unwrap_or_default().to_owned(),
+            };
+            (status.as_u16(), code)
         }
     };
     let with = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
@@ -389,15 +396,19 @@ async fn back_channel_logout_tokens_are_checked_before_anything_is_revoked() {
         (
             with(&|c| drop(c.insert("aud".into(), json!("another-client")))),
             "logout+jwt",
-            "wrong_audience",
+            "invalid_logout_token/wrong_audience",
         ),
         (
             with(&|c| drop(c.insert("iss".into(), json!("https://evil.example")))),
             "logout+jwt",
-            "wrong_issuer",
+            "invalid_logout_token/wrong_issuer",
         ),
-        (with(&|c| drop(c.insert("exp".into(), json!(now - 3600)))), "logout+jwt", "token_expired"),
-        (good.clone(), "at+jwt", "wrong_token_type"),
+        (
+            with(&|c| drop(c.insert("exp".into(), json!(now - 3600)))),
+            "logout+jwt",
+            "invalid_logout_token/token_expired",
+        ),
+        (good.clone(), "at+jwt", "invalid_logout_token/wrong_token_type"),
     ];
     let long_sid = with(&|c| drop(c.insert("sid".into(), json!("s".repeat(256)))));
     cases.push((long_sid, "logout+jwt", "id_too_long"));
