@@ -1,7 +1,9 @@
 //! Why a request carries no [`AuthContext`](crate::AuthContext).
 //!
 //! Every failure has a stable, snake_case [`code`](AuthError::code) that appears in audit events
-//! and in the `code` member of problem+json bodies; the variants that carry a detail hold a
+//! and in the `code` member of problem+json bodies (its [`ProblemCode`](crate::ProblemCode),
+//! declared once with its status and title, is [`problem_code`](AuthError::problem_code)); the
+//! variants that carry a detail hold a
 //! small enum with a stable code of its own, so callers `match` instead of comparing strings.
 //! Codes never contain token material.
 
@@ -9,7 +11,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-use crate::problem::Problem;
+use crate::ProblemCode;
 
 /// The precise reason a request is not authenticated.
 ///
@@ -97,46 +99,51 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The problem this failure is answered with (its code, status and title).
-    pub(crate) fn problem(&self) -> Problem {
+    /// The problem this failure is answered with: its code, status and title.
+    ///
+    /// ```
+    /// use axum_session_mfa::{AuthError, ProblemCode};
+    /// assert_eq!(AuthError::Expired.problem_code(), ProblemCode::TokenExpired);
+    /// ```
+    pub fn problem_code(&self) -> ProblemCode {
         match self {
-            Self::MissingToken => Problem::MissingToken,
-            Self::AmbiguousToken => Problem::AmbiguousToken,
-            Self::MalformedHeader => Problem::MalformedHeader,
-            Self::TokenTooLarge { .. } => Problem::TokenTooLarge,
-            Self::MalformedToken(_) => Problem::MalformedToken,
-            Self::AlgorithmNotAllowed => Problem::AlgorithmNotAllowed,
-            Self::UnknownKey => Problem::UnknownKey,
-            Self::ForbiddenHeader(_) => Problem::ForbiddenHeader,
-            Self::UnsupportedCritical => Problem::UnsupportedCritical,
-            Self::WrongType => Problem::WrongType,
-            Self::BadSignature => Problem::BadSignature,
-            Self::Expired => Problem::Expired,
-            Self::NotYetValid => Problem::NotYetValid,
-            Self::MissingClaim(_) => Problem::MissingClaim,
-            Self::InvalidClaim(_) => Problem::InvalidClaim,
-            Self::WrongIssuer => Problem::WrongIssuer,
-            Self::WrongAudience => Problem::WrongAudience,
+            Self::MissingToken => ProblemCode::MissingToken,
+            Self::AmbiguousToken => ProblemCode::AmbiguousToken,
+            Self::MalformedHeader => ProblemCode::MalformedHeader,
+            Self::TokenTooLarge { .. } => ProblemCode::TokenTooLarge,
+            Self::MalformedToken(_) => ProblemCode::MalformedToken,
+            Self::AlgorithmNotAllowed => ProblemCode::AlgorithmNotAllowed,
+            Self::UnknownKey => ProblemCode::UnknownKey,
+            Self::ForbiddenHeader(_) => ProblemCode::ForbiddenHeader,
+            Self::UnsupportedCritical => ProblemCode::UnsupportedCriticalHeader,
+            Self::WrongType => ProblemCode::WrongTokenType,
+            Self::BadSignature => ProblemCode::BadSignature,
+            Self::Expired => ProblemCode::TokenExpired,
+            Self::NotYetValid => ProblemCode::TokenNotYetValid,
+            Self::MissingClaim(_) => ProblemCode::MissingClaim,
+            Self::InvalidClaim(_) => ProblemCode::InvalidClaim,
+            Self::WrongIssuer => ProblemCode::WrongIssuer,
+            Self::WrongAudience => ProblemCode::WrongAudience,
             #[cfg(feature = "authkit")]
-            Self::InvalidSession(_) => Problem::InvalidSession,
+            Self::InvalidSession(_) => ProblemCode::InvalidSession,
             #[cfg(feature = "authkit")]
-            Self::SessionUserMismatch => Problem::SessionUserMismatch,
-            Self::KeysUnavailable { .. } => Problem::KeysUnavailable,
+            Self::SessionUserMismatch => ProblemCode::SessionUserMismatch,
+            Self::KeysUnavailable { .. } => ProblemCode::KeysUnavailable,
             #[cfg(feature = "lifecycle")]
-            Self::SessionEnded => Problem::SessionEnded,
+            Self::SessionEnded => ProblemCode::SessionEnded,
             #[cfg(feature = "lifecycle")]
-            Self::RefreshUnavailable { .. } => Problem::RefreshUnavailable,
+            Self::RefreshUnavailable { .. } => ProblemCode::RefreshUnavailable,
             #[cfg(feature = "revocation")]
-            Self::SessionRevoked => Problem::SessionRevoked,
+            Self::SessionRevoked => ProblemCode::SessionRevoked,
             #[cfg(feature = "revocation")]
-            Self::RevocationUnavailable { .. } => Problem::RevocationUnavailable,
+            Self::RevocationUnavailable { .. } => ProblemCode::RevocationUnavailable,
         }
     }
 
     /// A stable snake_case code for logs, metrics and problem+json bodies (the list, with
     /// what each means, is in the [rejections guide](crate::guide::rejections)).
     pub fn code(&self) -> &'static str {
-        self.problem().code()
+        self.problem_code().code()
     }
 
     /// `true` when no credential was presented at all (anonymous request).
@@ -166,7 +173,7 @@ impl AuthError {
     /// The HTTP status this failure maps to: 401, or 503 for the temporary failures (those with
     /// a [`retry_after`](Self::retry_after)).
     pub fn status(&self) -> StatusCode {
-        self.problem().status()
+        self.problem_code().status()
     }
 
     /// For a temporary failure (keys or the refresh endpoint unreachable), the seconds after

@@ -58,6 +58,7 @@ pub use jsonwebtoken::Algorithm;
 pub use keys::{Key, KeyError, KeySource, KeyType};
 pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFuture};
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
+pub use problem::ProblemCode;
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
 #[cfg(feature = "revocation")]
 pub use revocation::{

@@ -11,9 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::CrossOriginError;
 use crate::policy::{DenyRule, MethodMatch};
-use crate::problem::Problem;
 use crate::stepup::{is_browser_navigation, redirect_location};
-use crate::{AuthError, MfaPolicy};
+use crate::{AuthError, MfaPolicy, ProblemCode};
 
 /// The default base of problem `type` URIs: a tag URI (RFC 4151), which RFC 9457 allows for
 /// problem types that are not meant to be dereferenced. The `type` is this base followed by the
@@ -153,8 +152,9 @@ impl Responder {
 ///
 /// The body's `type` is the layer's problem type base followed by the problem code (by
 /// default [`DEFAULT_PROBLEM_TYPE_BASE`], a tag URI: an identifier, not a link). Clients should
-/// switch on `type` or `code`, never on `title` or `detail`. Every code, its status and title,
-/// is in the [rejections guide](crate::guide::rejections) (declared once in the crate and
+/// switch on `type` or `code`, never on `title` or `detail`; in Rust, `match` on
+/// [`problem_code`](Self::problem_code). Every code, its status and title, is a [`ProblemCode`]
+/// and is in the [rejections guide](crate::guide::rejections) (declared once in the crate and
 /// checked against that page by a test). The body also carries the `code` itself and, for 403,
 /// `policy`, `rule`, what was missing (`missing_methods`) and what would pass (`methods`,
 /// `methods_match`, `acr_values`, `max_age`). No body or header ever contains token material.
@@ -223,12 +223,30 @@ pub enum RejectionKind {
 }
 
 /// Why one of the lifecycle's routes (sign-in, callback, back-channel logout) refused a request
-/// (feature `lifecycle`), answered as a [`Rejection`] through the layer's settings. Every code,
-/// with its status, is in the [rejections guide](crate::guide::rejections).
+/// (feature `lifecycle`), answered as a [`Rejection`] through the layer's settings.
+///
+/// [`problem_code`](Self::problem_code) says which refusal it is (a [`ProblemCode`] to `match`
+/// on; every one, with its status, is in the [rejections guide](crate::guide::rejections)),
+/// [`detail`](Self::detail) what happened, for people.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_session_mfa::{Algorithm, AuthLayer, Key, ProblemCode, RejectionKind};
+///
+/// let key = Key::hmac(Algorithm::HS256, &[7; 32]).expect("a 32-byte HMAC key");
+/// let layer = AuthLayer::builder(key).on_reject(|rejection| match rejection.kind() {
+///     // A replayed callback (a second tab, a back button): start again quietly.
+///     RejectionKind::SignIn(e) if e.problem_code() == ProblemCode::StateReplayed => {
+///         axum::response::Redirect::to("/").into_response()
+///     }
+///     _ => rejection.default_response(),
+/// });
+/// # let _ = layer;
+/// ```
 #[cfg(feature = "lifecycle")]
 #[derive(Debug, Clone)]
 pub struct SignInError {
-    problem: Problem,
+    problem: ProblemCode,
     detail: String,
     /// A finer code: a refused logout token's own [`AuthError`] code.
     reason: Option<&'static str>,
@@ -241,14 +259,14 @@ pub struct SignInError {
 
 #[cfg(feature = "lifecycle")]
 impl SignInError {
-    pub(crate) fn new(problem: Problem, detail: &str) -> Self {
+    pub(crate) fn new(problem: ProblemCode, detail: &str) -> Self {
         let detail = detail.to_owned();
         Self { problem, detail, reason: None, retry: None, retry_after: None, backchannel: false }
     }
 
     /// A back-channel logout refusal.
     #[cfg(feature = "revocation")]
-    pub(crate) fn backchannel(problem: Problem, detail: &str) -> Self {
+    pub(crate) fn backchannel(problem: ProblemCode, detail: &str) -> Self {
         Self { backchannel: true, ..Self::new(problem, detail) }
     }
 
@@ -257,7 +275,7 @@ impl SignInError {
     #[cfg(feature = "revocation")]
     pub(crate) fn logout_token(error: &AuthError) -> Self {
         let detail = format!("the logout_token was refused: {error}");
-        let refused = Self::backchannel(Problem::InvalidLogoutToken, &detail);
+        let refused = Self::backchannel(ProblemCode::InvalidLogoutToken, &detail);
         Self { reason: Some(error.code()), ..refused }
     }
 
@@ -272,6 +290,11 @@ impl SignInError {
     pub(crate) fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
         self
+    }
+
+    /// Which refusal this is: its code, status and title.
+    pub fn problem_code(&self) -> ProblemCode {
+        self.problem
     }
 
     /// The stable code (see the [rejections guide](crate::guide::rejections)).
@@ -339,39 +362,47 @@ impl Rejection {
         &self.kind
     }
 
-    /// The response status: 401, 403 (or the layer's step-up status), 503, or 500 when the
-    /// layer is missing.
+    /// The response status: the [`ProblemCode`]'s, except a step-up denial's, which is the
+    /// layer's step-up status (403, or 401 with
+    /// [`unauthorized_on_step_up`](crate::AuthLayerBuilder::unauthorized_on_step_up)).
     pub fn status(&self) -> StatusCode {
         match &self.kind {
             RejectionKind::Unauthenticated(e) => e.status(),
             RejectionKind::InsufficientAuthentication(d) => d.status,
-            RejectionKind::LayerMissing => Problem::AuthLayerMissing.status(),
-            RejectionKind::CrossOrigin(_) => Problem::CrossOriginRequest.status(),
-            #[cfg(feature = "lifecycle")]
-            RejectionKind::SignIn(e) => e.status(),
+            _ => self.problem_code().status(),
         }
     }
 
     /// The stable code naming the problem (every one is in the
     /// [rejections guide](crate::guide::rejections)).
     pub fn code(&self) -> &'static str {
-        match &self.kind {
-            #[cfg(feature = "lifecycle")]
-            RejectionKind::SignIn(e) => e.code(),
-            _ => self.problem_of().code(),
-        }
+        self.problem_code().code()
     }
 
-    /// The declared problem behind this rejection (its code, default status and title).
-    fn problem_of(&self) -> Problem {
+    /// The problem this rejection answers with: its code, default status and title.
+    ///
+    /// ```
+    /// use axum::response::{IntoResponse, Response};
+    /// use axum_session_mfa::{AuthContext, ProblemCode, Rejection};
+    ///
+    /// async fn me(session: Result<AuthContext, Rejection>) -> Response {
+    ///     match session {
+    ///         Ok(ctx) => ctx.sub().to_owned().into_response(),
+    ///         Err(r) if r.problem_code() == ProblemCode::MissingToken => "hello, stranger".into_response(),
+    ///         Err(r) => r.into_response(),
+    ///     }
+    /// }
+    /// # let _: axum::Router = axum::Router::new().route("/me", axum::routing::get(me));
+    /// ```
+    pub fn problem_code(&self) -> ProblemCode {
         match &self.kind {
-            RejectionKind::Unauthenticated(e) => e.problem(),
+            RejectionKind::Unauthenticated(e) => e.problem_code(),
             RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
-                Problem::InsufficientUserAuthentication
+                ProblemCode::InsufficientUserAuthentication
             }
-            RejectionKind::InsufficientAuthentication(_) => Problem::PolicyDenied,
-            RejectionKind::LayerMissing => Problem::AuthLayerMissing,
-            RejectionKind::CrossOrigin(_) => Problem::CrossOriginRequest,
+            RejectionKind::InsufficientAuthentication(_) => ProblemCode::PolicyDenied,
+            RejectionKind::LayerMissing => ProblemCode::AuthLayerMissing,
+            RejectionKind::CrossOrigin(_) => ProblemCode::CrossOriginRequest,
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => e.problem,
         }
@@ -440,7 +471,7 @@ impl Rejection {
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => e.detail.clone(),
         };
-        let title = self.problem_of().title();
+        let title = self.problem_code().title();
         let mut body = Map::new();
         body.insert("type".into(), self.problem_type().into());
         body.insert("title".into(), title.into());

@@ -631,7 +631,9 @@ async fn route_refusals_go_through_the_layers_problem_base_and_on_reject() {
         sessions.layer(|layer| {
             layer.on_reject(|rejection| match rejection.kind() {
                 RejectionKind::SignIn(e) => {
-                    (e.status(), format!("ours: {} ({})", e.code(), e.detail())).into_response()
+                    let text =
+                        format!("ours: {:?} {} ({})", e.problem_code(), e.code(), e.detail());
+                    (e.status(), text).into_response()
                 }
                 _ => rejection.default_response(),
             })
@@ -640,7 +642,7 @@ async fn route_refusals_go_through_the_layers_problem_base_and_on_reject() {
     .await;
     let page = Browser::new().api().get(&world.url("/auth/login?acr_values=%01")).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{page:?}");
-    assert!(page.body.starts_with("ours: invalid_acr_values ("), "{}", page.body);
+    assert!(page.body.starts_with("ours: InvalidAcrValues invalid_acr_values ("), "{}", page.body);
     // The guards' refusals meet the same on_reject.
     let page = Browser::new().api().get(&world.url("/me")).await;
     assert_eq!((page.status, page.code()), (StatusCode::UNAUTHORIZED, "missing_token".into()));
