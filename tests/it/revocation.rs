@@ -516,8 +516,9 @@ async fn expired_entries_leave_redis_and_the_copy_by_time() {
     };
     assert_eq!(count(&mut conn).await, (3, 3));
     offset.store(120, Ordering::SeqCst);
+    // Bounded by resyncs (every 50 ms), not by a timer: up to 10 s on a loaded machine.
     let mut gone = false;
-    for _ in 0..200 {
+    for _ in 0..1_000 {
         if count(&mut conn).await == (0, 0) && a.is_empty() {
             gone = true;
             break;
