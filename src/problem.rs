@@ -178,6 +178,23 @@ problems! {
     /// The logout could not be recorded now (the store or the revocations): the provider should
     /// try again.
     LogoutUnavailable = "logout_unavailable", SERVICE_UNAVAILABLE, "Back-channel logout refused";
+
+    // OpenID Shared Signals receiver (`SignInError` too, with RFC 8935's `err` and `description`;
+    // a Security Event Token that does not verify carries its `AuthError` code).
+    /// The request is not `application/secevent+jwt`.
+    SetMediaType = "set_media_type", BAD_REQUEST, "Security Event Token refused";
+    /// The request body is too large.
+    SetTooLarge = "set_too_large", BAD_REQUEST, "Security Event Token refused";
+    /// The Security Event Token lacks a `jti`, an `iat` or exactly one event, or its event names
+    /// no subject it can apply to.
+    SetInvalid = "set_invalid", BAD_REQUEST, "Security Event Token refused";
+    /// The Security Event Token's `iat` is older than the receiver accepts.
+    SetStale = "set_stale", BAD_REQUEST, "Security Event Token refused";
+    /// The Security Event Token's `iat` lies in the future.
+    SetIssuedInFuture = "set_issued_in_future", BAD_REQUEST, "Security Event Token refused";
+    /// The event could not be received now (the transmitter's keys, the store or the
+    /// revocations): the transmitter should try again.
+    SetUnavailable = "set_unavailable", SERVICE_UNAVAILABLE, "Security Event Token refused";
 }
 
 #[cfg(test)]

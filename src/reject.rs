@@ -235,21 +235,72 @@ pub struct SignInError {
     /// Where "Try again" leads a browser.
     retry: Option<String>,
     retry_after: Option<u64>,
-    /// Answered with the OAuth `error` members (OpenID Back-Channel Logout 1.0, section 2.8).
-    backchannel: bool,
+    /// The members the route's protocol adds to the problem+json body.
+    dialect: Dialect,
+}
+
+/// The members a refusal adds to its problem+json body for the peer's protocol.
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// None: a sign-in route.
+    Problem,
+    /// The OAuth `error` and `error_description` (OpenID Back-Channel Logout 1.0, section 2.8).
+    #[cfg(feature = "revocation")]
+    OAuth,
+    /// RFC 8935 section 2.3's `err` (this code; none for a 503, which the RFC does not cover)
+    /// and `description` (OpenID Shared Signals push delivery).
+    #[cfg(feature = "revocation")]
+    SecEvent(Option<&'static str>),
 }
 
 #[cfg(feature = "lifecycle")]
 impl SignInError {
     pub(crate) fn new(problem: Problem, detail: &str) -> Self {
         let (code, detail) = (problem.code(), detail.to_owned());
-        Self { problem, code, detail, retry: None, retry_after: None, backchannel: false }
+        Self { problem, code, detail, retry: None, retry_after: None, dialect: Dialect::Problem }
     }
 
     /// A back-channel logout refusal.
     #[cfg(feature = "revocation")]
     pub(crate) fn backchannel(problem: Problem, detail: &str) -> Self {
-        Self { backchannel: true, ..Self::new(problem, detail) }
+        Self { dialect: Dialect::OAuth, ..Self::new(problem, detail) }
+    }
+
+    /// A refused Security Event Token (RFC 8935 section 2.3): `err` is the RFC's error code,
+    /// `None` for a 503 (the transmitter tries again later).
+    #[cfg(feature = "revocation")]
+    pub(crate) fn shared_signals(
+        problem: Problem,
+        err: Option<&'static str>,
+        detail: &str,
+    ) -> Self {
+        Self { dialect: Dialect::SecEvent(err), ..Self::new(problem, detail) }
+    }
+
+    /// A Security Event Token that does not verify: its own code, status 400, and the RFC 8935
+    /// `err` for it: `invalid_key` (no trusted key for it, or a key it may not name),
+    /// `authentication_failed` (its signature does not verify), `invalid_issuer`,
+    /// `invalid_audience`, else `invalid_request`.
+    #[cfg(feature = "revocation")]
+    pub(crate) fn security_event_token(error: &AuthError) -> Self {
+        use crate::Claim;
+        let err = match error {
+            AuthError::UnknownKey
+            | AuthError::AlgorithmNotAllowed
+            | AuthError::ForbiddenHeader(_) => "invalid_key",
+            AuthError::BadSignature => "authentication_failed",
+            AuthError::WrongIssuer
+            | AuthError::MissingClaim(Claim::Iss)
+            | AuthError::InvalidClaim(Claim::Iss) => "invalid_issuer",
+            AuthError::WrongAudience
+            | AuthError::MissingClaim(Claim::Aud)
+            | AuthError::InvalidClaim(Claim::Aud) => "invalid_audience",
+            _ => "invalid_request",
+        };
+        let detail = format!("the Security Event Token was refused: {error}");
+        let refused = Self::shared_signals(Problem::SetInvalid, Some(err), &detail);
+        Self { code: error.code(), ..refused }
     }
 
     /// A back-channel `logout_token` that does not verify: its own code, status 400.
@@ -451,15 +502,28 @@ impl Rejection {
         if let RejectionKind::CrossOrigin(e) = &self.kind {
             body.insert("reason".into(), e.code().into());
         }
-        #[cfg(feature = "lifecycle")]
-        if let RejectionKind::SignIn(e) = &self.kind
-            && e.backchannel
-        {
-            // OpenID Back-Channel Logout 1.0, section 2.8: an OAuth 2.0 error response.
-            let error =
-                if e.retry_after.is_some() { "temporarily_unavailable" } else { "invalid_request" };
-            body.insert("error".into(), error.into());
-            body.insert("error_description".into(), e.detail.clone().into());
+        #[cfg(all(feature = "lifecycle", feature = "revocation"))]
+        if let RejectionKind::SignIn(e) = &self.kind {
+            match e.dialect {
+                Dialect::Problem => {}
+                Dialect::OAuth => {
+                    // OpenID Back-Channel Logout 1.0, section 2.8: an OAuth 2.0 error response.
+                    let error = if e.retry_after.is_some() {
+                        "temporarily_unavailable"
+                    } else {
+                        "invalid_request"
+                    };
+                    body.insert("error".into(), error.into());
+                    body.insert("error_description".into(), e.detail.clone().into());
+                }
+                Dialect::SecEvent(err) => {
+                    // RFC 8935 section 2.3: `err` and `description`.
+                    if let Some(err) = err {
+                        body.insert("err".into(), err.into());
+                    }
+                    body.insert("description".into(), e.detail.clone().into());
+                }
+            }
         }
         if let RejectionKind::InsufficientAuthentication(d) = &self.kind {
             let policy = &d.policy;
