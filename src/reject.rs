@@ -235,7 +235,9 @@ pub struct SignInError {
     /// Where "Try again" leads a browser.
     retry: Option<String>,
     retry_after: Option<u64>,
-    /// The members the route's protocol adds to the problem+json body.
+    /// The members the route's protocol adds to the problem+json body (only the
+    /// `revocation` feature's routes add any).
+    #[cfg_attr(not(feature = "revocation"), allow(dead_code))]
     dialect: Dialect,
 }
 
@@ -248,10 +250,39 @@ enum Dialect {
     /// The OAuth `error` and `error_description` (OpenID Back-Channel Logout 1.0, section 2.8).
     #[cfg(feature = "revocation")]
     OAuth,
-    /// RFC 8935 section 2.3's `err` (this code; none for a 503, which the RFC does not cover)
-    /// and `description` (OpenID Shared Signals push delivery).
+    /// RFC 8935 section 2.3's `err` (none for a 503, which the RFC does not cover) and
+    /// `description` (OpenID Shared Signals push delivery).
     #[cfg(feature = "revocation")]
-    SecEvent(Option<&'static str>),
+    SecEvent(Option<SetErr>),
+}
+
+/// RFC 8935 section 2.4's error codes for a refused Security Event Token.
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetErr {
+    /// The request or the SET cannot be used as it is.
+    InvalidRequest,
+    /// No acceptable key for the SET.
+    InvalidKey,
+    /// The SET's signature does not authenticate the transmitter.
+    AuthenticationFailed,
+    /// The SET's issuer is not the transmitter's.
+    InvalidIssuer,
+    /// The SET's audience is not this receiver.
+    InvalidAudience,
+}
+
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+impl SetErr {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidKey => "invalid_key",
+            Self::AuthenticationFailed => "authentication_failed",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+        }
+    }
 }
 
 #[cfg(feature = "lifecycle")]
@@ -270,11 +301,7 @@ impl SignInError {
     /// A refused Security Event Token (RFC 8935 section 2.3): `err` is the RFC's error code,
     /// `None` for a 503 (the transmitter tries again later).
     #[cfg(feature = "revocation")]
-    pub(crate) fn shared_signals(
-        problem: Problem,
-        err: Option<&'static str>,
-        detail: &str,
-    ) -> Self {
+    pub(crate) fn shared_signals(problem: Problem, err: Option<SetErr>, detail: &str) -> Self {
         Self { dialect: Dialect::SecEvent(err), ..Self::new(problem, detail) }
     }
 
@@ -288,15 +315,15 @@ impl SignInError {
         let err = match error {
             AuthError::UnknownKey
             | AuthError::AlgorithmNotAllowed
-            | AuthError::ForbiddenHeader(_) => "invalid_key",
-            AuthError::BadSignature => "authentication_failed",
+            | AuthError::ForbiddenHeader(_) => SetErr::InvalidKey,
+            AuthError::BadSignature => SetErr::AuthenticationFailed,
             AuthError::WrongIssuer
             | AuthError::MissingClaim(Claim::Iss)
-            | AuthError::InvalidClaim(Claim::Iss) => "invalid_issuer",
+            | AuthError::InvalidClaim(Claim::Iss) => SetErr::InvalidIssuer,
             AuthError::WrongAudience
             | AuthError::MissingClaim(Claim::Aud)
-            | AuthError::InvalidClaim(Claim::Aud) => "invalid_audience",
-            _ => "invalid_request",
+            | AuthError::InvalidClaim(Claim::Aud) => SetErr::InvalidAudience,
+            _ => SetErr::InvalidRequest,
         };
         let detail = format!("the Security Event Token was refused: {error}");
         let refused = Self::shared_signals(Problem::SetInvalid, Some(err), &detail);
@@ -519,7 +546,7 @@ impl Rejection {
                 Dialect::SecEvent(err) => {
                     // RFC 8935 section 2.3: `err` and `description`.
                     if let Some(err) = err {
-                        body.insert("err".into(), err.into());
+                        body.insert("err".into(), err.as_str().into());
                     }
                     body.insert("description".into(), e.detail.clone().into());
                 }

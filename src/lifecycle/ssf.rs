@@ -30,7 +30,7 @@ use crate::keys::KeyStore;
 use crate::keys::discovery::jwks_uri_for;
 use crate::keys::http as fetch;
 use crate::problem::Problem;
-use crate::reject::SignInError;
+use crate::reject::{SetErr, SignInError};
 use crate::verify::{TokenType, Verifier};
 use crate::{AuthError, ClaimNames, Revocations, RevokeError, audit};
 
@@ -325,7 +325,7 @@ enum Action {
 
 /// A refusal: 400 with RFC 8935's `err` (`invalid_request` here).
 fn refused(problem: Problem, detail: &str) -> SignInError {
-    SignInError::shared_signals(problem, Some("invalid_request"), detail)
+    SignInError::shared_signals(problem, Some(SetErr::InvalidRequest), detail)
 }
 
 /// The event could not be received now: 503, the transmitter tries again.
