@@ -47,7 +47,7 @@ const MEDIA_TYPE: &str = "application/secevent+jwt";
 const MAX_BODY: usize = 32 * 1024;
 /// Longest `jti` accepted.
 const MAX_JTI: usize = 256;
-/// Longest event type kept in an audit event.
+/// Most characters of an event type kept in an audit event.
 const MAX_KIND: usize = 64;
 
 /// How old a Security Event Token may be (its `iat`) when it arrives, unless
@@ -119,7 +119,7 @@ pub struct SharedSignals {
     subject_issuers: Vec<String>,
 }
 
-/// The transmitter configuration members read (SSF 1.0 section 7.1).
+/// The transmitter configuration members read (SSF 1.0, transmitter configuration metadata).
 #[derive(Deserialize)]
 struct Configuration {
     issuer: String,
@@ -129,7 +129,7 @@ struct Configuration {
 }
 
 /// Where the configuration is: `/.well-known/ssf-configuration` inserted between the host and
-/// the issuer's path (SSF 1.0 section 7.2), then appended to the issuer's path (what some
+/// the issuer's path (as SSF 1.0 and RFC 8414 place it), then appended to the issuer's path (what some
 /// transmitters serve).
 fn well_known(issuer: &Url) -> Vec<Url> {
     let path = issuer.path().trim_end_matches('/');
@@ -144,7 +144,7 @@ fn well_known(issuer: &Url) -> Vec<Url> {
 
 impl SharedSignals {
     /// The transmitter at `issuer`, by its configuration (`/.well-known/ssf-configuration`, SSF
-    /// 1.0 section 7): its `issuer` must equal `issuer` exactly, its `jwks_uri` (https, or
+    /// 1.0): its `issuer` must equal `issuer` exactly, its `jwks_uri` (https, or
     /// loopback http for a loopback issuer; never a step down from https) becomes the key set,
     /// cached as any [`JwksKeys`], and it must offer push delivery. `audience` is the `aud` the
     /// transmitter puts in this receiver's SETs (the stream's audience; often the client id).
@@ -408,7 +408,7 @@ async fn read(
     let Some(jti) = jti else {
         return Err(refused(Problem::SetInvalid, "the Security Event Token has no jti"));
     };
-    // SSF 1.0 section 4.1.8 (and RFC 8417 section 2.2): one event per SET.
+    // SSF 1.0's SET profile: exactly one event per SET.
     let events = c.get("events").and_then(Value::as_object);
     let Some((event_type, event)) = events.filter(|e| e.len() == 1).and_then(|e| e.iter().next())
     else {
@@ -422,12 +422,12 @@ async fn read(
     let action = match event_type.as_str() {
         SESSION_REVOKED => target(receiver, subject, Prefer::Session)?,
         CREDENTIAL_CHANGE => target(receiver, subject, Prefer::User)?,
-        // Verification (SSF 1.0 section 8.1.4), stream updates and every other event type:
+        // The stream's verification event (SSF 1.0), stream updates and every other event type:
         // acknowledged, nothing revoked.
         _ => Action::Ignore,
     };
     let kind = event_type.rsplit('/').next().unwrap_or_default();
-    let kind = kind.get(..MAX_KIND).unwrap_or(kind).to_owned();
+    let kind = kind.char_indices().nth(MAX_KIND).map_or(kind, |(end, _)| &kind[..end]).to_owned();
     let iss = c.get("iss").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok(Received { iss, jti: jti.to_owned(), kind, action })
 }
