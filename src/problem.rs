@@ -252,6 +252,25 @@ problems! {
     /// The logout could not be recorded now (the store or the revocations cannot answer);
     /// `Retry-After` says when the provider should try again.
     LogoutUnavailable = "logout_unavailable", 503, "Back-channel logout refused";
+
+    // OpenID Shared Signals receiver: `SignInError` too, with RFC 8935's `err` and
+    // `description`; a Security Event Token that does not verify is `set_invalid`, its own code
+    // as `reason`.
+    /// The request is not `application/secevent+jwt` (parameters such as `charset` allowed).
+    SetMediaType = "set_media_type", 400, "Security Event Token refused";
+    /// The request body exceeds 32 KiB.
+    SetTooLarge = "set_too_large", 400, "Security Event Token refused";
+    /// The Security Event Token does not verify (`reason` names why), or lacks a `jti`, an `iat`
+    /// or exactly one event, or its event names no subject it can apply to.
+    SetInvalid = "set_invalid", 400, "Security Event Token refused";
+    /// The Security Event Token's `iat` is older than `SharedSignals::max_age` (default 10
+    /// minutes).
+    SetStale = "set_stale", 400, "Security Event Token refused";
+    /// The Security Event Token's `iat` lies more than the leeway in the future.
+    SetIssuedInFuture = "set_issued_in_future", 400, "Security Event Token refused";
+    /// The event could not be received now (the transmitter's keys, the store or the
+    /// revocations cannot answer); `Retry-After` says when the transmitter should try again.
+    SetUnavailable = "set_unavailable", 503, "Security Event Token refused";
 }
 
 #[cfg(test)]

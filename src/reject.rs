@@ -253,21 +253,100 @@ pub struct SignInError {
     /// Where "Try again" leads a browser.
     retry: Option<String>,
     retry_after: Option<u64>,
-    /// Answered with the OAuth `error` members (OpenID Back-Channel Logout 1.0, section 2.8).
-    backchannel: bool,
+    /// The members the route's protocol adds to the problem+json body (only the
+    /// `revocation` feature's routes add any).
+    #[cfg_attr(not(feature = "revocation"), allow(dead_code))]
+    dialect: Dialect,
+}
+
+/// The members a refusal adds to its problem+json body for the peer's protocol.
+#[cfg(feature = "lifecycle")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// None: a sign-in route.
+    Problem,
+    /// The OAuth `error` and `error_description` (OpenID Back-Channel Logout 1.0, section 2.8).
+    #[cfg(feature = "revocation")]
+    OAuth,
+    /// RFC 8935 section 2.3's `err` (none for a 503, which the RFC does not cover) and
+    /// `description` (OpenID Shared Signals push delivery).
+    #[cfg(feature = "revocation")]
+    SecEvent(Option<SetErr>),
+}
+
+/// RFC 8935 section 2.4's error codes for a refused Security Event Token.
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetErr {
+    /// The request or the SET cannot be used as it is.
+    InvalidRequest,
+    /// No acceptable key for the SET.
+    InvalidKey,
+    /// The SET's signature does not authenticate the transmitter.
+    AuthenticationFailed,
+    /// The SET's issuer is not the transmitter's.
+    InvalidIssuer,
+    /// The SET's audience is not this receiver.
+    InvalidAudience,
+}
+
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+impl SetErr {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidKey => "invalid_key",
+            Self::AuthenticationFailed => "authentication_failed",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::InvalidAudience => "invalid_audience",
+        }
+    }
 }
 
 #[cfg(feature = "lifecycle")]
 impl SignInError {
     pub(crate) fn new(problem: ProblemCode, detail: &str) -> Self {
         let detail = detail.to_owned();
-        Self { problem, detail, reason: None, retry: None, retry_after: None, backchannel: false }
+        let dialect = Dialect::Problem;
+        Self { problem, detail, reason: None, retry: None, retry_after: None, dialect }
     }
 
     /// A back-channel logout refusal.
     #[cfg(feature = "revocation")]
     pub(crate) fn backchannel(problem: ProblemCode, detail: &str) -> Self {
-        Self { backchannel: true, ..Self::new(problem, detail) }
+        Self { dialect: Dialect::OAuth, ..Self::new(problem, detail) }
+    }
+
+    /// A refused Security Event Token (RFC 8935 section 2.3): `err` is the RFC's error code,
+    /// `None` for a 503 (the transmitter tries again later).
+    #[cfg(feature = "revocation")]
+    pub(crate) fn shared_signals(problem: ProblemCode, err: Option<SetErr>, detail: &str) -> Self {
+        Self { dialect: Dialect::SecEvent(err), ..Self::new(problem, detail) }
+    }
+
+    /// A Security Event Token that does not verify: `set_invalid` (400) with the token's own
+    /// code as `reason`, and the RFC 8935 `err` for it: `invalid_key` (no trusted key for it,
+    /// or a key it may not name), `authentication_failed` (its signature does not verify),
+    /// `invalid_issuer`, `invalid_audience`, else `invalid_request`.
+    #[cfg(feature = "revocation")]
+    pub(crate) fn security_event_token(error: &AuthError) -> Self {
+        use crate::Claim;
+        let err = match error {
+            AuthError::UnknownKey
+            | AuthError::AlgorithmNotAllowed
+            | AuthError::ForbiddenHeader(_) => SetErr::InvalidKey,
+            AuthError::BadSignature => SetErr::AuthenticationFailed,
+            AuthError::WrongIssuer
+            | AuthError::MissingClaim(Claim::Iss)
+            | AuthError::InvalidClaim(Claim::Iss) => SetErr::InvalidIssuer,
+            AuthError::WrongAudience
+            | AuthError::MissingClaim(Claim::Aud)
+            | AuthError::InvalidClaim(Claim::Aud) => SetErr::InvalidAudience,
+            _ => SetErr::InvalidRequest,
+        };
+        let detail = format!("the Security Event Token was refused: {error}");
+        let refused = Self::shared_signals(ProblemCode::SetInvalid, Some(err), &detail);
+        Self { reason: Some(error.code()), ..refused }
     }
 
     /// A back-channel `logout_token` that does not verify: `invalid_logout_token`, with the
@@ -492,15 +571,28 @@ impl Rejection {
         {
             body.insert("reason".into(), reason.into());
         }
-        #[cfg(feature = "lifecycle")]
-        if let RejectionKind::SignIn(e) = &self.kind
-            && e.backchannel
-        {
-            // OpenID Back-Channel Logout 1.0, section 2.8: an OAuth 2.0 error response.
-            let error =
-                if e.retry_after.is_some() { "temporarily_unavailable" } else { "invalid_request" };
-            body.insert("error".into(), error.into());
-            body.insert("error_description".into(), e.detail.clone().into());
+        #[cfg(all(feature = "lifecycle", feature = "revocation"))]
+        if let RejectionKind::SignIn(e) = &self.kind {
+            match e.dialect {
+                Dialect::Problem => {}
+                Dialect::OAuth => {
+                    // OpenID Back-Channel Logout 1.0, section 2.8: an OAuth 2.0 error response.
+                    let error = if e.retry_after.is_some() {
+                        "temporarily_unavailable"
+                    } else {
+                        "invalid_request"
+                    };
+                    body.insert("error".into(), error.into());
+                    body.insert("error_description".into(), e.detail.clone().into());
+                }
+                Dialect::SecEvent(err) => {
+                    // RFC 8935 section 2.3: `err` and `description`.
+                    if let Some(err) = err {
+                        body.insert("err".into(), err.as_str().into());
+                    }
+                    body.insert("description".into(), e.detail.clone().into());
+                }
+            }
         }
         if let RejectionKind::InsufficientAuthentication(d) = &self.kind {
             let policy = &d.policy;

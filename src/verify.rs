@@ -5,10 +5,11 @@
 //! `typ`), key, signature, and only then the claims. Claims of an unverified token are never
 //! parsed.
 //!
-//! Claim rules: `exp` is required and must be a number; `nbf` is checked when present; `sub`
-//! is required and must be a string; `iat` and `auth_time`, when present, must be numbers.
-//! Issuers and audiences are checked when configured (then the claim is required). `leeway`
-//! (default [`DEFAULT_LEEWAY`]) applies to `exp` and `nbf` only.
+//! Claim rules: `exp` is required (not for Security Event Tokens, which have none) and must be
+//! a number; `nbf` is checked when present; `sub` is required and must be a string; `iat` and
+//! `auth_time`, when present, must be numbers. Issuers and audiences are checked when
+//! configured (then the claim is required). `leeway` (default [`DEFAULT_LEEWAY`]) applies to
+//! `exp` and `nbf` only.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -101,6 +102,9 @@ pub(crate) struct Verifier {
     pub(crate) names: Arc<ClaimNames>,
     /// `false` only for back-channel logout tokens, which may name a session (`sid`) alone.
     pub(crate) require_sub: bool,
+    /// `false` only for Security Event Tokens (RFC 8417), which carry no `exp`: their age is
+    /// judged by `iat` instead. An `exp` that is present is still checked.
+    pub(crate) require_exp: bool,
 }
 
 /// Marks a header member as present, whatever its value (even `null`).
@@ -228,10 +232,12 @@ impl Verifier {
 
     fn validate(&self, claims: Map<String, Value>) -> Result<AuthContext, AuthError> {
         let now = self.now();
-        let exp = time_claim(&claims, Claim::Exp)?.ok_or(AuthError::MissingClaim(Claim::Exp))?;
-        if now >= exp.saturating_add(self.leeway) {
-            return Err(AuthError::Expired);
-        }
+        let exp = match time_claim(&claims, Claim::Exp)? {
+            Some(exp) if now >= exp.saturating_add(self.leeway) => return Err(AuthError::Expired),
+            Some(exp) => exp,
+            None if self.require_exp => return Err(AuthError::MissingClaim(Claim::Exp)),
+            None => 0,
+        };
         if let Some(nbf) = time_claim(&claims, Claim::Nbf)?
             && nbf > now.saturating_add(self.leeway)
         {

@@ -58,6 +58,13 @@ pub async fn print(config: &Config, mode: &Mode, stores: &Stores) {
             println!(
                 "  Register at the provider: redirect URI {redirect_uri}, sign-out redirect {origin}/"
             );
+            if let Some(issuer) = &config.ssf_issuer {
+                println!(
+                    "  Shared Signals: POST {origin}{} receives {issuer}'s Security Event Tokens; \
+                     register it as the stream's push endpoint",
+                    sessions.shared_signals_path()
+                );
+            }
             println!(
                 "  Browser: open {base}/ and sign in, then visit /me, /admin and /admin/recent."
             );

@@ -22,7 +22,8 @@ use axum_session_mfa::authkit::IronPasswords;
 use axum_session_mfa::jwks::{IssuerKeys, JwksKeys};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::{
-    ConfigError, IdentityProvider, OpenIdProvider, ProviderError, Sessions, WORKOS_API,
+    ConfigError, IdentityProvider, OpenIdProvider, ProviderError, Sessions, SharedSignals,
+    WORKOS_API,
 };
 #[cfg(feature = "redis")]
 use axum_session_mfa::store::RedisStore;
@@ -30,7 +31,7 @@ use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 19] = [
+const KNOWN: [&str; 21] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -50,6 +51,8 @@ const KNOWN: [&str; 19] = [
     "AUTH_WORKOS_API_URL",
     "AUTH_REDIS_URL",
     "AUTH_REDIS_CA_FILE",
+    "AUTH_SSF_ISSUER",
+    "AUTH_SSF_AUDIENCE",
 ];
 
 /// The variables that only mean something with the sign-in routes (the session lifecycle).
@@ -93,6 +96,9 @@ pub struct Config {
     /// trusted instead of the system's roots.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub redis_ca_file: Option<String>,
+    /// `AUTH_SSF_ISSUER`: the OpenID Shared Signals transmitter whose events revoke sessions.
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    pub ssf_issuer: Option<String>,
 }
 
 impl Config {
@@ -168,6 +174,10 @@ pub struct SignIn {
     pub workos_api: Option<String>,
     /// `AUTH_IRON_PASSWORD`: seals the session cookie.
     pub passwords: IronPasswords,
+    /// `AUTH_SSF_ISSUER`: receive this Shared Signals transmitter's events at `POST /auth/ssf`.
+    pub ssf_issuer: Option<String>,
+    /// `AUTH_SSF_AUDIENCE`: the `aud` of its events, default the client id.
+    pub ssf_audience: Option<String>,
 }
 
 /// The one key source the environment names.
@@ -233,7 +243,23 @@ impl Config {
                 Some((var, choice))
             }
         };
-        let sign_in = sign_in(&env, named.first().copied(), addr, authkit.as_ref())?;
+        let mut sign_in = sign_in(&env, named.first().copied(), addr, authkit.as_ref())?;
+        let (ssf_issuer, ssf_audience) = (get("AUTH_SSF_ISSUER"), get("AUTH_SSF_AUDIENCE"));
+        if ssf_audience.is_some() && ssf_issuer.is_none() {
+            return Err("AUTH_SSF_AUDIENCE needs AUTH_SSF_ISSUER: it is the audience of that \
+                        transmitter's events"
+                .into());
+        }
+        match &mut sign_in {
+            Some(s) => (s.ssf_issuer, s.ssf_audience) = (ssf_issuer.clone(), ssf_audience),
+            None if ssf_issuer.is_some() => {
+                return Err("AUTH_SSF_ISSUER applies to the sign-in routes (AUTH_OIDC_ISSUER or \
+                            AUTH_WORKOS_CLIENT_ID with AUTH_CLIENT_SECRET): its events revoke \
+                            the sessions they keep"
+                    .into());
+            }
+            None => {}
+        }
         // The cookie AuthKit apps use for sealed sessions; an OpenID Provider's sessions keep
         // the plain name even though they are sealed too.
         let default_cookie = match (&sign_in, named.first().copied()) {
@@ -261,6 +287,7 @@ impl Config {
             sign_in,
             redis_url,
             redis_ca_file,
+            ssf_issuer,
         })
     }
 }
@@ -384,6 +411,8 @@ fn sign_in(
         resource: get("AUTH_RESOURCE"),
         workos_api: get("AUTH_WORKOS_API_URL"),
         passwords,
+        ssf_issuer: None,
+        ssf_audience: None,
     }))
 }
 
@@ -446,6 +475,18 @@ impl KeyChoice {
         layer: impl FnOnce(AuthLayerBuilder) -> AuthLayerBuilder + Send + 'static,
     ) -> Result<Sessions, String> {
         let SignIn { client_id, client_secret, redirect_uri, scopes, resource, .. } = sign_in;
+        // The Shared Signals transmitter (AUTH_SSF_ISSUER): its events' audience is the client
+        // id unless AUTH_SSF_AUDIENCE says otherwise.
+        let shared_signals = match sign_in.ssf_issuer {
+            Some(issuer) => {
+                let audience = sign_in.ssf_audience.unwrap_or_else(|| client_id.clone());
+                let signals = SharedSignals::discover(&issuer, audience)
+                    .await
+                    .map_err(|e| format!("AUTH_SSF_ISSUER {issuer}: {e}"))?;
+                Some(signals)
+            }
+            None => None,
+        };
         let idp = match self {
             Self::OidcIssuer(issuer) => {
                 let mut idp = OpenIdProvider::discover(&issuer, client_id, client_secret)
@@ -468,17 +509,20 @@ impl KeyChoice {
             }
             _ => unreachable!("config.rs allows the sign-in routes with these two only"),
         };
-        Sessions::builder(idp, sign_in.passwords, &redirect_uri)
+        let builder = Sessions::builder(idp, sign_in.passwords, &redirect_uri)
             .cookie_name(cookie)
             .store(store)
             .revocations(revocations)
-            .layer(layer)
-            .build()
-            .map_err(|e| match e {
-                ConfigError::NoAudience => format!("AUTH_RESOURCE: {e}"),
-                ConfigError::HostCookie(_) => format!("AUTH_COOKIE: {e}"),
-                _ => format!("AUTH_REDIRECT_URI: {e}"),
-            })
+            .layer(layer);
+        let builder = match shared_signals {
+            Some(signals) => builder.shared_signals(signals), // POST /auth/ssf
+            None => builder,
+        };
+        builder.build().map_err(|e| match e {
+            ConfigError::NoAudience => format!("AUTH_RESOURCE: {e}"),
+            ConfigError::HostCookie(_) => format!("AUTH_COOKIE: {e}"),
+            _ => format!("AUTH_REDIRECT_URI: {e}"),
+        })
     }
 }
 

@@ -144,14 +144,15 @@ async fn main() {
 /// the cross-site refusal around that.
 fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Router {
     // Unsafe methods from another origin (a form on another site posting to /admin/revoke or
-    // /auth/logout) are refused before the session is even read. The back-channel logout is
-    // posted by the provider's server and proves itself with its signed logout token.
+    // /auth/logout) are refused before the session is even read. The back-channel logout and
+    // the Shared Signals receiver are posted by the provider's servers and prove themselves
+    // with their signed tokens.
     let cross_origin = CrossOriginProtectionLayer::new();
     #[cfg(feature = "lifecycle")]
     let cross_origin = match &mode {
-        Mode::Sessions { sessions, .. } => {
-            cross_origin.insecure_bypass_path(sessions.backchannel_logout_path())
-        }
+        Mode::Sessions { sessions, .. } => cross_origin
+            .insecure_bypass_path(sessions.backchannel_logout_path())
+            .insecure_bypass_path(sessions.shared_signals_path()),
         _ => cross_origin,
     };
     let recent = Router::new().route(

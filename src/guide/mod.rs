@@ -60,6 +60,17 @@ pub mod lifecycle {}
 )]
 pub mod many_instances {}
 
+#[cfg_attr(
+    all(feature = "revocation", feature = "lifecycle"),
+    doc = concat!(include_str!("links.md")),
+    doc = include_str!("../../docs/shared_signals.md")
+)]
+#[cfg_attr(
+    not(all(feature = "revocation", feature = "lifecycle")),
+    doc = "OpenID Shared Signals: this guide needs the `revocation` and `lifecycle` features (on by default)."
+)]
+pub mod shared_signals {}
+
 #[doc = concat!(include_str!("links.md"))]
 #[doc = include_str!("../../docs/policies.md")]
 pub mod policies {}

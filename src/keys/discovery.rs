@@ -109,7 +109,7 @@ fn well_known(issuer: &Url) -> [Url; 2] {
 /// A URL of the document (`jwks_uri`, an endpoint), checked by the URL rule and never a step
 /// down from an `https` issuer: the loopback exception is for local issuers, not a way from
 /// `https` to `http`.
-fn jwks_uri_for(issuer: &Url, jwks_uri: &str) -> Result<Url, DiscoveryError> {
+pub(crate) fn jwks_uri_for(issuer: &Url, jwks_uri: &str) -> Result<Url, DiscoveryError> {
     let jwks_uri = http::parse_url(jwks_uri)?;
     if issuer.scheme() == "https" && jwks_uri.scheme() != "https" {
         return Err(DiscoveryError::InsecureJwksUri(jwks_uri.to_string()));

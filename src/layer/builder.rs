@@ -376,6 +376,7 @@ impl AuthLayerBuilder {
             clock: self.clock.clone(),
             names: Arc::new(self.names.clone()),
             require_sub: true,
+            require_exp: true,
         }
     }
 }

@@ -67,7 +67,7 @@ pub(super) async fn logout(
             r
         }
         Err(e) => {
-            audit::logout_token_refused(e.code());
+            audit::logout_token_refused(e.reason().unwrap_or(e.code()));
             refuse(&parts, e)
         }
     }

@@ -73,6 +73,8 @@ mod provider;
 mod refresh;
 mod renew;
 mod routes;
+#[cfg(feature = "revocation")]
+mod ssf;
 
 use std::env;
 use std::fmt;
@@ -84,6 +86,8 @@ use reqwest::Url;
 
 pub use crate::reject::SignInError;
 pub use provider::{DEFAULT_SCOPES, IdentityProvider, OpenIdProvider, ProviderError, WORKOS_API};
+#[cfg(feature = "revocation")]
+pub use ssf::{DEFAULT_SET_MAX_AGE, SharedSignals, SharedSignalsError};
 
 use self::cookies::CookieSettings;
 use self::provider::GrantError;
@@ -129,6 +133,8 @@ pub(crate) struct Paths {
     pub(crate) logout: String,
     pub(crate) session: String,
     pub(crate) backchannel: String,
+    /// The Shared Signals receiver (`POST`, with a transmitter).
+    pub(crate) ssf: String,
 }
 
 pub(crate) struct Inner {
@@ -155,6 +161,9 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     /// Revocations the layer checks and sign-out records.
     pub(crate) revocations: MaybeRevocations,
+    /// The OpenID Shared Signals receiver, with a transmitter.
+    #[cfg(feature = "revocation")]
+    pub(crate) shared_signals: Option<ssf::Receiver>,
 }
 
 /// The revocations the sessions check and record: none without feature `revocation`.
@@ -192,6 +201,9 @@ pub enum ConfigError {
     /// single-use refresh token), or a sign-out would hold on this instance only. Give both the
     /// same store.
     StoreMismatch,
+    /// A [Shared Signals transmitter](SessionsBuilder::shared_signals) without
+    /// [`revocations`](SessionsBuilder::revocations): its events would revoke nothing.
+    SharedSignalsWithoutRevocations,
 }
 
 impl fmt::Display for ConfigError {
@@ -215,6 +227,9 @@ impl fmt::Display for ConfigError {
             Self::Layer(e) => write!(f, "the layer: {e}"),
             Self::StoreMismatch => f.write_str(
                 "the sessions' store and the revocations' store must both be shared or both not: pass the same store to SessionsBuilder::store and Revocations::builder",
+            ),
+            Self::SharedSignalsWithoutRevocations => f.write_str(
+                "a Shared Signals transmitter needs revocations: call SessionsBuilder::revocations",
             ),
         }
     }
@@ -255,6 +270,9 @@ pub struct SessionsBuilder {
     store: Option<Arc<dyn Store>>,
     revocations: MaybeRevocations,
     layer: Option<LayerSettings>,
+    #[cfg(feature = "revocation")]
+    shared_signals: Option<SharedSignals>,
+    ssf_path: String,
 }
 
 /// What the application changes on the layer the sessions build (see [`SessionsBuilder::layer`]).
@@ -309,6 +327,9 @@ impl Sessions {
             store: None,
             revocations: None,
             layer: None,
+            #[cfg(feature = "revocation")]
+            shared_signals: None,
+            ssf_path: "/auth/ssf".to_owned(),
         }
     }
 
@@ -379,6 +400,15 @@ impl Sessions {
     /// [`insecure_bypass_path`](crate::CrossOriginProtectionLayer::insecure_bypass_path).
     pub fn backchannel_logout_path(&self) -> &str {
         &self.inner.paths.backchannel
+    }
+
+    /// The Shared Signals receiver's path (default `/auth/ssf`; mounted only with a
+    /// [transmitter](SessionsBuilder::shared_signals)): the transmitter's server posts to it, so
+    /// a [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) around the routes
+    /// should let it through with
+    /// [`insecure_bypass_path`](crate::CrossOriginProtectionLayer::insecure_bypass_path).
+    pub fn shared_signals_path(&self) -> &str {
+        &self.inner.paths.ssf
     }
 
     /// The session cookie's name.
@@ -474,6 +504,39 @@ impl SessionsBuilder {
         self
     }
 
+    /// Receives an OpenID Shared Signals transmitter's Security Event Tokens (feature
+    /// `revocation`; needs [`revocations`](Self::revocations)): the routes gain
+    /// `POST /auth/ssf` (RFC 8935 push delivery), where a verified CAEP `session-revoked`
+    /// revokes the session (or the user) it names and a `credential-change` the user's
+    /// sessions, on every instance. Register the route's URL at the transmitter as the
+    /// stream's push endpoint; see the [Shared Signals guide](crate::guide::shared_signals).
+    ///
+    /// ```no_run
+    /// use axum_session_mfa::lifecycle::{SharedSignals, Sessions};
+    /// use axum_session_mfa::{Revocations, store::MemoryStore};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let revocations = Revocations::builder(MemoryStore::new()).start().await;
+    /// tokio::spawn(revocations.keep_current());
+    /// let signals = SharedSignals::discover("https://acme.okta.com", "my-app").await?;
+    /// let sessions = Sessions::workos_from_env()?
+    ///     .revocations(revocations)
+    ///     .shared_signals(signals) // POST /auth/ssf
+    ///     .build()?;
+    /// # let _ = sessions; Ok(()) }
+    /// ```
+    #[cfg(feature = "revocation")]
+    pub fn shared_signals(mut self, transmitter: SharedSignals) -> Self {
+        self.shared_signals = Some(transmitter);
+        self
+    }
+
+    /// The Shared Signals receiver's path (default `/auth/ssf`), mounted with
+    /// [`shared_signals`](Self::shared_signals).
+    pub fn shared_signals_path(mut self, path: impl Into<String>) -> Self {
+        self.ssf_path = path.into();
+        self
+    }
+
     /// Changes the layer these sessions build (claim names, token type, leeway, the token
     /// cache, rejections, ...): the sign-in callback then verifies tokens exactly as the layer
     /// and its guards will. What the sessions depend on is set after `configure` runs and wins:
@@ -538,12 +601,14 @@ impl SessionsBuilder {
             logout: self.logout,
             session: self.session,
             backchannel: self.backchannel,
+            ssf: self.ssf_path,
         };
         for path in
             [&paths.login, &paths.callback, &paths.logout, &paths.session, &paths.backchannel]
         {
             check_path(path)?;
         }
+        check_path(&paths.ssf)?;
         let origin = redirect.origin().ascii_serialization();
         let post_logout = self.post_logout.unwrap_or_else(|| format!("{origin}/"));
         parse_url(&post_logout).map_err(|_| ConfigError::RedirectUri(post_logout.clone()))?;
@@ -586,6 +651,12 @@ impl SessionsBuilder {
                 TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]),
             )
         };
+        #[cfg(feature = "revocation")]
+        if self.shared_signals.is_some() && self.revocations.is_none() {
+            return Err(ConfigError::SharedSignalsWithoutRevocations);
+        }
+        #[cfg(feature = "revocation")]
+        let shared_signals = self.shared_signals.map(|s| ssf::Receiver::new(s, &access));
         let recency_only = self.idp.is_workos();
         let clock_for_flights = self.clock.clone();
         let inner = Arc::new(Inner {
@@ -605,6 +676,8 @@ impl SessionsBuilder {
             used_states: flow::UsedStates::default(),
             store,
             revocations: self.revocations,
+            #[cfg(feature = "revocation")]
+            shared_signals,
         });
         let layer =
             layer.session_hook(inner.clone(), recency_only).build().map_err(ConfigError::Layer)?;

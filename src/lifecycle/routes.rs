@@ -44,6 +44,11 @@ where
         true => router.route(&paths.backchannel, axum::routing::post(super::backchannel::logout)),
         false => router,
     };
+    #[cfg(feature = "revocation")]
+    let router = match inner.shared_signals.is_some() {
+        true => router.route(&paths.ssf, axum::routing::post(super::ssf::receive)),
+        false => router,
+    };
     router.with_state(inner)
 }
 

@@ -475,6 +475,12 @@ fn key_server() -> String {
                 "end_session_endpoint": format!("{issuer}/session/end"),
             });
             let workos_jwks = jwks.clone();
+            // Also an OpenID Shared Signals transmitter (AUTH_SSF_ISSUER) with the same keys.
+            let ssf = json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks"),
+                "delivery_methods_supported": ["urn:ietf:rfc:8935"],
+            });
             let app = axum::Router::new()
                 .route("/jwks", get(move || async move { Json(jwks) }))
                 // Where the WorkOS preset looks for a client's keys (AUTH_WORKOS_API_URL).
@@ -482,7 +488,8 @@ fn key_server() -> String {
                 .route(
                     "/.well-known/openid-configuration",
                     get(move || async move { Json(discovery) }),
-                );
+                )
+                .route("/.well-known/ssf-configuration", get(move || async move { Json(ssf) }));
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
@@ -1295,4 +1302,80 @@ fn cross_site_sign_out_is_refused_but_navigation_and_back_channel_are_not() {
     );
     assert_eq!(status, 400, "{body}");
     assert_ne!(json_of(&body)["code"], "cross_origin_request", "{body}");
+}
+
+/// `AUTH_SSF_ISSUER` mounts `POST /auth/ssf` for that transmitter (discovered at start, named in
+/// the banner), whose events' audience is the client id unless `AUTH_SSF_AUDIENCE` says
+/// otherwise; the transmitter posts from another origin and is not refused for it.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn shared_signals_configuration() {
+    let issuer = key_server();
+    let private = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("demo-key".into());
+    header.typ = Some("secevent+jwt".into());
+    let set = |aud: &str, jti: &str| {
+        let claims = json!({
+            "iss": issuer,
+            "aud": aud,
+            "iat": now(),
+            "jti": jti,
+            "sub_id": { "format": "opaque", "id": "stream-1" },
+            "events": { "https://schemas.openid.net/secevent/ssf/event-type/verification": {} },
+        });
+        sign_with(&header, &claims, &private)
+    };
+    for (audience, aud) in
+        [(None, "demo-client"), (Some("https://app.demo.test/ssf"), "https://app.demo.test/ssf")]
+    {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("demo-ssf-{}-{port}.log", std::process::id()));
+        let mut env = vec![
+            ("AUTH_OIDC_ISSUER", issuer.as_str()),
+            ("AUTH_CLIENT_ID", "demo-client"),
+            ("AUTH_CLIENT_SECRET", "a-client-secret"),
+            ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+            ("AUTH_RESOURCE", "https://api.demo.test"),
+            ("AUTH_SSF_ISSUER", issuer.as_str()),
+        ];
+        env.extend(audience.map(|a| ("AUTH_SSF_AUDIENCE", a)));
+        let demo = start_on(port, &env, Some(&log));
+        let banner = demo.output();
+        let _ = std::fs::remove_file(&log);
+        let route = format!("POST http://127.0.0.1:{port}/auth/ssf receives {issuer}'s");
+        assert!(banner.contains(&route), "{banner}");
+        let push = |body: &str| {
+            let headers =
+                [("content-type", "application/secevent+jwt"), ("sec-fetch-site", "cross-site")];
+            let (status, _, body) = http(&demo, "POST", "/auth/ssf", &headers, Some(body));
+            (status, json_of(&body)["err"].clone())
+        };
+        assert_eq!(push(&set(aud, &format!("a-{port}"))), (202, Value::Null), "{audience:?}");
+        let other = set("https://other.example", &format!("b-{port}"));
+        assert_eq!(push(&other), (400, json!("invalid_audience")), "{audience:?}");
+    }
+}
+
+/// The Shared Signals variables need the sign-in routes, go together, and a transmitter that
+/// cannot be discovered stops the demo naming the variable.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn shared_signals_configuration_is_checked_at_start() {
+    const SSF: (&str, &str) = ("AUTH_SSF_ISSUER", "http://127.0.0.1:9");
+    const WORKOS: (&str, &str) = ("AUTH_WORKOS_CLIENT_ID", "client_demo");
+    const SECRET: (&str, &str) = ("AUTH_CLIENT_SECRET", "sk_test_demo");
+    const IRON: (&str, &str) = ("AUTH_IRON_PASSWORD", IRON_PASSWORD);
+    for (env, says) in [
+        (vec![WORKOS, SSF], "AUTH_SSF_ISSUER applies to the sign-in routes"),
+        (vec![SSF], "AUTH_SSF_ISSUER applies to the sign-in routes"),
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_SSF_AUDIENCE", "my-app")],
+            "AUTH_SSF_AUDIENCE needs AUTH_SSF_ISSUER",
+        ),
+        (vec![WORKOS, SECRET, IRON, SSF], "AUTH_SSF_ISSUER http://127.0.0.1:9: "),
+    ] {
+        let stderr = refused_start(&os_env(&env));
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+    }
 }

@@ -54,5 +54,7 @@ mod lifecycle_oidc;
 mod lifecycle_support;
 #[cfg(feature = "lifecycle")]
 mod lifecycle_workos;
+#[cfg(all(feature = "__interop", feature = "lifecycle", feature = "revocation"))]
+mod shared_signals;
 #[cfg(all(feature = "lifecycle", feature = "redis"))]
 mod sign_out;
