@@ -173,7 +173,6 @@ pub(crate) fn logout_token_refused(reason: &str) {
 /// `workos_events`, `ssf`), its type, the subject it names (a session or user id, never a
 /// secret) and what was done (`outcome`: `revoked`, `ignored`, `duplicate`, or a refusal code).
 #[cfg(all(feature = "lifecycle", feature = "revocation"))]
-#[allow(dead_code)] // the receivers land next (issue #17)
 pub(crate) fn idp_event(source: &str, kind: &str, subject: Option<&str>, outcome: &str) {
     let decision =
         if matches!(outcome, "revoked" | "ignored" | "duplicate") { "allow" } else { "deny" };

@@ -178,6 +178,25 @@ problems! {
     /// The logout could not be recorded now (the store or the revocations): the provider should
     /// try again.
     LogoutUnavailable = "logout_unavailable", SERVICE_UNAVAILABLE, "Back-channel logout refused";
+
+    // The WorkOS webhook (`SignInError` too; an oversized body is `body_too_large`).
+    /// The request has no `WorkOS-Signature` header.
+    WebhookSignatureMissing = "webhook_signature_missing", UNAUTHORIZED, "WorkOS webhook refused";
+    /// The `WorkOS-Signature` header is not `t=<milliseconds>, v1=<64 lowercase hex digits>`, or
+    /// appears twice.
+    WebhookSignatureMalformed = "webhook_signature_malformed", UNAUTHORIZED, "WorkOS webhook refused";
+    /// The signature's timestamp is further from now than the tolerance (3 minutes by default).
+    WebhookTimestampStale = "webhook_timestamp_stale", UNAUTHORIZED, "WorkOS webhook refused";
+    /// The signature is not the HMAC-SHA256 of `<timestamp>.<body>` under the webhook secret.
+    WebhookSignatureInvalid = "webhook_signature_invalid", UNAUTHORIZED, "WorkOS webhook refused";
+    /// The signed body is not a JSON object.
+    WebhookNotJson = "webhook_not_json", BAD_REQUEST, "WorkOS webhook refused";
+    /// The event lacks its `id` or `event`, or the id it revokes is missing, empty or longer
+    /// than `MAX_ID_BYTES`.
+    WebhookEventInvalid = "webhook_event_invalid", BAD_REQUEST, "WorkOS webhook refused";
+    /// The event could not be recorded now (the store or the revocations): WorkOS should
+    /// deliver it again.
+    WebhookUnavailable = "webhook_unavailable", SERVICE_UNAVAILABLE, "WorkOS webhook refused";
 }
 
 #[cfg(test)]

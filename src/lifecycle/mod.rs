@@ -73,6 +73,8 @@ mod provider;
 mod refresh;
 mod renew;
 mod routes;
+#[cfg(feature = "revocation")]
+mod workos_events;
 
 use std::env;
 use std::fmt;
@@ -84,6 +86,10 @@ use reqwest::Url;
 
 pub use crate::reject::SignInError;
 pub use provider::{DEFAULT_SCOPES, IdentityProvider, OpenIdProvider, ProviderError, WORKOS_API};
+#[cfg(feature = "revocation")]
+pub use workos_events::{
+    DEFAULT_WORKOS_WEBHOOK_PATH, DEFAULT_WORKOS_WEBHOOK_TOLERANCE, PollEvents,
+};
 
 use self::cookies::CookieSettings;
 use self::provider::GrantError;
@@ -155,6 +161,9 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     /// Revocations the layer checks and sign-out records.
     pub(crate) revocations: MaybeRevocations,
+    /// The WorkOS webhook route, when mounted.
+    #[cfg(feature = "revocation")]
+    pub(crate) workos_webhook: Option<workos_events::Webhook>,
 }
 
 /// The revocations the sessions check and record: none without feature `revocation`.
@@ -192,6 +201,15 @@ pub enum ConfigError {
     /// single-use refresh token), or a sign-out would hold on this instance only. Give both the
     /// same store.
     StoreMismatch,
+    /// A WorkOS feature ([`SessionsBuilder::workos_webhook`], [`Sessions::workos_events`])
+    /// asked of another provider: the name of the call.
+    NotWorkOs(&'static str),
+    /// A feature that revokes sessions ([`SessionsBuilder::workos_webhook`],
+    /// [`Sessions::workos_events`]) without [`SessionsBuilder::revocations`]: the name of the
+    /// call.
+    NoRevocations(&'static str),
+    /// The WorkOS webhook secret is empty.
+    WebhookSecret,
 }
 
 impl fmt::Display for ConfigError {
@@ -216,6 +234,11 @@ impl fmt::Display for ConfigError {
             Self::StoreMismatch => f.write_str(
                 "the sessions' store and the revocations' store must both be shared or both not: pass the same store to SessionsBuilder::store and Revocations::builder",
             ),
+            Self::NotWorkOs(what) => write!(f, "{what} needs the WorkOS provider"),
+            Self::NoRevocations(what) => {
+                write!(f, "{what} revokes sessions: give the sessions revocations too")
+            }
+            Self::WebhookSecret => f.write_str("the WorkOS webhook secret is empty"),
         }
     }
 }
@@ -255,6 +278,8 @@ pub struct SessionsBuilder {
     store: Option<Arc<dyn Store>>,
     revocations: MaybeRevocations,
     layer: Option<LayerSettings>,
+    #[cfg(feature = "revocation")]
+    workos: workos_events::Settings,
 }
 
 /// What the application changes on the layer the sessions build (see [`SessionsBuilder::layer`]).
@@ -309,6 +334,8 @@ impl Sessions {
             store: None,
             revocations: None,
             layer: None,
+            #[cfg(feature = "revocation")]
+            workos: workos_events::Settings::default(),
         }
     }
 
@@ -586,6 +613,8 @@ impl SessionsBuilder {
                 TokenType::OneOf(vec!["logout+jwt".into(), "JWT".into()]),
             )
         };
+        #[cfg(feature = "revocation")]
+        let workos_webhook = self.workos.build(self.idp.is_workos(), self.revocations.is_some())?;
         let recency_only = self.idp.is_workos();
         let clock_for_flights = self.clock.clone();
         let inner = Arc::new(Inner {
@@ -605,6 +634,8 @@ impl SessionsBuilder {
             used_states: flow::UsedStates::default(),
             store,
             revocations: self.revocations,
+            #[cfg(feature = "revocation")]
+            workos_webhook,
         });
         let layer =
             layer.session_hook(inner.clone(), recency_only).build().map_err(ConfigError::Layer)?;

@@ -44,6 +44,11 @@ where
         true => router.route(&paths.backchannel, axum::routing::post(super::backchannel::logout)),
         false => router,
     };
+    #[cfg(feature = "revocation")]
+    let router = match &inner.workos_webhook {
+        Some(hook) => router.route(&hook.path, axum::routing::post(super::workos_events::webhook)),
+        None => router,
+    };
     router.with_state(inner)
 }
 
