@@ -56,3 +56,5 @@ mod lifecycle_support;
 mod lifecycle_workos;
 #[cfg(all(feature = "lifecycle", feature = "redis"))]
 mod sign_out;
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+mod workos_events;
