@@ -251,7 +251,7 @@ impl OpenIdProvider {
                 audience: None,
             },
             client_id,
-            secret: Secret(client_secret),
+            secret: Secret::new(client_secret),
             keys: IssuerKeys::new(keys, meta.issuer),
             http: http_client()?,
         }))
@@ -326,7 +326,7 @@ impl IdentityProvider {
         Ok(Self {
             kind: Kind::WorkOs { api },
             client_id,
-            secret: Secret(api_key),
+            secret: Secret::new(api_key),
             keys,
             http: http_client()?,
         })
