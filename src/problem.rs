@@ -271,6 +271,25 @@ problems! {
     /// The event could not be received now (the transmitter's keys, the store or the
     /// revocations cannot answer); `Retry-After` says when the transmitter should try again.
     SetUnavailable = "set_unavailable", 503, "Security Event Token refused";
+
+    // The WorkOS webhook (`SignInError` too; an oversized body is `body_too_large`).
+    /// The request has no `WorkOS-Signature` header.
+    WebhookSignatureMissing = "webhook_signature_missing", 401, "WorkOS webhook refused";
+    /// The `WorkOS-Signature` header is not `t=<milliseconds>, v1=<64 lowercase hex digits>`, or
+    /// appears twice.
+    WebhookSignatureMalformed = "webhook_signature_malformed", 401, "WorkOS webhook refused";
+    /// The signature's timestamp is further from now than the tolerance (3 minutes by default).
+    WebhookTimestampStale = "webhook_timestamp_stale", 401, "WorkOS webhook refused";
+    /// The signature is not the HMAC-SHA256 of `<timestamp>.<body>` under the webhook secret.
+    WebhookSignatureInvalid = "webhook_signature_invalid", 401, "WorkOS webhook refused";
+    /// The signed body is not a JSON object.
+    WebhookNotJson = "webhook_not_json", 400, "WorkOS webhook refused";
+    /// The event lacks its `id` or `event`, or the id it revokes is missing, empty or longer
+    /// than `MAX_ID_BYTES`.
+    WebhookEventInvalid = "webhook_event_invalid", 400, "WorkOS webhook refused";
+    /// The event could not be recorded now (the store or the revocations): WorkOS should
+    /// deliver it again.
+    WebhookUnavailable = "webhook_unavailable", 503, "WorkOS webhook refused";
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub async fn print(config: &Config, mode: &Mode, stores: &Stores) {
             println!("           curl -i -H \"Authorization: Bearer $T\" {base}/admin");
         }
         #[cfg(feature = "lifecycle")]
-        Mode::Sessions { sessions, provider, redirect_uri } => {
+        Mode::Sessions { sessions, provider, redirect_uri, polls } => {
             // Sessions::build checked that it is an absolute URL.
             let url = url::Url::parse(redirect_uri).expect("a checked redirect URI");
             let (origin, callback) = (url.origin().ascii_serialization(), url.path());
@@ -63,6 +63,18 @@ pub async fn print(config: &Config, mode: &Mode, stores: &Stores) {
                     "  Shared Signals: POST {origin}{} receives {issuer}'s Security Event Tokens; \
                      register it as the stream's push endpoint",
                     sessions.shared_signals_path()
+                );
+            }
+            if let Some(path) = sessions.workos_webhook_path() {
+                println!(
+                    "  WorkOS webhook: POST {path} (register {origin}{path} for session.revoked, \
+                     user.deleted, organization_membership.deleted)"
+                );
+            }
+            if *polls {
+                println!(
+                    "  WorkOS Events API: polled every 5 s for session.revoked, user.deleted, \
+                     organization_membership.deleted (one instance at a time)"
                 );
             }
             println!(

@@ -31,7 +31,7 @@ use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 21] = [
+const KNOWN: [&str; 23] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -53,17 +53,25 @@ const KNOWN: [&str; 21] = [
     "AUTH_REDIS_CA_FILE",
     "AUTH_SSF_ISSUER",
     "AUTH_SSF_AUDIENCE",
+    "AUTH_WORKOS_WEBHOOK_SECRET",
+    "AUTH_WORKOS_EVENTS",
 ];
 
 /// The variables that only mean something with the sign-in routes (the session lifecycle).
-const SIGN_IN_ONLY: [&str; 6] = [
+const SIGN_IN_ONLY: [&str; 8] = [
     "AUTH_CLIENT_ID",
     "AUTH_CLIENT_SECRET",
     "AUTH_REDIRECT_URI",
     "AUTH_SCOPES",
     "AUTH_RESOURCE",
     "AUTH_WORKOS_API_URL",
+    "AUTH_WORKOS_WEBHOOK_SECRET",
+    "AUTH_WORKOS_EVENTS",
 ];
+
+/// The variables of WorkOS sign-in only.
+const WORKOS_ONLY: [&str; 3] =
+    ["AUTH_WORKOS_API_URL", "AUTH_WORKOS_WEBHOOK_SECRET", "AUTH_WORKOS_EVENTS"];
 
 /// The variables that each name a key source; at most one may be set.
 const KEY_SOURCES: [&str; 5] = [
@@ -172,6 +180,11 @@ pub struct SignIn {
     pub resource: Option<String>,
     /// `AUTH_WORKOS_API_URL` (WorkOS only): another API base URL for the requests.
     pub workos_api: Option<String>,
+    /// `AUTH_WORKOS_WEBHOOK_SECRET` (WorkOS only): mounts `POST /auth/workos/webhook`.
+    pub workos_webhook_secret: Option<String>,
+    /// `AUTH_WORKOS_EVENTS=poll` (WorkOS only): polls the Events API instead of (or besides)
+    /// the webhook.
+    pub workos_poll: bool,
     /// `AUTH_IRON_PASSWORD`: seals the session cookie.
     pub passwords: IronPasswords,
     /// `AUTH_SSF_ISSUER`: receive this Shared Signals transmitter's events at `POST /auth/ssf`.
@@ -304,7 +317,7 @@ fn sign_in(
     let set = |names: &[&'static str]| names.iter().copied().find(|n| env.contains_key(*n));
     let client_id = match key {
         Some("AUTH_OIDC_ISSUER") => {
-            if let Some(var) = set(&["AUTH_WORKOS_API_URL"]) {
+            if let Some(var) = set(&WORKOS_ONLY) {
                 return Err(format!("{var} applies to AUTH_WORKOS_CLIENT_ID only"));
             }
             match (get("AUTH_CLIENT_ID"), env.contains_key("AUTH_CLIENT_SECRET")) {
@@ -341,7 +354,8 @@ fn sign_in(
                 return Err(format!("{var} applies to AUTH_OIDC_ISSUER only; WorkOS ignores it"));
             }
             if !env.contains_key("AUTH_CLIENT_SECRET") {
-                if let Some(var) = set(&["AUTH_REDIRECT_URI", "AUTH_WORKOS_API_URL"]) {
+                let sign_in_only = [&["AUTH_REDIRECT_URI"][..], &WORKOS_ONLY[..]].concat();
+                if let Some(var) = set(&sign_in_only) {
                     return Err(format!(
                         "{var} applies to the sign-in routes: set AUTH_CLIENT_SECRET (the WorkOS \
                          API key) too (without it AUTH_WORKOS_CLIENT_ID only verifies tokens)"
@@ -383,6 +397,16 @@ fn sign_in(
                     characters): it seals the session cookie"
             .into());
     };
+    let workos_poll = match get("AUTH_WORKOS_EVENTS").as_deref() {
+        None => false,
+        Some("poll") => true,
+        Some(other) => {
+            return Err(format!(
+                "AUTH_WORKOS_EVENTS {other:?}: the one value is `poll` (read the WorkOS Events \
+                 API); for webhooks set AUTH_WORKOS_WEBHOOK_SECRET"
+            ));
+        }
+    };
     let scopes: Option<Vec<String>> =
         get("AUTH_SCOPES").map(|s| s.split_whitespace().map(str::to_owned).collect());
     if let Some(scopes) = &scopes
@@ -410,6 +434,8 @@ fn sign_in(
         scopes,
         resource: get("AUTH_RESOURCE"),
         workos_api: get("AUTH_WORKOS_API_URL"),
+        workos_webhook_secret: get("AUTH_WORKOS_WEBHOOK_SECRET"),
+        workos_poll,
         passwords,
         ssf_issuer: None,
         ssf_audience: None,
@@ -487,6 +513,7 @@ impl KeyChoice {
             }
             None => None,
         };
+        let webhook = sign_in.workos_webhook_secret;
         let idp = match self {
             Self::OidcIssuer(issuer) => {
                 let mut idp = OpenIdProvider::discover(&issuer, client_id, client_secret)
@@ -518,9 +545,15 @@ impl KeyChoice {
             Some(signals) => builder.shared_signals(signals), // POST /auth/ssf
             None => builder,
         };
+        // WorkOS's session.revoked, user.deleted, organization_membership.deleted, signed.
+        let builder = match webhook {
+            Some(secret) => builder.workos_webhook(secret),
+            None => builder,
+        };
         builder.build().map_err(|e| match e {
             ConfigError::NoAudience => format!("AUTH_RESOURCE: {e}"),
             ConfigError::HostCookie(_) => format!("AUTH_COOKIE: {e}"),
+            ConfigError::WebhookSecret => format!("AUTH_WORKOS_WEBHOOK_SECRET: {e}"),
             _ => format!("AUTH_REDIRECT_URI: {e}"),
         })
     }

@@ -14,8 +14,9 @@
 //! Routes: `GET /` (the session and the buttons that fit it), `GET /health`, `GET /me` (the
 //! `AuthContext` as JSON), `GET /admin` (`RequireMfa`), `GET /admin/recent` (MFA within 300 s;
 //! with WorkOS, which sends no `amr`, a sign-in within 300 s: `RequireRecentAuth`),
-//! `POST /admin/revoke` (`RequireMfa`); with sign-in the crate's `/auth/*` routes; with the
-//! development issuer its `/dev/*` routes.
+//! `POST /admin/revoke` (`RequireMfa`); with sign-in the crate's `/auth/*` routes (with WorkOS
+//! and `AUTH_WORKOS_WEBHOOK_SECRET`, `POST /auth/workos/webhook` too; `AUTH_WORKOS_EVENTS=poll`
+//! polls the Events API instead); with the development issuer its `/dev/*` routes.
 
 mod banner;
 mod config;
@@ -57,7 +58,7 @@ enum Mode {
     Dev(Arc<DevIssuer>),
     /// The crate's session lifecycle with an identity provider: `/auth/*`.
     #[cfg(feature = "lifecycle")]
-    Sessions { sessions: Sessions, provider: String, redirect_uri: String },
+    Sessions { sessions: Sessions, provider: String, redirect_uri: String, polls: bool },
     /// Nobody here: tokens come from elsewhere, the demo only verifies them.
     Verify,
 }
@@ -84,6 +85,7 @@ async fn main() {
         (Some((var, choice)), Some(sign_in)) => {
             println!("Signing users in with the provider from {var}.");
             let (provider, redirect_uri) = (choice.provider_name(), sign_in.redirect_uri.clone());
+            let polls = sign_in.workos_poll;
             // The sessions build the layer (the provider's keys, its cookie then Bearer, sealed
             // cookies refreshed before they expire, browsers sent to /auth/login to sign in or
             // step up) with what every mode adds, so the callback judges tokens as it does.
@@ -98,7 +100,12 @@ async fn main() {
                 )
                 .await
                 .unwrap_or_else(|e| fail(&e));
-            (sessions.auth_layer(), Mode::Sessions { sessions, provider, redirect_uri })
+            if polls {
+                // WorkOS's Events API, every 5 s, by one instance at a time (AUTH_WORKOS_EVENTS).
+                let poller = sessions.workos_events(Duration::from_secs(5));
+                tokio::spawn(poller.unwrap_or_else(|e| fail(&format!("AUTH_WORKOS_EVENTS: {e}"))));
+            }
+            (sessions.auth_layer(), Mode::Sessions { sessions, provider, redirect_uri, polls })
         }
         (Some((var, choice)), _) => {
             println!("Verifying tokens with the key source from {var}.");
@@ -144,15 +151,21 @@ async fn main() {
 /// the cross-site refusal around that.
 fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Router {
     // Unsafe methods from another origin (a form on another site posting to /admin/revoke or
-    // /auth/logout) are refused before the session is even read. The back-channel logout and
-    // the Shared Signals receiver are posted by the provider's servers and prove themselves
-    // with their signed tokens.
+    // /auth/logout) are refused before the session is even read. The back-channel logout, the
+    // Shared Signals receiver and the WorkOS webhook are posted by the provider's servers and
+    // prove themselves with their signed tokens or signature.
     let cross_origin = CrossOriginProtectionLayer::new();
     #[cfg(feature = "lifecycle")]
     let cross_origin = match &mode {
-        Mode::Sessions { sessions, .. } => cross_origin
-            .insecure_bypass_path(sessions.backchannel_logout_path())
-            .insecure_bypass_path(sessions.shared_signals_path()),
+        Mode::Sessions { sessions, .. } => {
+            let cross_origin = cross_origin
+                .insecure_bypass_path(sessions.backchannel_logout_path())
+                .insecure_bypass_path(sessions.shared_signals_path());
+            match sessions.workos_webhook_path() {
+                Some(path) => cross_origin.insecure_bypass_path(path),
+                None => cross_origin,
+            }
+        }
         _ => cross_origin,
     };
     let recent = Router::new().route(

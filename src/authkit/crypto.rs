@@ -12,6 +12,8 @@ pub(crate) use backend::random;
 #[cfg(feature = "lifecycle")]
 pub(crate) use backend::sha256;
 pub(super) use backend::verify_hmac_sha256;
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+pub(crate) use backend::verify_hmac_sha256_keyed;
 pub(super) use backend::{aes256_cbc_decrypt, aes256_cbc_encrypt, derive_key, hmac_sha256};
 
 /// AES-256 and HMAC key length, in bytes.
@@ -126,6 +128,21 @@ mod backend {
         out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref());
         out
     }
+
+    /// Checks, in constant time, that `tag` is the HMAC-SHA256 under `key` (any length: a
+    /// webhook secret) of the concatenation of `parts`.
+    #[cfg(all(feature = "lifecycle", feature = "revocation"))]
+    pub(crate) fn verify_hmac_sha256_keyed(
+        key: &[u8],
+        parts: &[&[u8]],
+        tag: &[u8],
+    ) -> Result<(), Failed> {
+        let mut context = hmac::Context::with_key(&hmac::Key::new(HMAC_SHA256, key));
+        for part in parts {
+            context.update(part);
+        }
+        constant_time::verify_slices_are_equal(context.sign().as_ref(), tag).map_err(|_| Failed)
+    }
 }
 
 #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
@@ -204,6 +221,21 @@ mod backend {
     pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
         use sha2::Digest;
         Sha256::digest(data).into()
+    }
+
+    /// Checks, in constant time, that `tag` is the HMAC-SHA256 under `key` (any length: a
+    /// webhook secret) of the concatenation of `parts`.
+    #[cfg(all(feature = "lifecycle", feature = "revocation"))]
+    pub(crate) fn verify_hmac_sha256_keyed(
+        key: &[u8],
+        parts: &[&[u8]],
+        tag: &[u8],
+    ) -> Result<(), Failed> {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.verify_slice(tag).map_err(|_| Failed)
     }
 }
 

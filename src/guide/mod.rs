@@ -71,6 +71,17 @@ pub mod many_instances {}
 )]
 pub mod shared_signals {}
 
+#[cfg_attr(
+    all(feature = "redis", feature = "lifecycle"),
+    doc = concat!(include_str!("links.md")),
+    doc = include_str!("../../docs/idp_events.md")
+)]
+#[cfg_attr(
+    not(all(feature = "redis", feature = "lifecycle")),
+    doc = "Revocation from the identity provider: this guide needs the `redis` and `lifecycle` features."
+)]
+pub mod idp_events {}
+
 #[doc = concat!(include_str!("links.md"))]
 #[doc = include_str!("../../docs/policies.md")]
 pub mod policies {}

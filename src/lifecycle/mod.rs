@@ -75,6 +75,8 @@ mod renew;
 mod routes;
 #[cfg(feature = "revocation")]
 mod ssf;
+#[cfg(feature = "revocation")]
+mod workos_events;
 
 use std::env;
 use std::fmt;
@@ -88,6 +90,10 @@ pub use crate::reject::SignInError;
 pub use provider::{DEFAULT_SCOPES, IdentityProvider, OpenIdProvider, ProviderError, WORKOS_API};
 #[cfg(feature = "revocation")]
 pub use ssf::{DEFAULT_SET_MAX_AGE, SharedSignals, SharedSignalsError};
+#[cfg(feature = "revocation")]
+pub use workos_events::{
+    DEFAULT_WORKOS_WEBHOOK_PATH, DEFAULT_WORKOS_WEBHOOK_TOLERANCE, PollEvents,
+};
 
 use self::cookies::CookieSettings;
 use self::provider::GrantError;
@@ -164,6 +170,9 @@ pub(crate) struct Inner {
     /// The OpenID Shared Signals receiver, with a transmitter.
     #[cfg(feature = "revocation")]
     pub(crate) shared_signals: Option<ssf::Receiver>,
+    /// The WorkOS webhook route, when mounted.
+    #[cfg(feature = "revocation")]
+    pub(crate) workos_webhook: Option<workos_events::Webhook>,
 }
 
 /// The revocations the sessions check and record: none without feature `revocation`.
@@ -204,6 +213,15 @@ pub enum ConfigError {
     /// A [Shared Signals transmitter](SessionsBuilder::shared_signals) without
     /// [`revocations`](SessionsBuilder::revocations): its events would revoke nothing.
     SharedSignalsWithoutRevocations,
+    /// A WorkOS feature ([`SessionsBuilder::workos_webhook`], [`Sessions::workos_events`])
+    /// asked of another provider: the name of the call.
+    NotWorkOs(&'static str),
+    /// A feature that revokes sessions ([`SessionsBuilder::workos_webhook`],
+    /// [`Sessions::workos_events`]) without [`SessionsBuilder::revocations`]: the name of the
+    /// call.
+    NoRevocations(&'static str),
+    /// The WorkOS webhook secret is empty.
+    WebhookSecret,
 }
 
 impl fmt::Display for ConfigError {
@@ -231,6 +249,11 @@ impl fmt::Display for ConfigError {
             Self::SharedSignalsWithoutRevocations => f.write_str(
                 "a Shared Signals transmitter needs revocations: call SessionsBuilder::revocations",
             ),
+            Self::NotWorkOs(what) => write!(f, "{what} needs the WorkOS provider"),
+            Self::NoRevocations(what) => {
+                write!(f, "{what} revokes sessions: give the sessions revocations too")
+            }
+            Self::WebhookSecret => f.write_str("the WorkOS webhook secret is empty"),
         }
     }
 }
@@ -273,6 +296,8 @@ pub struct SessionsBuilder {
     #[cfg(feature = "revocation")]
     shared_signals: Option<SharedSignals>,
     ssf_path: String,
+    #[cfg(feature = "revocation")]
+    workos: workos_events::Settings,
 }
 
 /// What the application changes on the layer the sessions build (see [`SessionsBuilder::layer`]).
@@ -330,6 +355,8 @@ impl Sessions {
             #[cfg(feature = "revocation")]
             shared_signals: None,
             ssf_path: "/auth/ssf".to_owned(),
+            #[cfg(feature = "revocation")]
+            workos: workos_events::Settings::default(),
         }
     }
 
@@ -657,6 +684,8 @@ impl SessionsBuilder {
         }
         #[cfg(feature = "revocation")]
         let shared_signals = self.shared_signals.map(|s| ssf::Receiver::new(s, &access));
+        #[cfg(feature = "revocation")]
+        let workos_webhook = self.workos.build(self.idp.is_workos(), self.revocations.is_some())?;
         let recency_only = self.idp.is_workos();
         let clock_for_flights = self.clock.clone();
         let inner = Arc::new(Inner {
@@ -678,6 +707,8 @@ impl SessionsBuilder {
             revocations: self.revocations,
             #[cfg(feature = "revocation")]
             shared_signals,
+            #[cfg(feature = "revocation")]
+            workos_webhook,
         });
         let layer =
             layer.session_hook(inner.clone(), recency_only).build().map_err(ConfigError::Layer)?;

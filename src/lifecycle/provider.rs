@@ -30,11 +30,19 @@ pub(crate) const SUBJECT_CHANGED: &str = "subject_changed";
 /// Largest token-endpoint response read, in bytes.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
+/// Largest page of WorkOS events read, in bytes (100 events of a few KiB each).
+#[cfg(feature = "revocation")]
+const MAX_EVENTS_BYTES: usize = 1024 * 1024;
+
 /// A client secret or API key: its `Debug` is redacted and it never serializes.
 #[derive(Clone)]
 pub(crate) struct Secret(String);
 
 impl Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
@@ -243,7 +251,7 @@ impl OpenIdProvider {
                 audience: None,
             },
             client_id,
-            secret: Secret(client_secret),
+            secret: Secret::new(client_secret),
             keys: IssuerKeys::new(keys, meta.issuer),
             http: http_client()?,
         }))
@@ -318,7 +326,7 @@ impl IdentityProvider {
         Ok(Self {
             kind: Kind::WorkOs { api },
             client_id,
-            secret: Secret(api_key),
+            secret: Secret::new(api_key),
             keys,
             http: http_client()?,
         })
@@ -579,6 +587,71 @@ impl IdentityProvider {
     }
 }
 
+/// Where a page of WorkOS events starts: after an event already read (the cursor), or, with no
+/// cursor yet, at a time (an RFC 3339 date).
+#[cfg(feature = "revocation")]
+pub(crate) enum EventsFrom<'a> {
+    After(&'a str),
+    Since(&'a str),
+}
+
+/// A page of WorkOS events (`{"object": "list", "data": [...], "list_metadata"}`), oldest
+/// first.
+#[cfg(feature = "revocation")]
+#[derive(Deserialize)]
+pub(crate) struct EventsPage {
+    pub(crate) data: Vec<Value>,
+}
+
+#[cfg(feature = "revocation")]
+impl IdentityProvider {
+    /// `GET {api}/events` for `types`, authenticated with the API key, with the query exactly
+    /// as `@workos-inc/node`'s `events.listEvents` serialises it: `events` once, its types
+    /// joined with commas, then `range_start`, `limit`, `after` (`URLSearchParams` order and
+    /// encoding). A network failure, 408, 429 or 5xx is [`GrantError::Unavailable`] (with the
+    /// `Retry-After`); any other refusal is [`GrantError::Refused`] with `HTTP <status>`.
+    pub(crate) async fn workos_events(
+        &self,
+        types: &[&str],
+        limit: u8,
+        from: &EventsFrom<'_>,
+    ) -> Result<EventsPage, GrantError> {
+        let Kind::WorkOs { api } = &self.kind else {
+            return Err(GrantError::Refused { error: "not WorkOS".to_owned() });
+        };
+        let mut url = api.clone();
+        url.set_path("/events");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("events", &types.join(","));
+            if let EventsFrom::Since(start) = from {
+                q.append_pair("range_start", start);
+            }
+            q.append_pair("limit", &limit.to_string());
+            if let EventsFrom::After(after) = from {
+                q.append_pair("after", after);
+            }
+        }
+        let request = self
+            .http
+            .get(url)
+            .bearer_auth(self.secret.expose())
+            .header(http::header::ACCEPT, "application/json");
+        let (status, retry_after, body) = read(request, MAX_EVENTS_BYTES).await?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|_| GrantError::Unavailable {
+                retry_after,
+                reason: "unreadable events page".to_owned(),
+            });
+        }
+        let reason = format!("HTTP {}", status.as_u16());
+        if is_transient(status) {
+            return Err(GrantError::Unavailable { retry_after, reason });
+        }
+        Err(GrantError::Refused { error: reason })
+    }
+}
+
 /// What the authorization URL carries besides the client's own settings.
 pub(crate) struct AuthorizeRequest<'a> {
     pub(crate) redirect_uri: &'a str,
@@ -739,10 +812,13 @@ struct OAuthError {
     error: String,
 }
 
-/// Sends a grant request and reads its JSON, classifying failures.
-async fn send<T: for<'de> Deserialize<'de>>(
+/// Sends a request and reads its answer, at most `limit` bytes: the status, the seconds its
+/// `Retry-After` asks for (else 5, at most 300) and the body. A network failure or an answer
+/// too large or cut short is [`GrantError::Unavailable`].
+async fn read(
     request: reqwest::RequestBuilder,
-) -> Result<T, GrantError> {
+    limit: usize,
+) -> Result<(StatusCode, u64, Vec<u8>), GrantError> {
     let unavailable =
         |retry_after: u64, reason: String| GrantError::Unavailable { retry_after, reason };
     let mut response = request.send().await.map_err(|e| {
@@ -760,7 +836,7 @@ async fn send<T: for<'de> Deserialize<'de>>(
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                if body.len() + chunk.len() > limit {
                     return Err(unavailable(retry_after, "response too large".to_owned()));
                 }
                 body.extend_from_slice(&chunk);
@@ -769,14 +845,29 @@ async fn send<T: for<'de> Deserialize<'de>>(
             Err(_) => return Err(unavailable(retry_after, "response cut short".to_owned())),
         }
     }
+    Ok((status, retry_after, body))
+}
+
+/// A status worth trying again later: 408, 429, 5xx (and anything neither success nor 4xx).
+fn is_transient(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+        || !(status.is_success() || status.is_client_error())
+}
+
+/// Sends a grant request and reads its JSON, classifying failures.
+async fn send<T: for<'de> Deserialize<'de>>(
+    request: reqwest::RequestBuilder,
+) -> Result<T, GrantError> {
+    let unavailable =
+        |retry_after: u64, reason: String| GrantError::Unavailable { retry_after, reason };
+    let (status, retry_after, body) = read(request, MAX_RESPONSE_BYTES).await?;
     if status.is_success() {
         return serde_json::from_slice(&body)
             .map_err(|_| unavailable(retry_after, "unreadable token response".to_owned()));
     }
-    let transient = status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error();
-    if transient || !status.is_client_error() {
+    if is_transient(status) {
         return Err(unavailable(retry_after, format!("HTTP {}", status.as_u16())));
     }
     let error = serde_json::from_slice::<OAuthError>(&body)

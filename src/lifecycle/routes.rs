@@ -49,6 +49,11 @@ where
         true => router.route(&paths.ssf, axum::routing::post(super::ssf::receive)),
         false => router,
     };
+    #[cfg(feature = "revocation")]
+    let router = match &inner.workos_webhook {
+        Some(hook) => router.route(&hook.path, axum::routing::post(super::workos_events::webhook)),
+        None => router,
+    };
     router.with_state(inner)
 }
 

@@ -1,6 +1,7 @@
 // Checks the Rust WorkOS stand-in (tests/it/workos_standin.rs) with the real `@workos-inc/node`
 // client: sign-in (authorize + PKCE, code grant), refresh (rotation, spent tokens, the SDK's own
-// sealed-session refresh), sign-out (logout URL), and the JWKS (verified with `jose`).
+// sealed-session refresh), sign-out (logout URL), the JWKS (verified with `jose`), and the
+// `session.revoked` event the logout lists at `GET /events` (`events.listEvents`).
 //
 // Usage (the stand-in must be running):
 //   node workos_client.mjs <base_url> <client_id> <api_key>
@@ -289,6 +290,22 @@ await check('refresh_after_logout_is_invalid_grant', async () => {
     'a refresh after logout',
   );
   assert(isInvalidGrant(error), `expected OauthException invalid_grant, got ${error}`);
+});
+
+// ---- events ------------------------------------------------------------------------------
+
+await check('events_list_the_logout', async () => {
+  const types = ['session.revoked', 'user.deleted', 'organization_membership.deleted'];
+  const list = await workos.events.listEvents({ events: types, limit: 100 });
+  const revoked = list.data.filter((e) => e.event === 'session.revoked');
+  equal(revoked.length, 1, 'session.revoked events');
+  const [event] = revoked;
+  equal(event.data.id, claims.sid, 'the revoked session');
+  equal(event.data.userId, auth.user.id, 'its user');
+  equal(event.data.status, 'revoked', 'its status');
+  equal(list.listMetadata.after, event.id, 'list_metadata.after');
+  const after = await workos.events.listEvents({ events: types, limit: 100, after: event.id });
+  equal(after.data.length, 0, 'events after the last one');
 });
 
 console.log(

@@ -665,6 +665,20 @@ fn sign_in_configuration_is_checked_at_start() {
             "AUTH_WORKOS_CLIENT_ID: ",
         ),
         (vec![OIDC, ID, SECRET, ("AUTH_IRON_PASSWORD", "short")], "AUTH_IRON_PASSWORD: "),
+        // The WorkOS events: WorkOS sign-in only, and `poll` is the one way to poll.
+        (
+            vec![OIDC, ID, SECRET, IRON, ("AUTH_WORKOS_WEBHOOK_SECRET", "whsec")],
+            "AUTH_WORKOS_WEBHOOK_SECRET applies to AUTH_WORKOS_CLIENT_ID only",
+        ),
+        (
+            vec![WORKOS, ("AUTH_WORKOS_EVENTS", "poll")],
+            "AUTH_WORKOS_EVENTS applies to the sign-in routes: set AUTH_CLIENT_SECRET",
+        ),
+        (
+            vec![HS256, ("AUTH_WORKOS_WEBHOOK_SECRET", "whsec")],
+            "AUTH_WORKOS_WEBHOOK_SECRET applies to the sign-in routes",
+        ),
+        (vec![WORKOS, SECRET, IRON, ("AUTH_WORKOS_EVENTS", "push")], "AUTH_WORKOS_EVENTS \"push\""),
     ] {
         let stderr = refused_start(&os_env(&env));
         assert!(stderr.contains(says), "{env:?}: {stderr}");
@@ -1378,4 +1392,93 @@ fn shared_signals_configuration_is_checked_at_start() {
         let stderr = refused_start(&os_env(&env));
         assert!(stderr.contains(says), "{env:?}: {stderr}");
     }
+}
+
+/// WorkOS sign-in with `AUTH_WORKOS_WEBHOOK_SECRET`: `POST /auth/workos/webhook` takes a signed
+/// `session.revoked` from any origin (WorkOS's servers post it) and the session is refused
+/// from then on; a delivery signed with another secret is 401 and changes nothing. With
+/// `AUTH_WORKOS_EVENTS=poll` the banner says the Events API is polled.
+#[cfg(feature = "lifecycle")]
+#[test]
+fn workos_webhook_and_events_configuration() {
+    use axum_session_mfa::authkit::{AuthKitSession, IronPasswords, SessionUser};
+
+    const WEBHOOK_SECRET: &str = "whsec_demo-endpoint-secret";
+    let api = key_server();
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("demo-webhook-{}-{port}.log", std::process::id()));
+    let workos = [
+        ("AUTH_WORKOS_CLIENT_ID", "client_demo"),
+        ("AUTH_CLIENT_SECRET", "sk_test_demo"),
+        ("AUTH_IRON_PASSWORD", IRON_PASSWORD),
+        ("AUTH_WORKOS_API_URL", api.as_str()),
+    ];
+    let mut env = workos.to_vec();
+    env.push(("AUTH_WORKOS_WEBHOOK_SECRET", WEBHOOK_SECRET));
+    let demo = start_on(port, &env, Some(&log));
+    let banner = demo.output();
+    let _ = std::fs::remove_file(&log);
+    assert!(banner.contains("WorkOS webhook: POST /auth/workos/webhook"), "{banner}");
+    assert!(!banner.contains(WEBHOOK_SECRET), "{banner}");
+
+    // A session sealed as the callback would, for the WorkOS session `session_abc`.
+    let private = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("demo-key".into());
+    let mut c = claims();
+    c["iss"] = json!("https://api.workos.com/user_management/client_demo");
+    c.as_object_mut().unwrap().remove("amr");
+    let passwords = IronPasswords::new("1", IRON_PASSWORD).unwrap();
+    let token = sign_with(&header, &c, &private);
+    let sealed = AuthKitSession::new(token, SessionUser::new("user_123")).seal(&passwords);
+    let cookie = format!("wos-session={}", sealed.unwrap());
+    assert_eq!(http(&demo, "GET", "/me", &[("cookie", &cookie)], None).0, 200);
+
+    let event = json!({
+        "object": "event",
+        "id": "event_01DEMO",
+        "event": "session.revoked",
+        "data": { "object": "session", "id": "session_abc", "user_id": "user_123" },
+        "created_at": "2026-01-01T00:00:00.000Z",
+    })
+    .to_string();
+    let signed = |secret: &str| {
+        let t = (now() * 1000).to_string();
+        let key = EncodingKey::from_secret(secret.as_bytes());
+        let message = format!("{t}.{event}");
+        let b64 = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).unwrap();
+        let mac: String =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b64)
+                .unwrap()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+        format!("t={t}, v1={mac}")
+    };
+    let post = |sig: &str| {
+        let headers = [
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "cross-site"),
+            ("workos-signature", sig),
+        ];
+        http(&demo, "POST", "/auth/workos/webhook", &headers, Some(&event))
+    };
+    let (status, _, body) = post(&signed("whsec_another"));
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("webhook_signature_invalid")));
+    assert_eq!(http(&demo, "GET", "/me", &[("cookie", &cookie)], None).0, 200);
+    let (status, _, body) = post(&signed(WEBHOOK_SECRET));
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = http(&demo, "GET", "/me", &[("cookie", &cookie)], None);
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("session_revoked")));
+    drop(demo);
+
+    let mut env = workos.to_vec();
+    env.push(("AUTH_WORKOS_EVENTS", "poll"));
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("demo-events-{}-{port}.log", std::process::id()));
+    let demo = start_on(port, &env, Some(&log));
+    let banner = demo.output();
+    let _ = std::fs::remove_file(&log);
+    assert!(banner.contains("WorkOS Events API: polled every 5 s"), "{banner}");
+    assert!(!banner.contains("WorkOS webhook"), "{banner}");
 }

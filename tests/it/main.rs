@@ -58,3 +58,5 @@ mod lifecycle_workos;
 mod shared_signals;
 #[cfg(all(feature = "lifecycle", feature = "redis"))]
 mod sign_out;
+#[cfg(all(feature = "lifecycle", feature = "revocation"))]
+mod workos_events;

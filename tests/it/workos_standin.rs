@@ -12,6 +12,11 @@
 //!   (`invalid_grant`, `invalid_request`); a wrong client is `401 invalid_client`.
 //! - `GET /user_management/sessions/logout?session_id[&return_to]`: ends the session, `302`.
 //! - `GET /sso/jwks/{client_id}`: the RS256 public key of `tests/fixtures/keys/rsa_public.pem`.
+//! - `GET /events?events=<types, comma-separated>&range_start&limit&after` (the API key as
+//!   Bearer token): the events tests emit ([`WorkOsStandIn::emit_event`]) and the
+//!   `session.revoked` of each session revocation or logout, oldest first, as
+//!   `{"object": "list", "data", "list_metadata": {"before", "after"}}`; `after` is an event
+//!   id, `list_metadata.after` the last one listed.
 //!
 //! Access tokens are RS256 JWTs with WorkOS's real issuer
 //! (`https://api.workos.com/user_management/<client_id>`) and WorkOS's claims (`sid`, `org_id`,
@@ -82,6 +87,8 @@ pub struct Stats {
     pub logouts: u64,
     /// Accepted `POST /user_management/sessions/revoke` calls.
     pub session_revocations: u64,
+    /// `GET /events` calls (any answer).
+    pub events_calls: u64,
 }
 
 struct Session {
@@ -123,6 +130,11 @@ struct Inner {
     refresh_overrides: RefreshOverrides,
     /// The claim that carries `auth_time` (a namespaced one, as Auth0 custom claims are).
     auth_time_claim: String,
+    /// The events `GET /events` lists, oldest first: (created at, the event).
+    events: Vec<(u64, Value)>,
+    /// Each `GET /events`: when, and its query.
+    events_requests: Vec<(std::time::Instant, String)>,
+    fail_next_events: Option<u16>,
 }
 
 /// Answers of a misbehaving provider: a refresh for another user or issuer.
@@ -214,6 +226,9 @@ impl WorkOsStandIn {
                 refreshes_held: 0,
                 refresh_overrides: RefreshOverrides::default(),
                 auth_time_claim: "auth_time".to_owned(),
+                events: Vec::new(),
+                events_requests: Vec::new(),
+                fail_next_events: None,
             }),
         });
         let app = Router::new()
@@ -222,6 +237,7 @@ impl WorkOsStandIn {
             .route("/user_management/sessions/logout", get(logout))
             .route("/user_management/sessions/revoke", post(revoke_session))
             .route("/sso/jwks/{client_id}", get(jwks))
+            .route("/events", get(list_events))
             .route("/standin/signed_out", get(signed_out))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
@@ -379,6 +395,85 @@ impl WorkOsStandIn {
     pub fn session_ended(&self, session_id: &str) -> Option<bool> {
         self.shared.lock().sessions.get(session_id).map(|s| s.ended)
     }
+
+    /// Appends an event to what `GET /events` lists, dated now: `{"object": "event", "id",
+    /// "event", "data", "created_at"}` (`EventResponseBase` of `@workos-inc/node`). Returns it.
+    pub fn emit_event(&self, event: &str, data: Value) -> Value {
+        let now = self.shared.now();
+        emit(&mut self.shared.lock(), now, event, data)
+    }
+
+    /// A `session.revoked` event for `session_id` of [`USER_ID`] (`SessionRevokedEventResponse`).
+    pub fn emit_session_revoked(&self, session_id: &str) -> Value {
+        let now = self.shared.now();
+        let data = session_json(session_id, now);
+        emit(&mut self.shared.lock(), now, "session.revoked", data)
+    }
+
+    /// A `user.deleted` event for `user_id` (`UserDeletedEventResponse`).
+    pub fn emit_user_deleted(&self, user_id: &str) -> Value {
+        let mut user = user_json(None);
+        user["id"] = json!(user_id);
+        self.emit_event("user.deleted", user)
+    }
+
+    /// An `organization_membership.deleted` event for `user_id` in [`ORG_ID`]
+    /// (`OrganizationMembershipDeletedResponse`).
+    pub fn emit_membership_deleted(&self, user_id: &str) -> Value {
+        let data = json!({
+            "object": "organization_membership",
+            "id": format!("om_{}", ulid_like()),
+            "organization_id": ORG_ID,
+            "organization_name": "Stand-in Org",
+            "status": "inactive",
+            "user_id": user_id,
+            "role": { "slug": "member" },
+            "created_at": USER_CREATED_AT,
+            "updated_at": USER_CREATED_AT,
+        });
+        self.emit_event("organization_membership.deleted", data)
+    }
+
+    /// The next `GET /events` answers `status` at once (`429` with `Retry-After: 1`).
+    pub fn fail_next_events(&self, status: u16) {
+        self.shared.lock().fail_next_events = Some(status);
+    }
+
+    /// Every `GET /events` so far: when it arrived, and its raw query.
+    pub fn events_requests(&self) -> Vec<(std::time::Instant, String)> {
+        self.shared.lock().events_requests.clone()
+    }
+}
+
+/// Appends an event dated `now` and returns it.
+fn emit(inner: &mut Inner, now: u64, event: &str, data: Value) -> Value {
+    let body = json!({
+        "object": "event",
+        "id": format!("event_{}", ulid_like()),
+        "event": event,
+        "data": data,
+        "created_at": iso8601(now),
+    });
+    inner.events.push((now, body.clone()));
+    body
+}
+
+/// The WorkOS Session object (`SessionResponse` of `@workos-inc/node`), revoked `now`.
+fn session_json(session_id: &str, now: u64) -> Value {
+    json!({
+        "object": "session",
+        "id": session_id,
+        "user_id": USER_ID,
+        "ip_address": "127.0.0.1",
+        "user_agent": null,
+        "organization_id": ORG_ID,
+        "auth_method": "password",
+        "status": "revoked",
+        "expires_at": iso8601(now + 30 * 24 * 3600),
+        "ended_at": iso8601(now),
+        "created_at": iso8601(now),
+        "updated_at": iso8601(now),
+    })
 }
 
 // ---- handlers ---------------------------------------------------------------------------
@@ -653,6 +748,8 @@ async fn logout(
             inner.current_session = None;
         }
         inner.stats.logouts += 1;
+        let now = s.now();
+        emit(&mut inner, now, "session.revoked", session_json(session_id, now));
     }
     match return_to {
         Some(url) => redirect(url),
@@ -692,7 +789,81 @@ async fn revoke_session(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         inner.current_session = None;
     }
     inner.stats.session_revocations += 1;
+    let now = s.now();
+    emit(&mut inner, now, "session.revoked", session_json(session_id, now));
     Json(json!({})).into_response()
+}
+
+/// `GET /events` (`events.listEvents` of `@workos-inc/node`), authenticated with the API key.
+/// `events` is one parameter, its types comma-separated (what the SDK sends); `limit` 1 to 100
+/// (default 10); `after` an event id listed before (422 otherwise); `range_start` an ISO 8601
+/// time. A parameter given twice is `422`.
+async fn list_events(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    uri: Uri,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", s.api_key));
+    let mut inner = s.lock();
+    inner.stats.events_calls += 1;
+    let raw = uri.query().unwrap_or_default().to_owned();
+    inner.events_requests.push((std::time::Instant::now(), raw));
+    if !authorized {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid API key.");
+    }
+    if let Some(status) = inner.fail_next_events.take() {
+        return injected_failure(status);
+    }
+    let unprocessable =
+        |msg: &str| api_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_parameters", msg);
+    let pairs = match query {
+        Ok(Query(pairs)) => pairs,
+        Err(e) => return unprocessable(&e.body_text()),
+    };
+    let params = match unique_params(&pairs) {
+        Ok(p) => p,
+        Err(msg) => return unprocessable(&msg),
+    };
+    let types: Option<Vec<&str>> = params.get("events").map(|e| e.split(',').collect());
+    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
+        None => 10,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return unprocessable("limit must be between 1 and 100."),
+    };
+    let since = match params.get("range_start").map(|t| parse_iso8601(t)) {
+        None => 0,
+        Some(Some(t)) => t,
+        Some(None) => return unprocessable("range_start must be an ISO 8601 date."),
+    };
+    let start = match params.get("after") {
+        None => 0,
+        Some(after) => {
+            match inner.events.iter().position(|(_, e)| e["id"].as_str() == Some(*after)) {
+                Some(i) => i + 1,
+                None => return unprocessable("after must be the id of an event."),
+            }
+        }
+    };
+    let data: Vec<Value> = inner.events[start..]
+        .iter()
+        .filter(|(at, _)| *at >= since)
+        .filter(|(_, e)| {
+            types.as_ref().is_none_or(|t| t.iter().any(|t| e["event"].as_str() == Some(*t)))
+        })
+        .take(limit)
+        .map(|(_, e)| e.clone())
+        .collect();
+    let after = data.last().map(|e| e["id"].clone()).unwrap_or(Value::Null);
+    Json(json!({
+        "object": "list",
+        "data": data,
+        "list_metadata": { "before": null, "after": after },
+    }))
+    .into_response()
 }
 
 async fn jwks(State(s): State<Arc<Shared>>, Path(client_id): Path<String>) -> Response {
@@ -1040,6 +1211,26 @@ fn iso8601(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.fff]Z` (the days-from-civil algorithm).
+fn parse_iso8601(text: &str) -> Option<u64> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let time = time.split('.').next()?;
+    let num = |s: &str| s.parse::<i64>().ok();
+    let mut d = date.splitn(3, '-').map(num);
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(num);
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
 // ---- tests ------------------------------------------------------------------------------
@@ -1522,6 +1713,11 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(951_782_400 + 3661), "2000-02-29T01:01:01.000Z");
         assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20.000Z");
+        for secs in [0, 951_782_400 + 3661, 1_700_000_000, 4_102_444_800] {
+            assert_eq!(parse_iso8601(&iso8601(secs)), Some(secs));
+        }
+        assert_eq!(parse_iso8601("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(parse_iso8601("2023-11-14 22:13:20"), None);
         // RFC 7636 appendix B.
         let challenge =
             URL_SAFE_NO_PAD.encode(sha256(b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
@@ -1533,6 +1729,56 @@ mod tests {
                 && !is_absolute_url("https://a/#f")
         );
         assert_eq!(percent_decode(&percent_encode("a b/ü&=")).unwrap(), "a b/ü&=");
+    }
+
+    /// `GET /events`: the API key, the type filter, `range_start`, `limit`, the `after`
+    /// cursor and `list_metadata.after`, and WorkOS's 422 for what it cannot read.
+    #[tokio::test]
+    async fn events_are_listed_in_order_after_a_cursor_for_the_api_key() {
+        let s = WorkOsStandIn::start().await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let list = |query: &str, key: &str| {
+            let request = client.get(format!("{}/events?{query}", s.base_url())).bearer_auth(key);
+            async move {
+                let r = request.send().await.unwrap();
+                (
+                    r.status().as_u16(),
+                    serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap(),
+                )
+            }
+        };
+        let a = s.emit_session_revoked("session_01A");
+        s.emit_event("session.created", json!({ "id": "session_01B" }));
+        let c = s.emit_user_deleted("user_01C");
+        let types = "events=session.revoked%2Cuser.deleted";
+        let ids = |v: &Value| -> Vec<String> {
+            v["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().into()).collect()
+        };
+        let (status, page) = list(types, API_KEY).await;
+        assert_eq!(status, 200);
+        assert_eq!(ids(&page), [a["id"].as_str().unwrap(), c["id"].as_str().unwrap()]);
+        assert_eq!(page["list_metadata"]["after"], c["id"]);
+        let (_, page) = list(&format!("{types}&limit=1"), API_KEY).await;
+        assert_eq!(page["list_metadata"]["after"], a["id"]);
+        let after = format!("{types}&after={}", a["id"].as_str().unwrap());
+        assert_eq!(ids(&list(&after, API_KEY).await.1), [c["id"].as_str().unwrap()]);
+        let (_, page) =
+            list(&format!("{types}&after={}", c["id"].as_str().unwrap()), API_KEY).await;
+        assert_eq!((ids(&page).len(), &page["list_metadata"]["after"]), (0, &Value::Null));
+        let (_, page) =
+            list(&format!("{types}&range_start=2999-01-01T00%3A00%3A00.000Z"), API_KEY).await;
+        assert_eq!(ids(&page).len(), 0);
+        assert_eq!(list(types, "sk_test_wrong").await.0, 401);
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "after=event_unknown",
+            "range_start=yesterday",
+            "limit=1&limit=2",
+        ] {
+            assert_eq!(list(bad, API_KEY).await.0, 422, "{bad}");
+        }
+        assert_eq!(s.stats().events_calls, 11);
     }
 
     /// The real `@workos-inc/node` client against the stand-in (tests/interop/workos_client.mjs).
