@@ -16,6 +16,7 @@ pub mod guide;
 pub mod jwks;
 #[cfg(feature = "lifecycle")]
 pub mod lifecycle;
+pub mod mcp;
 pub mod store;
 
 mod cache;

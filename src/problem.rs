@@ -171,6 +171,21 @@ problems! {
     /// value no browser sends).
     CrossOriginRequest = "cross_origin_request", 403, "Cross-origin request refused";
 
+    // An MCP request refused by `mcp::ToolGuardLayer` before it could tell which tools it calls:
+    // `RejectionKind::ToolCall`.
+    /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` whose body is larger than its
+    /// limit (1 MiB by default): refused unread, since a tool call could hide in it.
+    ToolCallTooLarge = "tool_call_too_large", 413, "Request body too large";
+    /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` with a `Content-Encoding`
+    /// (other than `identity`): the guard reads the body as sent, so it cannot see the tool
+    /// calls in a compressed one.
+    ContentEncodingUnsupported = "content_encoding_unsupported", 415, "Unsupported content encoding";
+    /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` that could not be read
+    /// (`reason`: `body_unreadable`, the connection failed), or a JSON-RPC message naming
+    /// `method`, `params` or the tool's `name` twice (`reason`: `duplicate_member`), which
+    /// parsers may read differently.
+    ToolCallUnreadable = "tool_call_unreadable", 400, "Unreadable tool call";
+
     // The sign-in and callback routes: `SignInError`.
     /// Login, callback, back-channel logout: a query (or form) parameter was given twice, or
     /// there are more than 16.

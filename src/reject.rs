@@ -10,6 +10,7 @@ use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde_json::{Map, Value};
 
 use crate::CrossOriginError;
+use crate::mcp::ToolCallError;
 use crate::policy::{DenyRule, MethodMatch};
 use crate::stepup::{is_browser_navigation, redirect_location};
 use crate::{AuthError, MfaPolicy, ProblemCode};
@@ -149,6 +150,7 @@ impl Responder {
 /// | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
 /// | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
 /// | unsafe method from another origin ([`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer)) | 403 | none |
+/// | MCP tool call [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) cannot read | 413, 415, 400 | none |
 ///
 /// The body's `type` is the layer's problem type base followed by the problem code (by
 /// default [`DEFAULT_PROBLEM_TYPE_BASE`], a tag URI: an identifier, not a link). Clients should
@@ -217,6 +219,9 @@ pub enum RejectionKind {
     /// An unsafe method from another origin, refused by
     /// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer): 403.
     CrossOrigin(CrossOriginError),
+    /// An MCP request whose tool calls [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) cannot
+    /// read: 413, 415 or 400.
+    ToolCall(ToolCallError),
     /// A refusal of the lifecycle's routes (sign-in, callback, back-channel logout): 400 mostly.
     #[cfg(feature = "lifecycle")]
     SignIn(SignInError),
@@ -482,6 +487,7 @@ impl Rejection {
             RejectionKind::InsufficientAuthentication(_) => ProblemCode::PolicyDenied,
             RejectionKind::LayerMissing => ProblemCode::AuthLayerMissing,
             RejectionKind::CrossOrigin(_) => ProblemCode::CrossOriginRequest,
+            RejectionKind::ToolCall(e) => e.problem_code(),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => e.problem,
         }
@@ -508,7 +514,9 @@ impl Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
-            RejectionKind::LayerMissing | RejectionKind::CrossOrigin(_) => None,
+            RejectionKind::LayerMissing
+            | RejectionKind::CrossOrigin(_)
+            | RejectionKind::ToolCall(_) => None,
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(_) => None,
             RejectionKind::Unauthenticated(
@@ -547,6 +555,7 @@ impl Rejection {
                 "AuthLayer is not installed in front of this route".to_owned()
             }
             RejectionKind::CrossOrigin(e) => e.to_string(),
+            RejectionKind::ToolCall(e) => e.to_string(),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => e.detail.clone(),
         };
@@ -563,6 +572,9 @@ impl Rejection {
             body.insert("reason".into(), reason.into());
         }
         if let RejectionKind::CrossOrigin(e) = &self.kind {
+            body.insert("reason".into(), e.code().into());
+        }
+        if let RejectionKind::ToolCall(e) = &self.kind {
             body.insert("reason".into(), e.code().into());
         }
         #[cfg(feature = "lifecycle")]
@@ -712,6 +724,7 @@ impl fmt::Display for Rejection {
                 f.write_str("AuthLayer is not installed in front of this route")
             }
             RejectionKind::CrossOrigin(e) => write!(f, "cross-origin request refused: {e}"),
+            RejectionKind::ToolCall(e) => write!(f, "MCP request refused: {e}"),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => write!(f, "sign-in refused: {e}"),
         }
@@ -723,6 +736,7 @@ impl std::error::Error for Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(e) => Some(e),
             RejectionKind::CrossOrigin(e) => Some(e),
+            RejectionKind::ToolCall(e) => Some(e),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => Some(e),
             _ => None,
