@@ -160,6 +160,11 @@ problems! {
     /// `unauthorized_on_step_up`; `rule` says what failed, `methods`, `acr_values` and
     /// `max_age` what would pass.
     InsufficientUserAuthentication = "insufficient_user_authentication", 403, "Step-up authentication required";
+    /// A valid token that does not grant the scopes the route (or MCP tool) needs: the
+    /// challenge is RFC 6750's `error="insufficient_scope"` with the `scope` to ask for when
+    /// the client authorizes again; the body's `scope` lists them, `missing_scopes` those the
+    /// token lacks.
+    InsufficientScope = "insufficient_scope", 403, "Insufficient scope";
     /// A valid session refused by a custom `.require(..)` rule: stepping up cannot help.
     PolicyDenied = "policy_denied", 403, "Forbidden";
     /// `AuthLayer` is not installed in front of the route (a programming error).

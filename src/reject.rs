@@ -35,6 +35,9 @@ pub(crate) struct Responder {
     pub(crate) step_up_status: StatusCode,
     pub(crate) problem_type_base: Arc<str>,
     pub(crate) on_reject: Option<RejectFn>,
+    /// The URL of the layer's protected resource metadata (RFC 9728), which every 401 and
+    /// step-up or scope 403 challenge names as `resource_metadata`.
+    pub(crate) resource_metadata: Option<Arc<str>>,
     /// Only the recency rules (`auth_time`) send a browser to step up: set for providers that
     /// never send `amr` or `acr` (WorkOS), where signing in again cannot satisfy a method rule
     /// and the redirect would loop.
@@ -49,6 +52,7 @@ impl Default for Responder {
             step_up_status: StatusCode::FORBIDDEN,
             problem_type_base: Arc::from(DEFAULT_PROBLEM_TYPE_BASE),
             on_reject: None,
+            resource_metadata: None,
             step_up_recency_only: false,
         }
     }
@@ -62,6 +66,7 @@ impl fmt::Debug for Responder {
             .field("step_up_status", &self.step_up_status)
             .field("problem_type_base", &self.problem_type_base)
             .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
+            .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
 }
@@ -98,6 +103,7 @@ impl Responder {
             && self.step_up_status == StatusCode::FORBIDDEN
             && &*self.problem_type_base == DEFAULT_PROBLEM_TYPE_BASE
             && self.on_reject.is_none()
+            && self.resource_metadata.is_none()
             && !self.step_up_recency_only
     }
 
@@ -420,6 +426,7 @@ pub struct Denial {
     pub(crate) policy: Arc<MfaPolicy>,
     pub(crate) rule: DenyRule,
     pub(crate) missing_methods: Vec<String>,
+    pub(crate) missing_scopes: Vec<String>,
     pub(crate) status: StatusCode,
 }
 
@@ -437,6 +444,11 @@ impl Denial {
     /// The accepted `amr` methods the session lacked.
     pub fn missing_methods(&self) -> &[String] {
         &self.missing_methods
+    }
+
+    /// The required scopes the token did not grant.
+    pub fn missing_scopes(&self) -> &[String] {
+        &self.missing_scopes
     }
 }
 
@@ -484,6 +496,9 @@ impl Rejection {
             RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
                 ProblemCode::InsufficientUserAuthentication
             }
+            RejectionKind::InsufficientAuthentication(d) if d.rule == DenyRule::ScopesMissing => {
+                ProblemCode::InsufficientScope
+            }
             RejectionKind::InsufficientAuthentication(_) => ProblemCode::PolicyDenied,
             RejectionKind::LayerMissing => ProblemCode::AuthLayerMissing,
             RejectionKind::CrossOrigin(_) => ProblemCode::CrossOriginRequest,
@@ -506,8 +521,20 @@ impl Rejection {
         self.browser.as_ref().map(|b| &*b.path)
     }
 
-    /// The `WWW-Authenticate` challenge, if this rejection carries one.
+    /// The `WWW-Authenticate` challenge, if this rejection carries one. With
+    /// [protected resource metadata](crate::AuthLayerBuilder::protected_resource), every
+    /// challenge names it: `resource_metadata="<url>"` (RFC 9728 section 5.1).
     pub fn challenge(&self) -> Option<String> {
+        let mut challenge = self.bearer_challenge()?;
+        if let Some(url) = &self.responder.resource_metadata {
+            let separator = if challenge.contains(' ') { ", " } else { " " };
+            let _ = write!(challenge, "{separator}resource_metadata=\"{}\"", quoted(url));
+        }
+        Some(challenge)
+    }
+
+    /// The `Bearer` challenge (RFC 6750, RFC 9470) without the resource metadata.
+    fn bearer_challenge(&self) -> Option<String> {
         let invalid = |error: &str, e: &AuthError| {
             format!("Bearer error=\"{error}\", error_description=\"{}\"", quoted(&e.to_string()))
         };
@@ -523,6 +550,13 @@ impl Rejection {
                 e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader),
             ) => Some(invalid("invalid_request", e)),
             RejectionKind::Unauthenticated(e) => Some(invalid("invalid_token", e)),
+            RejectionKind::InsufficientAuthentication(d) if d.rule == DenyRule::ScopesMissing => {
+                Some(format!(
+                    "Bearer error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
+                    quoted(&d.rule.to_string()),
+                    quoted(&d.policy.scopes().join(" "))
+                ))
+            }
             RejectionKind::InsufficientAuthentication(d) if !d.rule.step_up_helps() => None,
             RejectionKind::InsufficientAuthentication(d) => {
                 let mut c = format!(
@@ -611,6 +645,10 @@ impl Rejection {
             body.insert("policy".into(), policy.name().into());
             body.insert("rule".into(), d.rule.code().into());
             body.insert("missing_methods".into(), d.missing_methods.clone().into());
+            if !policy.scopes().is_empty() {
+                body.insert("scope".into(), policy.scopes().join(" ").into());
+                body.insert("missing_scopes".into(), d.missing_scopes.clone().into());
+            }
             body.insert("methods".into(), policy.methods().into());
             let matching = if policy.method_match() == MethodMatch::AllOf { "all" } else { "any" };
             body.insert("methods_match".into(), matching.into());

@@ -28,6 +28,7 @@ mod guard;
 mod jwks;
 #[cfg(feature = "redis")]
 mod redis_tls;
+mod resource;
 #[cfg(feature = "revocation")]
 mod revocation;
 mod sources;
