@@ -26,6 +26,9 @@ mod fuzz_parsing;
 mod guard;
 #[cfg(feature = "jwks")]
 mod jwks;
+mod mcp;
+#[cfg(feature = "jwks")]
+mod mcp_example;
 #[cfg(feature = "redis")]
 mod redis_tls;
 mod resource;
@@ -45,6 +48,8 @@ mod cluster;
 mod interop_authkit;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_jose;
+#[cfg(all(feature = "__interop", feature = "jwks"))]
+mod interop_mcp;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_oidc;
 #[cfg(feature = "__interop")]
