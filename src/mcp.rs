@@ -6,7 +6,7 @@
 //! `delete_file`. This layer reads the body of each `POST` (up to a limit), finds the
 //! `tools/call` requests in it (one message or a batch) and, for a tool it guards, decides
 //! exactly as [`RequireMfa`](crate::RequireMfa) does, from the request's
-//! [`AuthOutcome`](crate::AuthOutcome) left by the [`AuthLayer`](crate::AuthLayer) in front of
+//! [`AuthOutcome`] left by the [`AuthLayer`](crate::AuthLayer) in front of
 //! it. A refusal is the guards' [`Rejection`](crate::Rejection): 401 without a valid session,
 //! 403 with the RFC 9470 challenge (`Bearer error="insufficient_user_authentication"`,
 //! `acr_values`, `max_age`) and an RFC 9457 body when the session must step up, which is the
@@ -25,7 +25,7 @@
 //! | `tools/call` of a tool the layer does not guard, or any other method | passed on |
 //! | `tools/call` of a guarded tool (alone or anywhere in a batch) | its policy decides |
 //!
-//! Each decision is one `guard_decision` [audit](crate::audit) event naming the `tool`; a
+//! Each decision is one `guard_decision` [audit](crate::audit#fields) event naming the `tool`; a
 //! refused unreadable request is one `tool_call` event. Put the layer on the MCP endpoint only
 //! (it buffers every `POST` it sees), behind the `AuthLayer`, and refuse requests without a
 //! session on that endpoint with [`RequireAuth`](crate::RequireAuth), so that an MCP client
