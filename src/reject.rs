@@ -153,6 +153,7 @@ impl Responder {
 /// | bad, expired, forged token | 401 | `Bearer error="invalid_token", error_description="…"` |
 /// | conflicting or malformed credentials header | 401 | `Bearer error="invalid_request", error_description="…"` |
 /// | valid session, MFA policy not met | 403 | `Bearer error="insufficient_user_authentication", …, acr_values="…", max_age=…` |
+/// | valid token without a required scope | 403 | `Bearer error="insufficient_scope", …, scope="…"` |
 /// | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
 /// | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
 /// | unsafe method from another origin ([`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer)) | 403 | none |

@@ -1,35 +1,35 @@
-//! [`ProtectedResource`]: OAuth 2.0 Protected Resource Metadata (RFC 9728), the document an
-//! OAuth client (an MCP client, say) reads to learn which authorization servers issue tokens
-//! for this API, and how to present them.
-//!
-//! Given to [`AuthLayerBuilder::protected_resource`](crate::AuthLayerBuilder::protected_resource),
-//! it changes three things:
-//! * the document is served by [`AuthLayer::resource_metadata_routes`](crate::AuthLayer::resource_metadata_routes)
-//!   at `/.well-known/oauth-protected-resource`, and for a resource with a path also at the
-//!   path-suffixed form of section 3.1 (`https://api.example.com/mcp` →
-//!   `/.well-known/oauth-protected-resource/mcp`), the URL the challenges name;
-//! * every 401 challenge and every step-up or scope 403 challenge carries
-//!   `resource_metadata="<that URL>"` (section 5.1), so a client that meets the 401 finds the
-//!   authorization server by itself;
-//! * tokens must be **audience-bound** to the resource (RFC 8707, as the MCP authorization
-//!   spec requires): when the layer has no [`audience`](crate::AuthLayerBuilder::audience),
-//!   the resource identifier becomes its one accepted audience.
-//!
-//! The document is built from the layer's configuration: `authorization_servers` are the
-//! layer's issuers (its [`issuer`](crate::AuthLayerBuilder::issuer) calls and the issuer of an
-//! [`IssuerKeys`](crate::jwks::IssuerKeys)), `bearer_methods_supported` is `["header"]` when the
-//! layer reads `Authorization` (a cookie is not an RFC 6750 method), and with
-//! [DPoP](crate::AuthLayerBuilder) on, `dpop_signing_alg_values_supported` and
-//! `dpop_bound_access_tokens_required`. `resource_signing_alg_values_supported` is left out:
-//! the layer signs no responses.
+//! [`ProtectedResource`]: OAuth 2.0 Protected Resource Metadata (RFC 9728).
 
 use std::fmt;
 
 use http::Uri;
 use serde_json::{Map, Value};
 
-/// The protected resource an [`AuthLayer`](crate::AuthLayer) guards, for its RFC 9728
-/// metadata; see the [module docs](self).
+/// The protected resource an [`AuthLayer`](crate::AuthLayer) guards, for its OAuth 2.0
+/// Protected Resource Metadata (RFC 9728): the document an OAuth client (an MCP client, say)
+/// reads to learn which authorization servers issue tokens for this API, and how to present
+/// them.
+///
+/// Given to [`AuthLayerBuilder::protected_resource`](crate::AuthLayerBuilder::protected_resource),
+/// it changes three things:
+/// * the document is served by [`AuthLayer::resource_metadata_routes`](crate::AuthLayer::resource_metadata_routes)
+///   at `/.well-known/oauth-protected-resource`, and for a resource with a path also at the
+///   path-suffixed form of section 3.1 (`https://api.example.com/mcp` →
+///   `/.well-known/oauth-protected-resource/mcp`), the URL the challenges name;
+/// * every 401 challenge and every step-up or scope 403 challenge carries
+///   `resource_metadata="<that URL>"` (section 5.1), so a client that meets the 401 finds the
+///   authorization server by itself;
+/// * tokens must be **audience-bound** to the resource (RFC 8707, as the MCP authorization
+///   spec requires): when the layer has no [`audience`](crate::AuthLayerBuilder::audience),
+///   the resource identifier becomes its one accepted audience.
+///
+/// The document is built from the layer's configuration: `authorization_servers` are the
+/// layer's issuers (its [`issuer`](crate::AuthLayerBuilder::issuer) calls and the issuer of an
+/// [`IssuerKeys`](crate::jwks::IssuerKeys)), `bearer_methods_supported` is `["header"]` when the
+/// layer reads `Authorization` (a cookie is not an RFC 6750 method), and with
+/// [DPoP](crate::AuthLayerBuilder) on, `dpop_signing_alg_values_supported` and
+/// `dpop_bound_access_tokens_required`. `resource_signing_alg_values_supported` is left out:
+/// the layer signs no responses.
 ///
 /// ```
 /// use axum_session_mfa::{Algorithm, AuthLayer, Key, ProtectedResource};

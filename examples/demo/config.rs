@@ -28,10 +28,10 @@ use axum_session_mfa::lifecycle::{
 #[cfg(feature = "redis")]
 use axum_session_mfa::store::RedisStore;
 use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
-use axum_session_mfa::{Algorithm, Key, KeySource};
+use axum_session_mfa::{Algorithm, Key, KeySource, ProtectedResource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 23] = [
+const KNOWN: [&str; 24] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -55,6 +55,7 @@ const KNOWN: [&str; 23] = [
     "AUTH_SSF_AUDIENCE",
     "AUTH_WORKOS_WEBHOOK_SECRET",
     "AUTH_WORKOS_EVENTS",
+    "AUTH_RESOURCE_URL",
 ];
 
 /// The variables that only mean something with the sign-in routes (the session lifecycle).
@@ -107,6 +108,9 @@ pub struct Config {
     /// `AUTH_SSF_ISSUER`: the OpenID Shared Signals transmitter whose events revoke sessions.
     #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
     pub ssf_issuer: Option<String>,
+    /// `AUTH_RESOURCE_URL`: the API is an OAuth protected resource with this identifier
+    /// (RFC 9728 metadata, `resource_metadata` in challenges, tokens bound to it as `aud`).
+    pub resource: Option<ProtectedResource>,
 }
 
 impl Config {
@@ -288,7 +292,11 @@ impl Config {
                         too"
             .into());
         }
+        let resource = get("AUTH_RESOURCE_URL")
+            .map(|url| ProtectedResource::new(url).map_err(|e| format!("AUTH_RESOURCE_URL: {e}")))
+            .transpose()?;
         Ok(Self {
+            resource,
             addr,
             cookie,
             issuers,
