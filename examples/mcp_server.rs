@@ -15,7 +15,8 @@
 //! |---|---|
 //! | `AUTH_ISSUER` | required: the authorization server, the tokens' accepted `iss` |
 //! | `AUTH_JWKS_URL` or `AUTH_HS256_SECRET` | the keys: a JWKS URL, or a shared secret (32+ bytes) |
-//! | `BIND` | listen address (default `127.0.0.1:3002`); the resource is `http://<BIND>/mcp` |
+//! | `BIND` | listen address (default `127.0.0.1:3002`) |
+//! | `RESOURCE_URL` | the URL clients use for the endpoint, its resource identifier (default `http://<BIND>/mcp`; set it behind a proxy or when binding `0.0.0.0`) |
 //!
 //! Tokens must carry the resource as `aud` (RFC 8707): `"aud":"http://127.0.0.1:3002/mcp"`,
 //! and for `read_file` a `scope` claim with `files:read`.
@@ -69,7 +70,8 @@ async fn run() -> Result<(), Error> {
     let addr = opt("BIND").unwrap_or_else(|| "127.0.0.1:3002".to_owned());
     // The resource's identifier: tokens must name it as `aud`, and the 401s point MCP clients
     // at its metadata, which names the issuer as the authorization server.
-    let resource = ProtectedResource::new(format!("http://{addr}/mcp"))?
+    let resource_url = opt("RESOURCE_URL").unwrap_or_else(|| format!("http://{addr}/mcp"));
+    let resource = ProtectedResource::new(resource_url)?
         .scopes_supported(["files:read"])
         .resource_name("Files (axum-session-mfa example)");
     let auth = AuthLayer::builder(keys()?)

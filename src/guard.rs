@@ -36,8 +36,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::audit::{self, RequestInfo};
-use crate::reject::{Denial, RejectionKind, reject_request};
-use crate::{AuthContext, AuthOutcome, MfaPolicy};
+use crate::reject::{Denial, RejectionKind, ScopeDenial, reject_request};
+use crate::{AuthContext, AuthOutcome, DenyRule, MfaPolicy};
 
 /// Requires a valid session that passed MFA: 401 without a valid session, 403 when the
 /// [`MfaPolicy`] is not met (by default: `amr` lacks `"mfa"`).
@@ -178,6 +178,10 @@ pub struct RequireScope {
 
 impl RequireScope {
     /// Requires every one of `scopes`.
+    ///
+    /// # Panics
+    ///
+    /// As [`MfaPolicy::scopes_only`]: with no scope, or one that is not an OAuth scope.
     pub fn new<I, S>(scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -292,12 +296,23 @@ pub(crate) fn decide(
     {
         audit::guard_decision(info, policy_name, Some(ctx), Some(rule.code()));
         let missing_methods = policy.missing_methods(ctx).into_iter().map(str::to_owned).collect();
-        let missing_scopes = policy.missing_scopes(ctx).into_iter().map(str::to_owned).collect();
+        // What the client must ask for when it authorizes again: what it has, and what it
+        // lacks (MCP clients replace their scopes with the challenge's).
+        let scopes = (rule == DenyRule::ScopesMissing).then(|| {
+            let missing = policy.missing_scopes(ctx).into_iter().map(str::to_owned).collect();
+            let mut ask: Vec<String> = Vec::new();
+            for scope in ctx.scopes().chain(policy.scopes().iter().map(String::as_str)) {
+                if !ask.iter().any(|s| s == scope) {
+                    ask.push(scope.to_owned());
+                }
+            }
+            Box::new(ScopeDenial { missing, ask })
+        });
         return Err(RejectionKind::InsufficientAuthentication(Denial {
             policy: policy.clone(),
             rule,
             missing_methods,
-            missing_scopes,
+            scopes,
             status: StatusCode::FORBIDDEN,
         }));
     }

@@ -18,10 +18,10 @@
 //! | request | answer |
 //! |---|---|
 //! | not a `POST` (the `GET` of the SSE stream, `DELETE` of a session) | passed on untouched |
-//! | `POST` whose body is over the limit ([`DEFAULT_MAX_BODY_BYTES`], 1 MiB) | 413 `tool_call_too_large` |
+//! | `POST` whose body is over the limit ([`DEFAULT_MAX_BODY_BYTES`], 4 MiB) | 413 `tool_call_too_large` |
 //! | `POST` with a `Content-Encoding` other than `identity` | 415 `content_encoding_unsupported` |
 //! | `POST` whose body cannot be read, or a message with `method`, `params` or `name` twice | 400 `tool_call_unreadable` |
-//! | `POST` whose body is not JSON | passed on: it calls no tool, the server answers its parse error |
+//! | `POST` whose body is not JSON as `serde_json` reads it (a BOM, a lone surrogate, invalid UTF-8) | 400 `tool_call_unreadable`, `reason` `not_json`: another server's parser may read a tool call in it |
 //! | `tools/call` of a tool the layer does not guard, or any other method | passed on |
 //! | `tools/call` of a guarded tool (alone or anywhere in a batch) | its policy decides |
 //!
@@ -81,8 +81,9 @@ use crate::guard::decide;
 use crate::reject::{RejectionKind, reject_request};
 use crate::{AuthOutcome, MfaPolicy, ProblemCode};
 
-/// The default limit of a `POST` body the guard reads: 1 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The default limit of a `POST` body the guard reads: 4 MiB, as rmcp's and the TypeScript
+/// SDK's servers.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Applies an [`MfaPolicy`] per MCP tool to JSON-RPC `tools/call` requests; builds
 /// [`ToolGuard`]. See the [module](self) for what it reads and how it refuses.
@@ -199,17 +200,23 @@ pub enum ToolCallError {
     /// `tool_call_unreadable`. Parsers disagree on which one counts, so the guard and the
     /// server could read different tools.
     DuplicateMember,
+    /// The body is not JSON as `serde_json` reads it (a byte order mark, a lone surrogate,
+    /// invalid UTF-8, ...): 400 `tool_call_unreadable`. Another server's parser may accept what
+    /// this one refuses (JavaScript's `JSON.parse` takes lone surrogates, `TextDecoder` drops a
+    /// BOM), so a body the guard cannot read is never passed on to run a tool unseen.
+    NotJson,
 }
 
 impl ToolCallError {
-    /// The stable code: `body_too_large`, `content_encoding_unsupported`, `body_unreadable` or
-    /// `duplicate_member`.
+    /// The stable code: `body_too_large`, `content_encoding_unsupported`, `body_unreadable`,
+    /// `duplicate_member` or `not_json`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::BodyTooLarge => "body_too_large",
             Self::ContentEncoding => "content_encoding_unsupported",
             Self::BodyUnreadable => "body_unreadable",
             Self::DuplicateMember => "duplicate_member",
+            Self::NotJson => "not_json",
         }
     }
 
@@ -218,7 +225,9 @@ impl ToolCallError {
         match self {
             Self::BodyTooLarge => ProblemCode::ToolCallTooLarge,
             Self::ContentEncoding => ProblemCode::ContentEncodingUnsupported,
-            Self::BodyUnreadable | Self::DuplicateMember => ProblemCode::ToolCallUnreadable,
+            Self::BodyUnreadable | Self::DuplicateMember | Self::NotJson => {
+                ProblemCode::ToolCallUnreadable
+            }
         }
     }
 }
@@ -230,6 +239,7 @@ impl fmt::Display for ToolCallError {
             Self::ContentEncoding => "the MCP endpoint accepts no Content-Encoding",
             Self::BodyUnreadable => "the request body could not be read",
             Self::DuplicateMember => "a JSON-RPC message names a member twice",
+            Self::NotJson => "the request body is not JSON",
         })
     }
 }
@@ -317,8 +327,15 @@ fn check(config: &Config, parts: &Parts, body: &[u8]) -> Option<Response> {
     };
     let info = RequestInfo::new(&parts.method, &parts.uri, &parts.extensions);
     let outcome = parts.extensions.get::<AuthOutcome>();
+    // Each tool once: a batch naming one tool thousands of times is one decision (one audit
+    // event), not thousands.
+    let mut decided: Vec<&str> = Vec::new();
     for tool in &calls {
         let Some(policy) = config.tools.get(tool) else { continue };
+        if decided.contains(&tool.as_str()) {
+            continue;
+        }
+        decided.push(tool);
         if let Err(kind) = decide(&info.for_tool(tool), outcome, Some(policy)) {
             let rejection =
                 reject_request(kind, &parts.method, &parts.uri, &parts.headers, &parts.extensions);
@@ -329,11 +346,11 @@ fn check(config: &Config, parts: &Parts, body: &[u8]) -> Option<Response> {
 }
 
 /// The tools a JSON-RPC body calls (`tools/call` with a string `params.name`), in a single
-/// message or a batch; none when the body is not JSON (it calls nothing the server would run).
+/// message or a batch. A body that is not JSON is refused: the server behind may read it
+/// differently (fail closed).
 fn tool_calls(body: &[u8]) -> Result<Vec<String>, ToolCallError> {
-    let Ok(Payload(messages)) = serde_json::from_slice::<Payload>(body) else {
-        return Ok(Vec::new());
-    };
+    let Payload(messages) =
+        serde_json::from_slice::<Payload>(body).map_err(|_| ToolCallError::NotJson)?;
     let mut calls = Vec::new();
     for message in messages {
         if message.duplicate {
@@ -638,12 +655,21 @@ mod tests {
             r#"{"method":"tools/call","params":{"name":["delete_file"]}}"#,
             r#"{"method":"tools/call","params":["delete_file"]}"#,
             r#"{"method":"tools/call"}"#,
+        ] {
+            assert_eq!(calls(body).unwrap(), Vec::<String>::new(), "{body}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_json_is_refused() {
+        for body in [
             "not json",
             r#"{"method":"tools/call","params":{"name":"delete_file"}} trailing"#,
             "42",
             "",
+            "\u{feff}{}",
         ] {
-            assert_eq!(calls(body).unwrap(), Vec::<String>::new(), "{body}");
+            assert_eq!(calls(body), Err(ToolCallError::NotJson), "{body}");
         }
     }
 

@@ -131,15 +131,23 @@ impl MfaPolicy {
     /// assert_eq!(read.scopes(), ["files:read"]);
     /// assert!(read.methods().is_empty());
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// With no scope (a guard that asks nothing would pass every token), or a scope that is
+    /// not an RFC 6749 `scope-token` (empty, or with a space, `"`, `\\` or a control
+    /// character): such a scope could never be granted, nor named in a challenge.
     pub fn scopes_only<I, S>(scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        let scopes = checked_scopes(scopes);
+        assert!(!scopes.is_empty(), "MfaPolicy::scopes_only needs at least one scope");
         Self {
             name: Cow::Borrowed("scope"),
             methods: Vec::new(),
-            scopes: scopes.into_iter().map(Into::into).collect(),
+            scopes,
             strength: false,
             ..Self::new()
         }
@@ -323,6 +331,10 @@ impl MfaPolicyBuilder {
     /// token without them gets 403 `insufficient_scope` with the RFC 6750 `scope` parameter,
     /// whatever its MFA. Accumulates.
     ///
+    /// # Panics
+    ///
+    /// As [`MfaPolicy::scopes_only`], for a scope that is not an RFC 6749 `scope-token`.
+    ///
     /// ```
     /// use axum_session_mfa::MfaPolicy;
     /// let admin = MfaPolicy::builder().name("admin").scopes(["admin"]).build();
@@ -334,7 +346,7 @@ impl MfaPolicyBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.0.scopes.extend(scopes.into_iter().map(Into::into));
+        self.0.scopes.extend(checked_scopes(scopes));
         self
     }
 
@@ -359,6 +371,21 @@ impl MfaPolicyBuilder {
     pub fn build(self) -> MfaPolicy {
         self.0
     }
+}
+
+/// The scopes, each checked to be an RFC 6749 `scope-token` (`1*( %x21 / %x23-5B / %x5D-7E )`).
+fn checked_scopes<I, S>(scopes: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let token =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e));
+    let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+    if let Some(bad) = scopes.iter().find(|s| !token(s)) {
+        panic!("{bad:?} is not an OAuth scope (RFC 6749 scope-token)");
+    }
+    scopes
 }
 
 impl fmt::Debug for MfaPolicy {

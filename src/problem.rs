@@ -162,8 +162,8 @@ problems! {
     InsufficientUserAuthentication = "insufficient_user_authentication", 403, "Step-up authentication required";
     /// A valid token that does not grant the scopes the route (or MCP tool) needs: the
     /// challenge is RFC 6750's `error="insufficient_scope"` with the `scope` to ask for when
-    /// the client authorizes again; the body's `scope` lists them, `missing_scopes` those the
-    /// token lacks.
+    /// the client authorizes again (those the token has and those it lacks); the body's
+    /// `scope` lists the ones needed, `missing_scopes` those the token lacks.
     InsufficientScope = "insufficient_scope", 403, "Insufficient scope";
     /// A valid session refused by a custom `.require(..)` rule: stepping up cannot help.
     PolicyDenied = "policy_denied", 403, "Forbidden";
@@ -179,16 +179,17 @@ problems! {
     // An MCP request refused by `mcp::ToolGuardLayer` before it could tell which tools it calls:
     // `RejectionKind::ToolCall`.
     /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` whose body is larger than its
-    /// limit (1 MiB by default): refused unread, since a tool call could hide in it.
+    /// limit (4 MiB by default): refused unread, since a tool call could hide in it.
     ToolCallTooLarge = "tool_call_too_large", 413, "Request body too large";
     /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` with a `Content-Encoding`
     /// (other than `identity`): the guard reads the body as sent, so it cannot see the tool
     /// calls in a compressed one.
     ContentEncodingUnsupported = "content_encoding_unsupported", 415, "Unsupported content encoding";
     /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` that could not be read
-    /// (`reason`: `body_unreadable`, the connection failed), or a JSON-RPC message naming
-    /// `method`, `params` or the tool's `name` twice (`reason`: `duplicate_member`), which
-    /// parsers may read differently.
+    /// (`reason`: `body_unreadable`, the connection failed), that is not JSON (`reason`:
+    /// `not_json`: a byte order mark, a lone surrogate or invalid UTF-8, which another server's
+    /// parser may still read), or a JSON-RPC message naming `method`, `params` or the tool's
+    /// `name` twice (`reason`: `duplicate_member`), which parsers may read differently.
     ToolCallUnreadable = "tool_call_unreadable", 400, "Unreadable tool call";
 
     // The sign-in and callback routes: `SignInError`.

@@ -427,8 +427,18 @@ pub struct Denial {
     pub(crate) policy: Arc<MfaPolicy>,
     pub(crate) rule: DenyRule,
     pub(crate) missing_methods: Vec<String>,
-    pub(crate) missing_scopes: Vec<String>,
+    /// For a missing scope (boxed: other denials keep the rejection small).
+    pub(crate) scopes: Option<Box<ScopeDenial>>,
     pub(crate) status: StatusCode,
+}
+
+/// What a denial for a missing scope knows.
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeDenial {
+    /// The policy's scopes the token lacks.
+    pub(crate) missing: Vec<String>,
+    /// The `scope` of the challenge: the token's scopes, then the policy's.
+    pub(crate) ask: Vec<String>,
 }
 
 impl Denial {
@@ -449,7 +459,7 @@ impl Denial {
 
     /// The required scopes the token did not grant.
     pub fn missing_scopes(&self) -> &[String] {
-        &self.missing_scopes
+        self.scopes.as_ref().map_or(&[], |s| &s.missing)
     }
 }
 
@@ -555,7 +565,7 @@ impl Rejection {
                 Some(format!(
                     "Bearer error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
                     quoted(&d.rule.to_string()),
-                    quoted(&d.policy.scopes().join(" "))
+                    quoted(&d.scopes.as_ref().map_or(String::new(), |s| s.ask.join(" ")))
                 ))
             }
             RejectionKind::InsufficientAuthentication(d) if !d.rule.step_up_helps() => None,
@@ -648,7 +658,7 @@ impl Rejection {
             body.insert("missing_methods".into(), d.missing_methods.clone().into());
             if !policy.scopes().is_empty() {
                 body.insert("scope".into(), policy.scopes().join(" ").into());
-                body.insert("missing_scopes".into(), d.missing_scopes.clone().into());
+                body.insert("missing_scopes".into(), d.missing_scopes().into());
             }
             body.insert("methods".into(), policy.methods().into());
             let matching = if policy.method_match() == MethodMatch::AllOf { "all" } else { "any" };

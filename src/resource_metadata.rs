@@ -13,9 +13,10 @@ use serde_json::{Map, Value};
 /// Given to [`AuthLayerBuilder::protected_resource`](crate::AuthLayerBuilder::protected_resource),
 /// it changes three things:
 /// * the document is served by [`AuthLayer::resource_metadata_routes`](crate::AuthLayer::resource_metadata_routes)
-///   at `/.well-known/oauth-protected-resource`, and for a resource with a path also at the
-///   path-suffixed form of section 3.1 (`https://api.example.com/mcp` →
-///   `/.well-known/oauth-protected-resource/mcp`), the URL the challenges name;
+///   at the URL of section 3.1, which the challenges name: `/.well-known/oauth-protected-resource`
+///   for a resource without a path, and for one with a path that path appended
+///   (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`), so several
+///   resources can share a host;
 /// * every 401 challenge and every step-up or scope 403 challenge carries
 ///   `resource_metadata="<that URL>"` (section 5.1), so a client that meets the 401 finds the
 ///   authorization server by itself;
@@ -24,7 +25,8 @@ use serde_json::{Map, Value};
 ///   the resource identifier becomes its one accepted audience.
 ///
 /// The document is built from the layer's configuration: `authorization_servers` are the
-/// layer's issuers (its [`issuer`](crate::AuthLayerBuilder::issuer) calls and the issuer of an
+/// layer's issuers, unless [`authorization_servers`](Self::authorization_servers) names others
+/// (its [`issuer`](crate::AuthLayerBuilder::issuer) calls and the issuer of an
 /// [`IssuerKeys`](crate::jwks::IssuerKeys)), `bearer_methods_supported` is `["header"]` when the
 /// layer reads `Authorization` (a cookie is not an RFC 6750 method), and with
 /// [DPoP](crate::AuthLayerBuilder) on, `dpop_signing_alg_values_supported` and
@@ -56,6 +58,8 @@ pub struct ProtectedResource {
     scopes_supported: Vec<String>,
     resource_name: Option<String>,
     resource_documentation: Option<String>,
+    /// Named instead of the layer's issuers, when set.
+    authorization_servers: Vec<String>,
 }
 
 impl fmt::Debug for ProtectedResource {
@@ -82,6 +86,10 @@ pub enum InvalidResource {
     /// It has a query or a fragment (RFC 9728 section 1.2 forbids fragments; a query would make
     /// the well-known URL ambiguous).
     QueryOrFragment,
+    /// It has user information (`user@host`), or its path has a character outside RFC 3986's
+    /// unreserved and sub-delimiter set (`"`, `{`, `*`, non-ASCII, ...) or a segment starting
+    /// with `:` (a route pattern): its metadata URL could not be served or named exactly.
+    UnsupportedCharacters,
 }
 
 impl fmt::Display for InvalidResource {
@@ -92,6 +100,10 @@ impl fmt::Display for InvalidResource {
                 "the resource identifier must use https (http only for localhost and loopback)"
             }
             Self::QueryOrFragment => "the resource identifier must have no query or fragment",
+            Self::UnsupportedCharacters => {
+                "the resource identifier must have no user information, and its path only \
+                 letters, digits and -._~!$&'()+,;=@% (no segment starting with :)"
+            }
         })
     }
 }
@@ -115,6 +127,9 @@ impl ProtectedResource {
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
             return Err(InvalidResource::NotAbsolute);
         };
+        if authority.as_str().contains('@') {
+            return Err(InvalidResource::UnsupportedCharacters);
+        }
         let host = authority.host();
         let loopback = host.eq_ignore_ascii_case("localhost")
             || host
@@ -127,7 +142,14 @@ impl ProtectedResource {
             "http" if loopback => {}
             _ => return Err(InvalidResource::NotHttps),
         }
-        let path = uri.path().trim_end_matches('/');
+        let path = uri.path();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()+,;=@%/".contains(c);
+        if !path.chars().all(allowed) || path.contains("/:") {
+            return Err(InvalidResource::UnsupportedCharacters);
+        }
+        // Section 3.1: the well-known path goes between the host and the path; a path of just
+        // `/` is no path.
+        let path = if path == "/" { "" } else { path };
         let metadata_path = format!("{WELL_KNOWN_PATH}{path}");
         Ok(Self {
             resource,
@@ -135,7 +157,21 @@ impl ProtectedResource {
             scopes_supported: Vec::new(),
             resource_name: None,
             resource_documentation: None,
+            authorization_servers: Vec::new(),
         })
+    }
+
+    /// The issuer identifiers of the authorization servers to name (`authorization_servers`),
+    /// instead of every issuer the layer accepts: when the layer also trusts issuers that are
+    /// no OAuth authorization servers a client could use (an internal token service, say), or
+    /// when the issuer URL where clients find the server's RFC 8414 metadata differs.
+    pub fn authorization_servers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.authorization_servers = issuers.into_iter().map(Into::into).collect();
+        self
     }
 
     /// The scopes clients may ask for (`scopes_supported`); MCP clients ask for these when the
@@ -190,7 +226,12 @@ impl ProtectedResource {
     ) -> Map<String, Value> {
         let mut doc = Map::new();
         doc.insert("resource".into(), self.resource.clone().into());
-        doc.insert("authorization_servers".into(), issuers.into());
+        let servers = if self.authorization_servers.is_empty() {
+            issuers
+        } else {
+            &self.authorization_servers
+        };
+        doc.insert("authorization_servers".into(), servers.into());
         let methods: &[&str] = if header { &["header"] } else { &[] };
         doc.insert("bearer_methods_supported".into(), methods.into());
         if !self.scopes_supported.is_empty() {
@@ -226,6 +267,10 @@ mod tests {
                 "https://api.example.com/.well-known/oauth-protected-resource",
             ),
             (
+                "https://api.example.com/mcp/",
+                "https://api.example.com/.well-known/oauth-protected-resource/mcp/",
+            ),
+            (
                 "https://api.example.com:8443/v1/mcp",
                 "https://api.example.com:8443/.well-known/oauth-protected-resource/v1/mcp",
             ),
@@ -251,6 +296,11 @@ mod tests {
             ("https://api.example.com/mcp#frag", InvalidResource::QueryOrFragment),
             ("https://api.example.com/mcp?x=1", InvalidResource::QueryOrFragment),
             ("http://127.0.0.1.evil.example/", InvalidResource::NotHttps),
+            ("https://user@api.example.com/mcp", InvalidResource::UnsupportedCharacters),
+            ("https://api.example.com/:tenant/mcp", InvalidResource::UnsupportedCharacters),
+            ("https://api.example.com/*rest", InvalidResource::UnsupportedCharacters),
+            ("https://api.example.com/{id}", InvalidResource::UnsupportedCharacters),
+            ("https://api.example.com/caf\u{e9}", InvalidResource::UnsupportedCharacters),
         ] {
             assert_eq!(ProtectedResource::new(resource), Err(error), "{resource}");
         }

@@ -295,6 +295,17 @@ impl Config {
         let resource = get("AUTH_RESOURCE_URL")
             .map(|url| ProtectedResource::new(url).map_err(|e| format!("AUTH_RESOURCE_URL: {e}")))
             .transpose()?;
+        // With sign-in the session's tokens must be bound to the resource too, or every cookie
+        // session would be refused and sent to sign in again, round and round.
+        if let (Some(resource), Some(sign_in)) = (&resource, &sign_in)
+            && sign_in.resource.as_deref() != Some(resource.resource())
+        {
+            return Err(
+                "with the sign-in routes, AUTH_RESOURCE_URL needs AUTH_RESOURCE set to the \
+                        same URL (OpenID only): the session's access tokens must carry it as aud"
+                    .into(),
+            );
+        }
         Ok(Self {
             resource,
             addr,

@@ -23,7 +23,6 @@ use http::Request;
 use crate::audit::{self, RequestInfo};
 use crate::cache::{Cache, CacheStats, Origin};
 use crate::reject::Responder;
-use crate::resource_metadata;
 use crate::session::{self, CookieFormat};
 use crate::source::{self, TokenSource};
 use crate::verify::Verifier;
@@ -102,9 +101,9 @@ impl AuthLayer {
         self.config.cache.as_ref().map(Cache::stats)
     }
 
-    /// The routes that serve the layer's protected resource metadata (RFC 9728) at
-    /// `/.well-known/oauth-protected-resource` and, for a resource with a path, at the
-    /// path-suffixed form the challenges name; `None` without a
+    /// The route that serves the layer's protected resource metadata (RFC 9728) at the URL the
+    /// challenges name: `/.well-known/oauth-protected-resource`, followed by the resource's
+    /// path if it has one (section 3.1); `None` without a
     /// [`protected_resource`](AuthLayerBuilder::protected_resource). Merge them into the app,
     /// outside any guard: the document is public (served with
     /// `Access-Control-Allow-Origin: *`, so browser-based clients can read it).
@@ -134,14 +133,8 @@ impl AuthLayer {
             let metadata = metadata.clone();
             async move { metadata.response() }
         };
-        let mut router = axum::Router::new()
-            .route(resource_metadata::WELL_KNOWN_PATH, axum::routing::get(serve.clone()));
-        if let Some(path) = self.config.resource.as_ref().map(|m| m.path.clone())
-            && &*path != resource_metadata::WELL_KNOWN_PATH
-        {
-            router = router.route(&path, axum::routing::get(serve));
-        }
-        Some(router)
+        let path = self.config.resource.as_ref().map(|m| m.path.clone())?;
+        Some(axum::Router::new().route(&path, axum::routing::get(serve)))
     }
 
     /// Verifies a token directly, outside any request (WebSocket handshakes, background jobs,

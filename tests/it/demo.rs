@@ -701,6 +701,22 @@ fn sign_in_configuration_is_checked_at_start() {
             vec![WORKOS, SECRET, IRON, ("AUTH_AUDIENCE", "api")],
             "AUTH_AUDIENCE does not apply with the sign-in routes",
         ),
+        // A protected resource with sign-in: the session's tokens must be bound to it.
+        (
+            vec![WORKOS, SECRET, IRON, ("AUTH_RESOURCE_URL", "https://api.example")],
+            "AUTH_RESOURCE_URL needs AUTH_RESOURCE set to the same URL",
+        ),
+        (
+            vec![
+                OIDC,
+                ID,
+                SECRET,
+                IRON,
+                ("AUTH_RESOURCE", "https://api.example"),
+                ("AUTH_RESOURCE_URL", "https://other.example"),
+            ],
+            "AUTH_RESOURCE_URL needs AUTH_RESOURCE set to the same URL",
+        ),
         // Checked when the provider is set up: discovery, URLs.
         (vec![OIDC, ID, SECRET, IRON], "AUTH_OIDC_ISSUER http://127.0.0.1:9: "),
         (

@@ -222,7 +222,7 @@ async fn a_body_over_the_limit_is_refused_with_413_declared_or_streamed() {
     let at_limit = format!("{:<64}", r#"{"method":"ping"}"#);
     assert_eq!(send(&app, post_body(at_limit, Some(&mfa))).await.status, 200);
     assert_eq!(reached.load(Ordering::SeqCst), 1);
-    assert_eq!(DEFAULT_MAX_BODY_BYTES, 1024 * 1024);
+    assert_eq!(DEFAULT_MAX_BODY_BYTES, 4 * 1024 * 1024);
 }
 
 #[tokio::test]
@@ -272,13 +272,31 @@ async fn a_member_named_twice_is_refused_since_parsers_disagree_on_it() {
 }
 
 #[tokio::test]
-async fn a_body_that_is_not_json_calls_no_tool_and_passes_on() {
+async fn a_body_that_is_not_json_is_refused_unread() {
     let (app, reached) = app();
-    for body in ["", "not json", r#"{"method":"tools/call","params":{"name":"delete_file"}"#] {
-        let reply = send(&app, post_body(body, None)).await;
-        assert_eq!((reply.status.as_u16(), reply.text()), (200, body.to_owned()));
+    let call = r#""jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file"}"#;
+    // What serde_json refuses but another server's parser reads as a call of `delete_file`:
+    // a byte order mark (TextDecoder drops it), a lone surrogate (JSON.parse takes it), an
+    // invalid UTF-8 key (TextDecoder replaces it); and plain junk.
+    let bodies: [Vec<u8>; 6] = [
+        [b"\xEF\xBB\xBF{".as_slice(), call.as_bytes(), b"}"].concat(),
+        format!(r#"{{"\ud800":0,{call}}}"#).into_bytes(),
+        [b"{\"\xFF\":0,".as_slice(), call.as_bytes(), b"}"].concat(),
+        b"".to_vec(),
+        b"not json".to_vec(),
+        format!("{{{call}").into_bytes(),
+    ];
+    for body in bodies {
+        let req = Request::post("/mcp")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let reply = send(&app, req).await;
+        assert_eq!(reply.status, 400, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(reply.code(), "tool_call_unreadable");
+        assert_eq!(reply.json()["reason"], "not_json");
     }
-    assert_eq!(reached.load(Ordering::SeqCst), 3);
+    assert_eq!(reached.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@ async fn a_missing_scope_is_a_403_insufficient_scope_naming_the_scope() {
     assert_eq!(
         reply.www_authenticate(),
         "Bearer error=\"insufficient_scope\", error_description=\"the token does not grant the \
-         required scopes\", scope=\"files:read\""
+         required scopes\", scope=\"openid profile files:read\""
     );
     let body = reply.json();
     assert_eq!(body["code"], "insufficient_scope");
@@ -60,6 +60,9 @@ async fn a_missing_scope_is_a_403_insufficient_scope_naming_the_scope() {
     assert_eq!(reply.status, 403);
     assert!(reply.www_authenticate().ends_with("scope=\"files:read files:write\""));
     assert_eq!(reply.json()["missing_scopes"], json!(["files:write"]));
+    // No scope at all: the challenge names just the needed ones.
+    let reply = bearer(&app, "/files", &hs256(&claims())).await;
+    assert!(reply.www_authenticate().ends_with("scope=\"files:read\""));
     // Granted: passes. Without a token: 401, not 403.
     let token = hs256(&with_scope(json!("openid files:read files:write")));
     assert_eq!(bearer(&app, "/files", &token).await.text(), "files");
@@ -144,11 +147,10 @@ fn resource_app(layer: AuthLayer) -> Router {
 }
 
 #[tokio::test]
-async fn the_metadata_document_is_served_at_both_well_known_paths() {
+async fn the_metadata_document_is_served_at_the_path_suffixed_well_known_url() {
     let app = resource_app(resource_layer().build().unwrap());
-    for path in
-        ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"]
     {
+        let path = "/.well-known/oauth-protected-resource/mcp";
         let reply = send(&app, get_req(path).body(Body::empty()).unwrap()).await;
         assert_eq!(reply.status, 200, "{path}");
         assert_eq!(reply.headers["content-type"], "application/json");
@@ -166,16 +168,49 @@ async fn the_metadata_document_is_served_at_both_well_known_paths() {
             "{path}"
         );
     }
+    // Not at the root: that is another resource's (section 3.1), so two resources can share
+    // a host without their documents overlapping.
+    let root = get_req("/.well-known/oauth-protected-resource").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, root).await.status, 404);
     // A layer that reads only a cookie offers no bearer method.
     let layer = resource_layer()
         .sources([axum_session_mfa::TokenSource::cookie("session")])
         .build()
         .unwrap();
     let app = resource_app(layer);
-    let reply =
-        send(&app, get_req("/.well-known/oauth-protected-resource").body(Body::empty()).unwrap())
-            .await;
+    let reply = send(
+        &app,
+        get_req("/.well-known/oauth-protected-resource/mcp").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(reply.json()["bearer_methods_supported"], json!([]));
+    // Named authorization servers replace the layer's issuers; a resource without a path is
+    // described at the root.
+    let resource = ProtectedResource::new("https://api.example.com")
+        .unwrap()
+        .authorization_servers(["https://login.example.com"]);
+    let layer = builder_for(Algorithm::HS256)
+        .issuer("https://internal.example.com")
+        .protected_resource(resource)
+        .build()
+        .unwrap();
+    let app = resource_app(layer);
+    let root = get_req("/.well-known/oauth-protected-resource").body(Body::empty()).unwrap();
+    let reply = send(&app, root).await;
+    assert_eq!(reply.json()["authorization_servers"], json!(["https://login.example.com"]));
+    assert_eq!(reply.json()["resource"], "https://api.example.com");
+}
+
+#[test]
+#[should_panic(expected = "\"files read\" is not an OAuth scope")]
+fn a_scope_with_a_space_is_a_programming_error() {
+    let _ = RequireScope::new(["files read"]);
+}
+
+#[test]
+#[should_panic(expected = "needs at least one scope")]
+fn a_scope_guard_without_scopes_is_a_programming_error() {
+    let _ = RequireScope::new(Vec::<String>::new());
 }
 
 #[tokio::test]
