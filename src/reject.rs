@@ -38,6 +38,8 @@ pub(crate) struct Responder {
     /// never send `amr` or `acr` (WorkOS), where signing in again cannot satisfy a method rule
     /// and the redirect would loop.
     pub(crate) step_up_recency_only: bool,
+    /// What the challenges offer when the layer speaks DPoP.
+    pub(crate) dpop: Option<Arc<crate::dpop::Challenge>>,
 }
 
 impl Default for Responder {
@@ -49,6 +51,7 @@ impl Default for Responder {
             problem_type_base: Arc::from(DEFAULT_PROBLEM_TYPE_BASE),
             on_reject: None,
             step_up_recency_only: false,
+            dpop: None,
         }
     }
 }
@@ -61,6 +64,7 @@ impl fmt::Debug for Responder {
             .field("step_up_status", &self.step_up_status)
             .field("problem_type_base", &self.problem_type_base)
             .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -98,6 +102,7 @@ impl Responder {
             && &*self.problem_type_base == DEFAULT_PROBLEM_TYPE_BASE
             && self.on_reject.is_none()
             && !self.step_up_recency_only
+            && self.dpop.is_none()
     }
 
     /// The settings of a route without a layer, or of a layer with the defaults.
@@ -505,6 +510,11 @@ impl Rejection {
         let invalid = |error: &str, e: &AuthError| {
             format!("Bearer error=\"{error}\", error_description=\"{}\"", quoted(&e.to_string()))
         };
+        if let RejectionKind::Unauthenticated(e) = &self.kind
+            && let Some(challenge) = crate::dpop::challenge(self.responder.dpop.as_deref(), e)
+        {
+            return challenge;
+        }
         match &self.kind {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
@@ -688,7 +698,7 @@ fn escape(text: &str) -> String {
 
 /// Keeps the characters RFC 6750 allows in `error_description` and `acr_values` quoted
 /// strings: visible ASCII and space, without `"` and `\`.
-fn quoted(s: &str) -> String {
+pub(crate) fn quoted(s: &str) -> String {
     s.chars().filter(|c| (' '..='~').contains(c) && !matches!(c, '"' | '\\')).collect()
 }
 

@@ -36,6 +36,7 @@ pub struct AuthLayerBuilder {
     hook: Option<Arc<dyn super::hook::SessionHook>>,
     #[cfg(feature = "revocation")]
     revocations: Option<crate::Revocations>,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 impl fmt::Debug for AuthLayerBuilder {
@@ -62,6 +63,8 @@ pub enum BuildError {
     /// A sign-in or step-up URL cannot be sent in a `Location` header, or its query already
     /// has `return_to`, `max_age` or `acr_values` (the parameters the redirect adds).
     InvalidRedirectUrl(String),
+    /// The [DPoP](crate::dpop) settings cannot be used.
+    Dpop(crate::dpop::DpopConfigError),
 }
 
 impl fmt::Display for BuildError {
@@ -79,6 +82,7 @@ impl fmt::Display for BuildError {
                      max_age or acr_values"
                 )
             }
+            Self::Dpop(e) => e.fmt(f),
         }
     }
 }
@@ -116,7 +120,23 @@ impl AuthLayerBuilder {
             hook: None,
             #[cfg(feature = "revocation")]
             revocations: None,
+            dpop: None,
         }
+    }
+
+    /// Accepts or requires DPoP-bound tokens (RFC 9449): `Authorization: DPoP` with a proof of
+    /// possession, checked on every request. Without it, the `DPoP` scheme is not read, and a
+    /// DPoP-bound token sent as `Bearer` is refused all the same. See [`dpop`](crate::dpop).
+    ///
+    /// ```
+    /// use axum_session_mfa::dpop::Dpop;
+    /// use axum_session_mfa::{Algorithm, AuthLayer, Key};
+    /// # let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+    /// let auth = AuthLayer::builder(key).dpop(Dpop::allowed()).build().unwrap();
+    /// ```
+    pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
     }
 
     /// Refuses revoked sessions (feature `revocation`): after verification (and on token cache
@@ -347,14 +367,21 @@ impl AuthLayerBuilder {
         {
             return Err(BuildError::AuthKitWithoutCookie);
         }
+        let dpop = match self.dpop {
+            Some(dpop) => Some(dpop.compile(self.clock.clone()).map_err(BuildError::Dpop)?),
+            None => None,
+        };
+        let mut responder = self.responder;
+        responder.dpop = dpop.as_ref().map(|d| d.challenge.clone());
         let config = Config {
+            dpop,
             cache: Cache::new(&self.cache),
             sources,
             max_token_bytes: self.max_token_bytes,
             format,
             verifier,
             // The defaults need no extension: guards and extractors fall back to them.
-            responder: (!self.responder.is_default()).then(|| Arc::new(self.responder)),
+            responder: (!responder.is_default()).then(|| Arc::new(responder)),
             hook: self.hook,
             #[cfg(feature = "revocation")]
             revocations: self.revocations,
