@@ -20,6 +20,7 @@ mod context;
 mod cross_origin;
 #[cfg(feature = "jwks")]
 mod demo;
+mod dpop;
 #[cfg(feature = "jwks")]
 mod examples;
 mod fuzz_parsing;
