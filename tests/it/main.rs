@@ -43,6 +43,8 @@ mod browser;
 mod cluster;
 #[cfg(all(feature = "__interop", feature = "authkit"))]
 mod interop_authkit;
+#[cfg(feature = "__interop")]
+mod interop_dpop;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_jose;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
