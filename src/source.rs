@@ -189,7 +189,8 @@ fn from_authorization(
     let split = bytes.iter().position(|b| matches!(b, b' ' | b'\t')).unwrap_or(bytes.len());
     let (scheme, rest) = bytes.split_at(split);
     let is_dpop = dpop && scheme.eq_ignore_ascii_case(b"dpop");
-    if !is_dpop && !(bearer && scheme.eq_ignore_ascii_case(b"bearer")) {
+    let is_bearer = bearer && scheme.eq_ignore_ascii_case(b"bearer");
+    if !is_dpop && !is_bearer {
         // Not ours, but a header that is not visible ASCII is malformed whatever its scheme.
         return value.to_str().map(|_| None).map_err(|_| AuthError::MalformedHeader);
     }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::AuthLayerBuilder;
 use axum_session_mfa::authkit::IronPasswords;
+use axum_session_mfa::dpop::DpopMode;
 use axum_session_mfa::jwks::{IssuerKeys, JwksKeys};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::{
@@ -31,7 +32,7 @@ use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
 use axum_session_mfa::{Algorithm, Key, KeySource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 23] = [
+const KNOWN: [&str; 24] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -55,6 +56,7 @@ const KNOWN: [&str; 23] = [
     "AUTH_SSF_AUDIENCE",
     "AUTH_WORKOS_WEBHOOK_SECRET",
     "AUTH_WORKOS_EVENTS",
+    "AUTH_DPOP",
 ];
 
 /// The variables that only mean something with the sign-in routes (the session lifecycle).
@@ -107,6 +109,8 @@ pub struct Config {
     /// `AUTH_SSF_ISSUER`: the OpenID Shared Signals transmitter whose events revoke sessions.
     #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
     pub ssf_issuer: Option<String>,
+    /// `AUTH_DPOP`: `allowed` or `required` (RFC 9449 proofs, their `jti` kept in the store).
+    pub dpop: Option<DpopMode>,
 }
 
 impl Config {
@@ -288,7 +292,16 @@ impl Config {
                         too"
             .into());
         }
+        let dpop = match get("AUTH_DPOP").as_deref() {
+            None => None,
+            Some("allowed") => Some(DpopMode::Allowed),
+            Some("required") => Some(DpopMode::Required),
+            Some(other) => {
+                return Err(format!("AUTH_DPOP is `allowed` or `required`, not {other:?}"));
+            }
+        };
         Ok(Self {
+            dpop,
             addr,
             cookie,
             issuers,

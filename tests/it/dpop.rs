@@ -257,7 +257,7 @@ async fn method_and_uri_must_match_the_request() {
     // Normalised: case of scheme and host, the default port, percent-encoding, query and
     // fragment ignored on both sides.
     for htu in [
-        format!("HTTP://API.TEST:80/members"),
+        "HTTP://API.TEST:80/members".to_owned(),
         format!("http://{HOST}/%6Dembers"),
         format!("http://{HOST}/members?page=2#top"),
         format!("http://{HOST}/x/../members"),
