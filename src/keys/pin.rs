@@ -96,6 +96,7 @@ fn fitting_algs(jwk: &Jwk) -> Result<&'static [Algorithm], &'static str> {
 
 /// The one algorithm a key is pinned to: its declared `alg` when it fits, else the one its
 /// type implies (RS256 for RSA).
+#[cfg(feature = "jwks")]
 pub(crate) fn pinned_alg(jwk: &Jwk) -> Result<Algorithm, &'static str> {
     let declared = jwk.common.key_algorithm.map(signature_alg).transpose()?;
     let fitting = fitting_algs(jwk)?;
