@@ -5,11 +5,12 @@
 //!
 //! | field | on | meaning |
 //! |---|---|---|
-//! | `event` | all | `token_rejected`, `guard_decision`, `cross_origin` (a request [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) refused), or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token), `idp_event` (an event from the identity provider: `source`, `kind`, `subject`); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
+//! | `event` | all | `token_rejected`, `guard_decision`, `cross_origin` (a request [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer) refused), `tool_call` (an MCP request [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) could not read), or a [session lifecycle](crate::lifecycle) event: `sign_in`, `step_up`, `sign_in_failed`, `refresh`, `refresh_failed`, `sign_out`, `backchannel_logout` (a refused logout token), `idp_event` (an event from the identity provider: `source`, `kind`, `subject`); [revocation](crate::Revocations) events: `revocation`, `shared_state` |
 //! | `decision` | all | `allow` or `deny` |
-//! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, a [`CrossOriginError`](crate::CrossOriginError) code, or `ok` |
+//! | `reason` | all | [`AuthError::code`](crate::AuthError::code), a [`DenyRule`](crate::DenyRule) code, a [`CrossOriginError`](crate::CrossOriginError) or [`ToolCallError`](crate::mcp::ToolCallError) code, or `ok` |
 //! | `source` | token_rejected | `cookie` or `bearer` |
 //! | `policy` | guard_decision | the policy name (`authenticated` for `RequireAuth`) |
+//! | `tool` | guard_decision | the MCP tool called, when [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) decided |
 //! | `sub`, `sid` | guard_decision | who and which session, when known |
 //! | `amr`, `acr`, `auth_age` | guard_decision | what the session had |
 //! | `method`, `route` | all | HTTP method; the matched route pattern, else the path (never the query) |
@@ -45,13 +46,20 @@ pub const AUDIT_TARGET: &str = "axum_session_mfa::audit";
 pub(crate) struct RequestInfo<'a> {
     pub(crate) method: &'a Method,
     pub(crate) route: &'a str,
+    /// The MCP tool a JSON-RPC `tools/call` names, when the decision is about one.
+    pub(crate) tool: Option<&'a str>,
 }
 
 impl<'a> RequestInfo<'a> {
     /// The matched route pattern when routing has happened, else the path (never the query).
     pub(crate) fn new(method: &'a Method, uri: &'a Uri, extensions: &'a Extensions) -> Self {
         let route = extensions.get::<MatchedPath>().map_or(uri.path(), MatchedPath::as_str);
-        Self { method, route }
+        Self { method, route, tool: None }
+    }
+
+    /// The same request, deciding about the MCP tool `tool`.
+    pub(crate) fn for_tool(&self, tool: &'a str) -> Self {
+        Self { tool: Some(tool), ..*self }
     }
 }
 
@@ -82,6 +90,19 @@ pub(crate) fn cross_origin_refused(info: &RequestInfo<'_>, reason: &str) {
     );
 }
 
+/// [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) refused an MCP request it could not read.
+pub(crate) fn tool_call_refused(info: &RequestInfo<'_>, reason: &str) {
+    tracing::warn!(
+        target: "axum_session_mfa::audit",
+        event = "tool_call",
+        decision = "deny",
+        reason,
+        method = %info.method,
+        route = info.route,
+        "MCP request refused"
+    );
+}
+
 pub(crate) fn guard_decision(
     info: &RequestInfo<'_>,
     policy: &str,
@@ -106,6 +127,7 @@ pub(crate) fn guard_decision(
             amr = %amr,
             acr,
             auth_age,
+            tool = info.tool,
             method = %info.method,
             route = info.route,
             "access granted"
@@ -121,6 +143,7 @@ pub(crate) fn guard_decision(
             amr = %amr,
             acr,
             auth_age,
+            tool = info.tool,
             method = %info.method,
             route = info.route,
             "access denied"

@@ -159,6 +159,34 @@ impl AuthContext {
         self.permissions().any(|p| p == permission)
     }
 
+    /// The OAuth scopes the token grants: the `scope` claim (RFC 9068, RFC 8693: one string,
+    /// space separated) followed by the `scp` claim (Okta and Entra ID: an array of strings, or
+    /// one space-separated string). Empty when neither is present; a value of another type
+    /// grants nothing.
+    ///
+    /// ```
+    /// # use axum_session_mfa::AuthContext;
+    /// fn can_read(ctx: &AuthContext) -> bool {
+    ///     ctx.has_scope("files:read")
+    /// }
+    /// ```
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        let spaced = |name: &str| {
+            self.inner
+                .claims
+                .get(name)
+                .and_then(Value::as_str)
+                .into_iter()
+                .flat_map(|s| s.split(' ').filter(|scope| !scope.is_empty()))
+        };
+        spaced("scope").chain(spaced("scp")).chain(self.str_list("scp"))
+    }
+
+    /// `true` when [`scopes`](Self::scopes) contains `scope` (compared exactly, case matters).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|s| s == scope)
+    }
+
     /// The `entitlements` claim (WorkOS), empty when absent.
     pub fn entitlements(&self) -> impl Iterator<Item = &str> {
         self.str_list("entitlements")
@@ -209,12 +237,6 @@ impl AuthContext {
         return self.impersonator().is_some();
         #[cfg(not(feature = "authkit"))]
         false
-    }
-
-    /// The OAuth scopes from `scope` (space separated) or `scp` (array or string).
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        let spaced = self.str_claim("scope").or_else(|| self.str_claim("scp"));
-        spaced.into_iter().flat_map(str::split_ascii_whitespace).chain(self.str_list("scp"))
     }
 
     /// The authentication methods (`amr`, RFC 8176), or `None` when the token has no `amr`

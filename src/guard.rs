@@ -1,6 +1,6 @@
 //! Route guards: [`RequireMfa`] (a valid session that meets an [`MfaPolicy`]),
-//! [`RequireRecentAuth`] (a recent active sign-in, "sudo mode") and [`RequireAuth`] (any valid
-//! session). Install them with `route_layer` behind an
+//! [`RequireRecentAuth`] (a recent active sign-in, "sudo mode"), [`RequireScope`] (a token that
+//! grants OAuth scopes) and [`RequireAuth`] (any valid session). Install them with `route_layer` behind an
 //! [`AuthLayer`](crate::AuthLayer); the layer's settings shape their rejections.
 //!
 //! Each decision emits one audit event (see [`audit`](crate::audit)).
@@ -153,6 +153,59 @@ impl<S> Layer<S> for RequireRecentAuth {
     }
 }
 
+/// Requires a valid token that grants every one of the given OAuth scopes (the `scope` claim,
+/// space separated, or an `scp` array as Entra ID and Okta send it): 401 without a valid
+/// token, 403 `insufficient_scope` with `WWW-Authenticate: Bearer error="insufficient_scope",
+/// scope="..."` (RFC 6750) when a scope is missing, so an OAuth client (an MCP client, say)
+/// can authorize again asking for it. No MFA rule: to ask for both, give
+/// [`RequireMfa::with_policy`] a policy built with [`MfaPolicyBuilder::scopes`](crate::MfaPolicyBuilder::scopes).
+/// Audit events name the policy `scope`.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use axum_session_mfa::RequireScope;
+///
+/// let files: Router = Router::new()
+///     .route("/files", get(|| async { "a.txt" }))
+///     .route_layer(RequireScope::new(["files:read"]));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequireScope {
+    policy: Arc<MfaPolicy>,
+    allow_preflight: bool,
+}
+
+impl RequireScope {
+    /// Requires every one of `scopes`.
+    pub fn new<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self { policy: Arc::new(MfaPolicy::scopes_only(scopes)), allow_preflight: false }
+    }
+
+    /// See [`RequireMfa::allow_cors_preflight`].
+    pub fn allow_cors_preflight(mut self) -> Self {
+        self.allow_preflight = true;
+        self
+    }
+
+    /// The scopes this guard requires.
+    pub fn scopes(&self) -> &[String] {
+        self.policy.scopes()
+    }
+}
+
+impl<S> Layer<S> for RequireScope {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Guard { inner, policy: Some(self.policy.clone()), allow_preflight: self.allow_preflight }
+    }
+}
+
 /// Requires any valid session: 401 without one. No MFA rule.
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -189,7 +242,8 @@ impl<S> Layer<S> for RequireAuth {
     }
 }
 
-/// The service produced by [`RequireMfa`], [`RequireRecentAuth`] and [`RequireAuth`].
+/// The service produced by [`RequireMfa`], [`RequireRecentAuth`], [`RequireScope`] and
+/// [`RequireAuth`].
 #[derive(Debug, Clone)]
 pub struct Guard<S> {
     inner: S,
@@ -238,10 +292,12 @@ pub(crate) fn decide(
     {
         audit::guard_decision(info, policy_name, Some(ctx), Some(rule.code()));
         let missing_methods = policy.missing_methods(ctx).into_iter().map(str::to_owned).collect();
+        let missing_scopes = policy.missing_scopes(ctx).into_iter().map(str::to_owned).collect();
         return Err(RejectionKind::InsufficientAuthentication(Denial {
             policy: policy.clone(),
             rule,
             missing_methods,
+            missing_scopes,
             status: StatusCode::FORBIDDEN,
         }));
     }

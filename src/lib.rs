@@ -17,6 +17,7 @@ pub mod guide;
 pub mod jwks;
 #[cfg(feature = "lifecycle")]
 pub mod lifecycle;
+pub mod mcp;
 pub mod store;
 
 mod cache;
@@ -33,6 +34,7 @@ mod layer;
 mod policy;
 mod problem;
 mod reject;
+mod resource_metadata;
 #[cfg(feature = "revocation")]
 mod revocation;
 mod session;
@@ -53,7 +55,7 @@ pub use crypto::install_crypto_provider;
 pub use error::SealError;
 pub use error::{AuthError, Claim, DpopProofError, ForbiddenHeader, Malformed};
 pub use extract::{DefaultMfa, Mfa, NamedPolicy};
-pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa, RequireRecentAuth};
+pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa, RequireRecentAuth, RequireScope};
 /// The JWS algorithms, from `jsonwebtoken` (a public dependency: see the crate docs).
 pub use jsonwebtoken::Algorithm;
 pub use keys::{Key, KeyError, KeySource, KeyType};
@@ -61,6 +63,7 @@ pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFu
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
 pub use problem::ProblemCode;
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
+pub use resource_metadata::{InvalidResource, ProtectedResource, WELL_KNOWN_PATH};
 #[cfg(feature = "revocation")]
 pub use revocation::{
     DEFAULT_REVOCATION_CAPACITY, KeepCurrent, MAX_ID_BYTES, Revocations, RevocationsBuilder,

@@ -4,6 +4,8 @@
 //! allocates nothing.
 //!
 //! A session passes when:
+//! 0. it grants every [scope](MfaPolicyBuilder::scopes) the policy asks (`scope` / `scp`
+//!    claims; none by default); and
 //! 1. its **strength** is proven: `amr` satisfies the accepted methods (any-of, the default
 //!    `["mfa"]`, or all-of), **or** its `acr` is one of the accepted `acr` values (RFC 9470:
 //!    any one suffices); and
@@ -14,7 +16,10 @@
 //!
 //! An empty method list is never satisfied (`all_of([])` does not mean "anything goes").
 //! A failed custom rule is not something a step-up can fix, so it is answered with a plain 403
-//! (no RFC 9470 challenge, no step-up redirect); see [`DenyRule::step_up_helps`].
+//! (no RFC 9470 challenge, no step-up redirect); see [`DenyRule::step_up_helps`]. A missing
+//! scope is not either: it is answered 403 with the RFC 6750 challenge
+//! `error="insufficient_scope"` and the `scope` the client must ask for when it authorizes
+//! again (what MCP clients do).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -61,6 +66,8 @@ pub struct MfaPolicy {
     acr_values: Vec<String>,
     max_age: Option<u64>,
     rules: Vec<(Cow<'static, str>, Predicate)>,
+    /// Scopes the token must grant, all of them.
+    scopes: Vec<String>,
     /// `false` only for the re-authentication policy of
     /// [`RequireRecentAuth`](crate::RequireRecentAuth), which asks no method at all.
     strength: bool,
@@ -87,21 +94,54 @@ impl MfaPolicy {
             acr_values: Vec::new(),
             max_age: None,
             rules: Vec::new(),
+            scopes: Vec::new(),
             strength: true,
         }
     }
 
-    /// The re-authentication ("sudo mode") policy: `auth_time` within `max_age`, no method
-    /// required. Not an MFA policy; only [`RequireRecentAuth`](crate::RequireRecentAuth) builds it.
-    pub(crate) fn recent_auth(max_age: Duration) -> Self {
+    /// The re-authentication ("sudo mode") policy, named `recent-auth`: `auth_time` within
+    /// `max_age`, no method required. Not an MFA policy: it works with providers that send
+    /// `auth_time` but no `amr` (WorkOS). [`RequireRecentAuth`](crate::RequireRecentAuth)
+    /// guards a route with it; take it as a value to guard something else (an MCP tool).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_session_mfa::MfaPolicy;
+    /// let sudo = MfaPolicy::recent_auth(Duration::from_secs(300));
+    /// assert_eq!((sudo.name(), sudo.max_age()), ("recent-auth", Some(Duration::from_secs(300))));
+    /// ```
+    pub fn recent_auth(max_age: Duration) -> Self {
         Self {
             name: Cow::Borrowed("recent-auth"),
             methods: Vec::new(),
-            matching: MethodMatch::AnyOf,
-            acr_values: Vec::new(),
             max_age: Some(max_age.as_secs()),
-            rules: Vec::new(),
             strength: false,
+            ..Self::new()
+        }
+    }
+
+    /// The policy, named `scope`, that asks only for OAuth scopes: the token must grant every
+    /// one of `scopes` (see [`AuthContext::scopes`]); no MFA. A token that lacks one gets 403
+    /// `insufficient_scope`. [`RequireScope`](crate::RequireScope) guards a route with it; to
+    /// ask for MFA too, use [`MfaPolicyBuilder::scopes`].
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let read = MfaPolicy::scopes_only(["files:read"]);
+    /// assert_eq!(read.scopes(), ["files:read"]);
+    /// assert!(read.methods().is_empty());
+    /// ```
+    pub fn scopes_only<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            name: Cow::Borrowed("scope"),
+            methods: Vec::new(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            strength: false,
+            ..Self::new()
         }
     }
 
@@ -135,6 +175,11 @@ impl MfaPolicy {
         self.max_age.map(Duration::from_secs)
     }
 
+    /// The scopes a token must grant (all of them).
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
     /// The names of the custom rules, in the order they run.
     pub fn rules(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|(name, _)| name.as_ref())
@@ -142,6 +187,9 @@ impl MfaPolicy {
 
     /// Decides whether `ctx` satisfies this policy.
     pub fn evaluate(&self, ctx: &AuthContext) -> Result<(), DenyRule> {
+        if self.scopes.iter().any(|scope| !ctx.has_scope(scope)) {
+            return Err(DenyRule::ScopesMissing);
+        }
         if !self.strength_proven(ctx) {
             return Err(if ctx.amr_is_malformed() {
                 DenyRule::AmrMalformed
@@ -165,6 +213,11 @@ impl MfaPolicy {
             return Err(DenyRule::Custom(rule.clone()));
         }
         Ok(())
+    }
+
+    /// The required scopes the token does not grant.
+    pub fn missing_scopes<'a>(&'a self, ctx: &AuthContext) -> Vec<&'a str> {
+        self.scopes.iter().filter(|s| !ctx.has_scope(s)).map(String::as_str).collect()
     }
 
     /// The accepted methods the session's `amr` lacks (all of them when `amr` is absent).
@@ -265,6 +318,26 @@ impl MfaPolicyBuilder {
         self
     }
 
+    /// Also requires the token to grant every one of `scopes` (the `scope` or `scp` claim; see
+    /// [`AuthContext::scopes`](crate::AuthContext::scopes)). Scopes are checked first: a
+    /// token without them gets 403 `insufficient_scope` with the RFC 6750 `scope` parameter,
+    /// whatever its MFA. Accumulates.
+    ///
+    /// ```
+    /// use axum_session_mfa::MfaPolicy;
+    /// let admin = MfaPolicy::builder().name("admin").scopes(["admin"]).build();
+    /// assert_eq!(admin.scopes(), ["admin"]);
+    /// assert_eq!(admin.methods(), ["mfa"]);
+    /// ```
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.0.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
     /// Adds a custom rule, named for audit events: the session passes only if it returns `true`.
     /// Rules accumulate; they run in order after the MFA checks and the first that fails is
     /// reported. A failing rule is a plain 403 (stepping up cannot fix "not an admin").
@@ -296,6 +369,7 @@ impl fmt::Debug for MfaPolicy {
             .field("matching", &self.matching)
             .field("acr_values", &self.acr_values)
             .field("max_age", &self.max_age)
+            .field("scopes", &self.scopes)
             .field("rules", &self.rules.iter().map(|(name, _)| name).collect::<Vec<_>>())
             .finish()
     }
@@ -305,6 +379,8 @@ impl fmt::Debug for MfaPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DenyRule {
+    /// The token does not grant every scope the policy asks for.
+    ScopesMissing,
     /// The token has no `amr` claim (and no accepted `acr`).
     AmrAbsent,
     /// The `amr` claim is not an array of strings; it proves nothing.
@@ -328,9 +404,11 @@ pub enum DenyRule {
 
 impl DenyRule {
     /// `true` when a fresh, stronger authentication could satisfy the policy: every rule but
-    /// [`DenyRule::Custom`]. Only those get the RFC 9470 challenge and the step-up redirect.
+    /// [`DenyRule::Custom`] and [`DenyRule::ScopesMissing`] (the client must ask for the scope
+    /// when it authorizes again, RFC 6750 `insufficient_scope`). Only those get the RFC 9470
+    /// challenge and the step-up redirect.
     pub fn step_up_helps(&self) -> bool {
-        !matches!(self, Self::Custom(_))
+        !matches!(self, Self::Custom(_) | Self::ScopesMissing)
     }
 
     /// `true` for the rules about when the session authenticated (`auth_time`): a fresh
@@ -342,6 +420,7 @@ impl DenyRule {
     /// A stable snake_case code for logs and problem bodies.
     pub fn code(&self) -> &'static str {
         match self {
+            Self::ScopesMissing => "scopes_missing",
             Self::AmrAbsent => "amr_absent",
             Self::AmrMalformed => "amr_malformed",
             Self::MethodsMissing => "methods_missing",
@@ -356,6 +435,7 @@ impl DenyRule {
 impl fmt::Display for DenyRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::ScopesMissing => f.write_str("the token does not grant the required scopes"),
             Self::AmrAbsent => {
                 f.write_str("the session does not say how it authenticated (no amr claim)")
             }

@@ -177,6 +177,11 @@ problems! {
     /// `unauthorized_on_step_up`; `rule` says what failed, `methods`, `acr_values` and
     /// `max_age` what would pass.
     InsufficientUserAuthentication = "insufficient_user_authentication", 403, "Step-up authentication required";
+    /// A valid token that does not grant the scopes the route (or MCP tool) needs: the
+    /// challenge is RFC 6750's `error="insufficient_scope"` with the `scope` to ask for when
+    /// the client authorizes again; the body's `scope` lists them, `missing_scopes` those the
+    /// token lacks.
+    InsufficientScope = "insufficient_scope", 403, "Insufficient scope";
     /// A valid session refused by a custom `.require(..)` rule: stepping up cannot help.
     PolicyDenied = "policy_denied", 403, "Forbidden";
     /// `AuthLayer` is not installed in front of the route (a programming error).
@@ -187,6 +192,21 @@ problems! {
     /// is not the request's host) or `malformed_header` (either header repeated or with a
     /// value no browser sends).
     CrossOriginRequest = "cross_origin_request", 403, "Cross-origin request refused";
+
+    // An MCP request refused by `mcp::ToolGuardLayer` before it could tell which tools it calls:
+    // `RejectionKind::ToolCall`.
+    /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` whose body is larger than its
+    /// limit (1 MiB by default): refused unread, since a tool call could hide in it.
+    ToolCallTooLarge = "tool_call_too_large", 413, "Request body too large";
+    /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` with a `Content-Encoding`
+    /// (other than `identity`): the guard reads the body as sent, so it cannot see the tool
+    /// calls in a compressed one.
+    ContentEncodingUnsupported = "content_encoding_unsupported", 415, "Unsupported content encoding";
+    /// A `POST` to an MCP endpoint guarded by `ToolGuardLayer` that could not be read
+    /// (`reason`: `body_unreadable`, the connection failed), or a JSON-RPC message naming
+    /// `method`, `params` or the tool's `name` twice (`reason`: `duplicate_member`), which
+    /// parsers may read differently.
+    ToolCallUnreadable = "tool_call_unreadable", 400, "Unreadable tool call";
 
     // The sign-in and callback routes: `SignInError`.
     /// Login, callback, back-channel logout: a query (or form) parameter was given twice, or

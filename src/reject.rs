@@ -10,6 +10,7 @@ use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use serde_json::{Map, Value};
 
 use crate::CrossOriginError;
+use crate::mcp::ToolCallError;
 use crate::policy::{DenyRule, MethodMatch};
 use crate::stepup::{is_browser_navigation, redirect_location};
 use crate::{AuthError, MfaPolicy, ProblemCode};
@@ -34,6 +35,9 @@ pub(crate) struct Responder {
     pub(crate) step_up_status: StatusCode,
     pub(crate) problem_type_base: Arc<str>,
     pub(crate) on_reject: Option<RejectFn>,
+    /// The URL of the layer's protected resource metadata (RFC 9728), which every 401 and
+    /// step-up or scope 403 challenge names as `resource_metadata`.
+    pub(crate) resource_metadata: Option<Arc<str>>,
     /// Only the recency rules (`auth_time`) send a browser to step up: set for providers that
     /// never send `amr` or `acr` (WorkOS), where signing in again cannot satisfy a method rule
     /// and the redirect would loop.
@@ -50,6 +54,7 @@ impl Default for Responder {
             step_up_status: StatusCode::FORBIDDEN,
             problem_type_base: Arc::from(DEFAULT_PROBLEM_TYPE_BASE),
             on_reject: None,
+            resource_metadata: None,
             step_up_recency_only: false,
             dpop: None,
         }
@@ -65,6 +70,7 @@ impl fmt::Debug for Responder {
             .field("problem_type_base", &self.problem_type_base)
             .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
             .field("dpop", &self.dpop)
+            .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
 }
@@ -101,6 +107,7 @@ impl Responder {
             && self.step_up_status == StatusCode::FORBIDDEN
             && &*self.problem_type_base == DEFAULT_PROBLEM_TYPE_BASE
             && self.on_reject.is_none()
+            && self.resource_metadata.is_none()
             && !self.step_up_recency_only
             && self.dpop.is_none()
     }
@@ -151,9 +158,11 @@ impl Responder {
 /// | bad, expired, forged token | 401 | `Bearer error="invalid_token", error_description="…"` |
 /// | conflicting or malformed credentials header | 401 | `Bearer error="invalid_request", error_description="…"` |
 /// | valid session, MFA policy not met | 403 | `Bearer error="insufficient_user_authentication", …, acr_values="…", max_age=…` |
+/// | valid token without a required scope | 403 | `Bearer error="insufficient_scope", …, scope="…"` |
 /// | valid session, a custom rule fails | 403 | none (stepping up cannot help) |
 /// | keys unavailable | 503 | none; `Retry-After`: seconds until the next key fetch may be tried |
 /// | unsafe method from another origin ([`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer)) | 403 | none |
+/// | MCP tool call [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) cannot read | 413, 415, 400 | none |
 ///
 /// The body's `type` is the layer's problem type base followed by the problem code (by
 /// default [`DEFAULT_PROBLEM_TYPE_BASE`], a tag URI: an identifier, not a link). Clients should
@@ -222,6 +231,9 @@ pub enum RejectionKind {
     /// An unsafe method from another origin, refused by
     /// [`CrossOriginProtectionLayer`](crate::CrossOriginProtectionLayer): 403.
     CrossOrigin(CrossOriginError),
+    /// An MCP request whose tool calls [`ToolGuardLayer`](crate::mcp::ToolGuardLayer) cannot
+    /// read: 413, 415 or 400.
+    ToolCall(ToolCallError),
     /// A refusal of the lifecycle's routes (sign-in, callback, back-channel logout): 400 mostly.
     #[cfg(feature = "lifecycle")]
     SignIn(SignInError),
@@ -420,6 +432,7 @@ pub struct Denial {
     pub(crate) policy: Arc<MfaPolicy>,
     pub(crate) rule: DenyRule,
     pub(crate) missing_methods: Vec<String>,
+    pub(crate) missing_scopes: Vec<String>,
     pub(crate) status: StatusCode,
 }
 
@@ -437,6 +450,11 @@ impl Denial {
     /// The accepted `amr` methods the session lacked.
     pub fn missing_methods(&self) -> &[String] {
         &self.missing_methods
+    }
+
+    /// The required scopes the token did not grant.
+    pub fn missing_scopes(&self) -> &[String] {
+        &self.missing_scopes
     }
 }
 
@@ -484,9 +502,13 @@ impl Rejection {
             RejectionKind::InsufficientAuthentication(d) if d.rule.step_up_helps() => {
                 ProblemCode::InsufficientUserAuthentication
             }
+            RejectionKind::InsufficientAuthentication(d) if d.rule == DenyRule::ScopesMissing => {
+                ProblemCode::InsufficientScope
+            }
             RejectionKind::InsufficientAuthentication(_) => ProblemCode::PolicyDenied,
             RejectionKind::LayerMissing => ProblemCode::AuthLayerMissing,
             RejectionKind::CrossOrigin(_) => ProblemCode::CrossOriginRequest,
+            RejectionKind::ToolCall(e) => e.problem_code(),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => e.problem,
         }
@@ -505,8 +527,20 @@ impl Rejection {
         self.browser.as_ref().map(|b| &*b.path)
     }
 
-    /// The `WWW-Authenticate` challenge, if this rejection carries one.
+    /// The `WWW-Authenticate` challenge, if this rejection carries one. With
+    /// [protected resource metadata](crate::AuthLayerBuilder::protected_resource), every
+    /// challenge names it: `resource_metadata="<url>"` (RFC 9728 section 5.1).
     pub fn challenge(&self) -> Option<String> {
+        let mut challenge = self.bearer_challenge()?;
+        if let Some(url) = &self.responder.resource_metadata {
+            let separator = if challenge.contains(' ') { ", " } else { " " };
+            let _ = write!(challenge, "{separator}resource_metadata=\"{}\"", quoted(url));
+        }
+        Some(challenge)
+    }
+
+    /// The `Bearer` challenge (RFC 6750, RFC 9470) without the resource metadata.
+    fn bearer_challenge(&self) -> Option<String> {
         let invalid = |error: &str, e: &AuthError| {
             format!("Bearer error=\"{error}\", error_description=\"{}\"", quoted(&e.to_string()))
         };
@@ -518,13 +552,22 @@ impl Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
-            RejectionKind::LayerMissing | RejectionKind::CrossOrigin(_) => None,
+            RejectionKind::LayerMissing
+            | RejectionKind::CrossOrigin(_)
+            | RejectionKind::ToolCall(_) => None,
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(_) => None,
             RejectionKind::Unauthenticated(
                 e @ (AuthError::AmbiguousToken | AuthError::MalformedHeader),
             ) => Some(invalid("invalid_request", e)),
             RejectionKind::Unauthenticated(e) => Some(invalid("invalid_token", e)),
+            RejectionKind::InsufficientAuthentication(d) if d.rule == DenyRule::ScopesMissing => {
+                Some(format!(
+                    "Bearer error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
+                    quoted(&d.rule.to_string()),
+                    quoted(&d.policy.scopes().join(" "))
+                ))
+            }
             RejectionKind::InsufficientAuthentication(d) if !d.rule.step_up_helps() => None,
             RejectionKind::InsufficientAuthentication(d) => {
                 let mut c = format!(
@@ -557,6 +600,7 @@ impl Rejection {
                 "AuthLayer is not installed in front of this route".to_owned()
             }
             RejectionKind::CrossOrigin(e) => e.to_string(),
+            RejectionKind::ToolCall(e) => e.to_string(),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => e.detail.clone(),
         };
@@ -573,6 +617,9 @@ impl Rejection {
             body.insert("reason".into(), reason.into());
         }
         if let RejectionKind::CrossOrigin(e) = &self.kind {
+            body.insert("reason".into(), e.code().into());
+        }
+        if let RejectionKind::ToolCall(e) = &self.kind {
             body.insert("reason".into(), e.code().into());
         }
         #[cfg(feature = "lifecycle")]
@@ -609,6 +656,10 @@ impl Rejection {
             body.insert("policy".into(), policy.name().into());
             body.insert("rule".into(), d.rule.code().into());
             body.insert("missing_methods".into(), d.missing_methods.clone().into());
+            if !policy.scopes().is_empty() {
+                body.insert("scope".into(), policy.scopes().join(" ").into());
+                body.insert("missing_scopes".into(), d.missing_scopes.clone().into());
+            }
             body.insert("methods".into(), policy.methods().into());
             let matching = if policy.method_match() == MethodMatch::AllOf { "all" } else { "any" };
             body.insert("methods_match".into(), matching.into());
@@ -722,6 +773,7 @@ impl fmt::Display for Rejection {
                 f.write_str("AuthLayer is not installed in front of this route")
             }
             RejectionKind::CrossOrigin(e) => write!(f, "cross-origin request refused: {e}"),
+            RejectionKind::ToolCall(e) => write!(f, "MCP request refused: {e}"),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => write!(f, "sign-in refused: {e}"),
         }
@@ -733,6 +785,7 @@ impl std::error::Error for Rejection {
         match &self.kind {
             RejectionKind::Unauthenticated(e) => Some(e),
             RejectionKind::CrossOrigin(e) => Some(e),
+            RejectionKind::ToolCall(e) => Some(e),
             #[cfg(feature = "lifecycle")]
             RejectionKind::SignIn(e) => Some(e),
             _ => None,

@@ -29,10 +29,10 @@ use axum_session_mfa::lifecycle::{
 #[cfg(feature = "redis")]
 use axum_session_mfa::store::RedisStore;
 use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
-use axum_session_mfa::{Algorithm, Key, KeySource};
+use axum_session_mfa::{Algorithm, Key, KeySource, ProtectedResource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 24] = [
+const KNOWN: [&str; 25] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -57,6 +57,7 @@ const KNOWN: [&str; 24] = [
     "AUTH_WORKOS_WEBHOOK_SECRET",
     "AUTH_WORKOS_EVENTS",
     "AUTH_DPOP",
+    "AUTH_RESOURCE_URL",
 ];
 
 /// The variables that only mean something with the sign-in routes (the session lifecycle).
@@ -111,6 +112,9 @@ pub struct Config {
     pub ssf_issuer: Option<String>,
     /// `AUTH_DPOP`: `allowed` or `required` (RFC 9449 proofs, their `jti` kept in the store).
     pub dpop: Option<DpopMode>,
+    /// `AUTH_RESOURCE_URL`: the API is an OAuth protected resource with this identifier
+    /// (RFC 9728 metadata, `resource_metadata` in challenges, tokens bound to it as `aud`).
+    pub resource: Option<ProtectedResource>,
 }
 
 impl Config {
@@ -300,8 +304,12 @@ impl Config {
                 return Err(format!("AUTH_DPOP is `allowed` or `required`, not {other:?}"));
             }
         };
+        let resource = get("AUTH_RESOURCE_URL")
+            .map(|url| ProtectedResource::new(url).map_err(|e| format!("AUTH_RESOURCE_URL: {e}")))
+            .transpose()?;
         Ok(Self {
             dpop,
+            resource,
             addr,
             cookie,
             issuers,

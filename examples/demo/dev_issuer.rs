@@ -39,21 +39,27 @@ pub struct DevIssuer {
     cookie: String,
     /// With `AUTH_IRON_PASSWORD`: hand out AuthKit-style `wos-session` cookies (iron seals).
     authkit: Option<IronPasswords>,
+    /// With `AUTH_RESOURCE_URL`: the `aud` of every token (the API's resource identifier).
+    audience: Option<String>,
 }
 
 impl DevIssuer {
     /// A fresh issuer, and the key that verifies its tokens.
-    pub fn new(cookie: &str, authkit: Option<IronPasswords>) -> (Arc<Self>, Key) {
+    pub fn new(
+        cookie: &str,
+        authkit: Option<IronPasswords>,
+        audience: Option<String>,
+    ) -> (Arc<Self>, Key) {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let key = Key::hmac(Algorithm::HS256, &secret).expect("32 bytes are enough for HS256");
-        let dev =
-            Self { key: EncodingKey::from_secret(&secret), cookie: cookie.to_owned(), authkit };
+        let signing = EncodingKey::from_secret(&secret);
+        let dev = Self { key: signing, cookie: cookie.to_owned(), authkit, audience };
         (Arc::new(dev), key)
     }
 
     /// Signs a session; `sid` is kept on step-up (same session, stronger and fresher proof).
-    fn mint(&self, mfa: bool, sid: Option<&str>, role: &str) -> String {
+    fn mint(&self, mfa: bool, sid: Option<&str>, role: &str, scope: Option<&str>) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let sid = sid.map(str::to_owned).unwrap_or_else(|| {
             let mut bytes = [0u8; 8];
@@ -75,6 +81,13 @@ impl DevIssuer {
             "iat": now,
             "exp": now + 3600,
         });
+        let mut claims = claims;
+        if let Some(audience) = &self.audience {
+            claims["aud"] = json!(audience);
+        }
+        if let Some(scope) = scope {
+            claims["scope"] = json!(scope);
+        }
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("at+jwt".to_owned());
         jsonwebtoken::encode(&header, &claims, &self.key).expect("HS256 signing cannot fail")
@@ -98,7 +111,7 @@ impl DevIssuer {
     /// Redirects to `to` with the session cookie set.
     fn signed_in(&self, to: &str, mfa: bool, sid: Option<&str>) -> Response {
         let mut response = Redirect::to(to).into_response();
-        let cookie = self.set_cookie(&self.mint(mfa, sid, DEFAULT_ROLE), 3600);
+        let cookie = self.set_cookie(&self.mint(mfa, sid, DEFAULT_ROLE, None), 3600);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
         response
     }
@@ -134,6 +147,8 @@ struct TokenQuery {
     mfa: bool,
     /// The token's `role` (default `admin`): `role=member` for a user who is not an admin.
     role: Option<String>,
+    /// The token's `scope` (space separated), for the routes an API guards with scopes.
+    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,12 +175,14 @@ async fn logout(State(dev): State<Arc<DevIssuer>>) -> Response {
     response
 }
 
-/// A bare token for curl: `GET /dev/token?mfa=true`, `GET /dev/token?mfa=true&role=member`.
+/// A bare token for curl: `GET /dev/token?mfa=true`, `GET /dev/token?mfa=true&role=member`,
+/// `GET /dev/token?scope=files:read`.
 async fn token(
     State(dev): State<Arc<DevIssuer>>,
     Query(q): Query<TokenQuery>,
 ) -> impl IntoResponse {
-    (NO_STORE, dev.mint(q.mfa, None, q.role.as_deref().unwrap_or(DEFAULT_ROLE)))
+    let role = q.role.as_deref().unwrap_or(DEFAULT_ROLE);
+    (NO_STORE, dev.mint(q.mfa, None, role, q.scope.as_deref()))
 }
 
 /// "Enter your one-time code"; the layer's `step_up_redirect` sends browsers here.

@@ -14,7 +14,9 @@
 //! Routes: `GET /` (the session and the buttons that fit it), `GET /health`, `GET /me` (the
 //! `AuthContext` as JSON), `GET /admin` (`RequireMfa`), `GET /admin/recent` (MFA within 300 s;
 //! with WorkOS, which sends no `amr`, a sign-in within 300 s: `RequireRecentAuth`),
-//! `POST /admin/revoke` (`RequireMfa`); with sign-in the crate's `/auth/*` routes (with WorkOS
+//! `POST /admin/revoke` (`RequireMfa`), `GET /api/reports` (a token with the OAuth scope
+//! `reports:read`: `RequireScope`; with `AUTH_RESOURCE_URL` the API is an OAuth protected
+//! resource and `/.well-known/oauth-protected-resource` describes it); with sign-in the crate's `/auth/*` routes (with WorkOS
 //! and `AUTH_WORKOS_WEBHOOK_SECRET`, `POST /auth/workos/webhook` too; `AUTH_WORKOS_EVENTS=poll`
 //! polls the Events API instead); with the development issuer its `/dev/*` routes.
 
@@ -37,8 +39,8 @@ use axum_session_mfa::dpop::{Dpop, DpopMode};
 use axum_session_mfa::lifecycle::Sessions;
 use axum_session_mfa::{
     AuthContext, AuthLayer, AuthLayerBuilder, CrossOriginProtectionLayer, DenyRule, MfaPolicy,
-    Rejection, RejectionKind, RequireMfa, RequireRecentAuth, Revocations, TokenSource,
-    safe_return_to,
+    ProtectedResource, Rejection, RejectionKind, RequireMfa, RequireRecentAuth, RequireScope,
+    Revocations, TokenSource, safe_return_to,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -115,7 +117,9 @@ async fn main() {
             (build(answers.apply(sources(auth, &config))), Mode::Verify)
         }
         (None, _) => {
-            let (dev, key) = DevIssuer::new(&config.cookie, config.authkit.clone());
+            // Its tokens carry the resource as `aud` when the API is one (AUTH_RESOURCE_URL).
+            let audience = config.resource.as_ref().map(|r| r.resource().to_owned());
+            let (dev, key) = DevIssuer::new(&config.cookie, config.authkit.clone(), audience);
             // Signed-out browsers go to the dev issuer's sign-in page and come back afterwards;
             // those that fail a policy to its step-up page (unless AUTH_STEP_UP_URL says
             // otherwise).
@@ -198,7 +202,15 @@ fn app(auth: AuthLayer, mode: Mode, site: Site, revocations: Revocations) -> Rou
         Mode::Sessions { sessions, .. } => sessions.routes().route("/", get(home)).with_state(site),
         Mode::Verify => Router::new().route("/", get(home)).with_state(site),
     };
+    // AUTH_RESOURCE_URL: /.well-known/oauth-protected-resource, public, outside every guard.
+    let metadata = auth.resource_metadata_routes().unwrap_or_default();
+    // For programs: 403 `insufficient_scope` (with the scope to ask for) without the scope.
+    let api = Router::new()
+        .route("/api/reports", get(|| async { Json(json!({ "reports": ["q3-revenue"] })) }))
+        .route_layer(RequireScope::new(["reports:read"]));
     Router::new()
+        .merge(metadata)
+        .merge(api)
         .merge(admin)
         .route("/me", get(me)) // any valid session: the extractor answers 401 otherwise
         .route("/health", get(|| async { "ok" }))
@@ -215,6 +227,8 @@ struct Answers {
     audiences: Vec<String>,
     step_up_url: Option<String>,
     workos: bool,
+    /// `AUTH_RESOURCE_URL`: the protected resource the layer describes (RFC 9728).
+    resource: Option<ProtectedResource>,
     /// With sign-in: the provider's name, for the page that sends browsers there to step up.
     provider: Option<String>,
     /// AUTH_DPOP: DPoP-bound tokens allowed or required, proofs spent in the shared store.
@@ -233,6 +247,7 @@ impl Answers {
             audiences: config.audiences.clone(),
             step_up_url: config.step_up_url.clone(),
             workos: config.workos,
+            resource: config.resource.clone(),
             provider: None,
         }
     }
@@ -249,6 +264,9 @@ impl Answers {
         }
         if let Some(dpop) = self.dpop {
             auth = auth.dpop(dpop);
+        }
+        if let Some(resource) = self.resource {
+            auth = auth.protected_resource(resource);
         }
         let (workos, provider) = (self.workos, self.provider);
         auth.on_reject(move |rejection| explain(rejection, workos, provider.as_deref()))

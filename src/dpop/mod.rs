@@ -339,6 +339,11 @@ impl fmt::Debug for DpopCheck {
 }
 
 impl DpopCheck {
+    /// The accepted proof algorithms' names (`dpop_signing_alg_values_supported`).
+    pub(crate) fn alg_names(&self) -> Vec<String> {
+        self.algorithms.iter().map(|a| format!("{a:?}")).collect()
+    }
+
     /// Whether responses to this request carry a `DPoP-Nonce` whatever their status: nonces
     /// are on and the request speaks DPoP (a `DPoP` header or `Authorization: DPoP`).
     pub(crate) fn nonce_for(&self, headers: &http::HeaderMap) -> bool {

@@ -91,6 +91,10 @@ pub mod dpop {}
 pub mod policies {}
 
 #[doc = concat!(include_str!("links.md"))]
+#[doc = include_str!("../../docs/mcp.md")]
+pub mod mcp {}
+
+#[doc = concat!(include_str!("links.md"))]
 #[doc = include_str!("../../docs/audit.md")]
 pub mod audit {}
 

@@ -15,7 +15,7 @@ use crate::reject::Responder;
 use crate::session::CookieFormat;
 use crate::source::{DEFAULT_MAX_TOKEN_BYTES, TokenSource};
 use crate::verify::{DEFAULT_LEEWAY, TokenType, Verifier};
-use crate::{ClaimNames, Clock, KeySource, Rejection, TokenCache};
+use crate::{ClaimNames, Clock, KeySource, ProtectedResource, Rejection, TokenCache};
 
 /// Builds an [`AuthLayer`]; start with [`AuthLayer::builder`], which takes the keys.
 #[must_use]
@@ -34,6 +34,7 @@ pub struct AuthLayerBuilder {
     responder: Responder,
     cache: TokenCache,
     hook: Option<Arc<dyn super::hook::SessionHook>>,
+    resource: Option<ProtectedResource>,
     #[cfg(feature = "revocation")]
     revocations: Option<crate::Revocations>,
     dpop: Option<crate::dpop::Dpop>,
@@ -47,6 +48,7 @@ impl fmt::Debug for AuthLayerBuilder {
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
             .field("responses", &self.responder)
+            .field("resource", &self.resource)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +67,9 @@ pub enum BuildError {
     InvalidRedirectUrl(String),
     /// The [DPoP](crate::dpop) settings cannot be used.
     Dpop(crate::dpop::DpopConfigError),
+    /// A [`protected_resource`](AuthLayerBuilder::protected_resource) is set but the layer
+    /// knows no issuer to name as its authorization server.
+    ResourceWithoutIssuer,
 }
 
 impl fmt::Display for BuildError {
@@ -83,6 +88,9 @@ impl fmt::Display for BuildError {
                 )
             }
             Self::Dpop(e) => e.fmt(f),
+            Self::ResourceWithoutIssuer => f.write_str(
+                "a protected resource needs an authorization server: configure the layer's issuer",
+            ),
         }
     }
 }
@@ -118,6 +126,7 @@ impl AuthLayerBuilder {
             responder: Responder::default(),
             cache: TokenCache::new(),
             hook: None,
+            resource: None,
             #[cfg(feature = "revocation")]
             revocations: None,
             dpop: None,
@@ -136,6 +145,17 @@ impl AuthLayerBuilder {
     /// ```
     pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
         self.dpop = Some(dpop);
+        self
+    }
+
+    /// Describes the API this layer guards as an OAuth protected resource (RFC 9728): its
+    /// metadata document is served by
+    /// [`AuthLayer::resource_metadata_routes`](crate::AuthLayer::resource_metadata_routes),
+    /// every 401 and step-up or scope 403 challenge names it (`resource_metadata`), and, unless
+    /// an [`audience`](Self::audience) is configured, tokens must carry the resource identifier
+    /// as their audience (RFC 8707). See [`ProtectedResource`].
+    pub fn protected_resource(mut self, resource: ProtectedResource) -> Self {
+        self.resource = Some(resource);
         self
     }
 
@@ -338,9 +358,9 @@ impl AuthLayerBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError`]: an empty source list, AuthKit without a cookie source, or a redirect URL
-    /// that cannot be a `Location` header.
-    pub fn build(self) -> Result<AuthLayer, BuildError> {
+    /// [`BuildError`]: an empty source list, AuthKit without a cookie source, a redirect URL
+    /// that cannot be a `Location` header, or a protected resource without an issuer.
+    pub fn build(mut self) -> Result<AuthLayer, BuildError> {
         crate::crypto::install_crypto_provider();
         let verifier = self.verifier();
         for url in [&self.responder.login, &self.responder.step_up].into_iter().flatten() {
@@ -367,14 +387,34 @@ impl AuthLayerBuilder {
         {
             return Err(BuildError::AuthKitWithoutCookie);
         }
-        let dpop = match self.dpop {
+        let dpop = match self.dpop.take() {
             Some(dpop) => Some(dpop.compile(self.clock.clone()).map_err(BuildError::Dpop)?),
             None => None,
         };
-        let mut responder = self.responder;
-        responder.dpop = dpop.as_ref().map(|d| d.challenge.clone());
+        self.responder.dpop = dpop.as_ref().map(|d| d.challenge.clone());
+        let resource = match self.resource.take() {
+            Some(_) if verifier.issuers.is_empty() => {
+                return Err(BuildError::ResourceWithoutIssuer);
+            }
+            Some(resource) => {
+                self.responder.resource_metadata = Some(Arc::from(resource.metadata_url()));
+                let header = sources.iter().any(|s| matches!(s, TokenSource::Bearer));
+                // RFC 9728 section 2: the proof algorithms, and whether only DPoP is accepted.
+                let algs = dpop.as_ref().map(|d| d.alg_names());
+                let dpop_meta = dpop
+                    .as_ref()
+                    .zip(algs.as_deref())
+                    .map(|(d, algs)| (algs, d.mode == crate::dpop::DpopMode::Required));
+                let document =
+                    resource.document(&verifier.issuers, header || dpop.is_some(), dpop_meta);
+                Some(Arc::new(super::ResourceMetadata::new(resource.metadata_path(), &document)))
+            }
+            None => None,
+        };
+        let responder = self.responder;
         let config = Config {
             dpop,
+            resource,
             cache: Cache::new(&self.cache),
             sources,
             max_token_bytes: self.max_token_bytes,
@@ -397,7 +437,11 @@ impl AuthLayerBuilder {
         Verifier {
             keys: store,
             issuers: issuers.into_iter().chain(self.issuers.iter().cloned()).collect(),
-            audiences: self.audiences.clone(),
+            // A protected resource's tokens are bound to it (RFC 8707), unless told otherwise.
+            audiences: match &self.resource {
+                Some(resource) if self.audiences.is_empty() => vec![resource.resource().to_owned()],
+                _ => self.audiences.clone(),
+            },
             leeway: self.leeway.as_secs(),
             typ: self.token_type.clone(),
             clock: self.clock.clone(),

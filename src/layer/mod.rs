@@ -23,6 +23,7 @@ use http::Request;
 use crate::audit::{self, RequestInfo};
 use crate::cache::{Cache, CacheStats, Origin};
 use crate::reject::Responder;
+use crate::resource_metadata;
 use crate::session::{self, CookieFormat};
 use crate::source::{self, TokenSource};
 use crate::verify::Verifier;
@@ -55,6 +56,8 @@ pub struct AuthLayer {
 }
 
 pub(crate) struct Config {
+    /// The RFC 9728 metadata document, when the layer guards a protected resource.
+    resource: Option<Arc<ResourceMetadata>>,
     cache: Option<Cache>,
     sources: Vec<TokenSource>,
     max_token_bytes: usize,
@@ -101,11 +104,76 @@ impl AuthLayer {
         self.config.cache.as_ref().map(Cache::stats)
     }
 
+    /// The routes that serve the layer's protected resource metadata (RFC 9728) at
+    /// `/.well-known/oauth-protected-resource` and, for a resource with a path, at the
+    /// path-suffixed form the challenges name; `None` without a
+    /// [`protected_resource`](AuthLayerBuilder::protected_resource). Merge them into the app,
+    /// outside any guard: the document is public (served with
+    /// `Access-Control-Allow-Origin: *`, so browser-based clients can read it).
+    ///
+    /// ```
+    /// use axum::{Router, routing::post};
+    /// use axum_session_mfa::{Algorithm, AuthLayer, Key, ProtectedResource, RequireAuth};
+    /// # let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+    /// let resource = ProtectedResource::new("https://api.example.com/mcp").unwrap();
+    /// let auth = AuthLayer::builder(key)
+    ///     .issuer("https://auth.example.com")
+    ///     .protected_resource(resource)
+    ///     .build()
+    ///     .unwrap();
+    /// let app: Router = Router::new()
+    ///     .route("/mcp", post(|| async { "..." }))
+    ///     .route_layer(RequireAuth::new())
+    ///     .merge(auth.resource_metadata_routes().expect("a protected resource is set"))
+    ///     .layer(auth);
+    /// ```
+    pub fn resource_metadata_routes<S>(&self) -> Option<axum::Router<S>>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let metadata = self.config.resource.clone()?;
+        let serve = move || {
+            let metadata = metadata.clone();
+            async move { metadata.response() }
+        };
+        let mut router = axum::Router::new()
+            .route(resource_metadata::WELL_KNOWN_PATH, axum::routing::get(serve.clone()));
+        if let Some(path) = self.config.resource.as_ref().map(|m| m.path.clone())
+            && &*path != resource_metadata::WELL_KNOWN_PATH
+        {
+            router = router.route(&path, axum::routing::get(serve));
+        }
+        Some(router)
+    }
+
     /// Verifies a token directly, outside any request (WebSocket handshakes, background jobs,
     /// tests). Sources, cookie formats, size limits and revocations do not apply (call
     /// [`Revocations::check`](crate::Revocations::check) on the result for the latter).
     pub async fn verify_token(&self, token: &str) -> Result<AuthContext, AuthError> {
         self.config.verifier.verify(token).await
+    }
+}
+
+/// A protected resource's metadata document, serialised once.
+pub(crate) struct ResourceMetadata {
+    path: Arc<str>,
+    body: axum::body::Bytes,
+}
+
+impl ResourceMetadata {
+    pub(crate) fn new(path: &str, document: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let body = serde_json::to_vec(document).expect("a JSON map serialises");
+        Self { path: Arc::from(path), body: body.into() }
+    }
+
+    fn response(&self) -> axum::response::Response {
+        use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE};
+        let headers = [
+            (CONTENT_TYPE, "application/json"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+            (ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ];
+        axum::response::IntoResponse::into_response((headers, self.body.clone()))
     }
 }
 

@@ -385,6 +385,57 @@ fn bad_configuration_fails_at_start_with_the_crates_message() {
     }
 }
 
+/// `AUTH_RESOURCE_URL` makes the demo's API an OAuth protected resource: RFC 9728 metadata
+/// naming the issuer, `resource_metadata` in the challenges, tokens bound to the resource, and
+/// `/api/reports` asking for a scope.
+#[test]
+fn auth_resource_url_makes_the_api_a_protected_resource() {
+    let port = free_port();
+    let resource = format!("http://127.0.0.1:{port}");
+    let demo = start_on(port, &[("AUTH_RESOURCE_URL", &resource)], None);
+    let (status, headers, body) =
+        http(&demo, "GET", "/.well-known/oauth-protected-resource", &[], None);
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "application/json"));
+    assert_eq!(
+        json_of(&body),
+        json!({
+            "resource": resource,
+            "authorization_servers": ["urn:axum-session-mfa:demo-issuer"],
+            "bearer_methods_supported": ["header"],
+        })
+    );
+    let metadata = format!("resource_metadata=\"{resource}/.well-known/oauth-protected-resource\"");
+    let (status, headers, body) = http(&demo, "GET", "/api/reports", &[], None);
+    assert_eq!((status, json_of(&body)["code"].clone()), (401, json!("missing_token")));
+    assert_eq!(headers["www-authenticate"], format!("Bearer {metadata}").as_str());
+    // The development issuer's tokens carry the resource as `aud`, and the scope asked for.
+    let token = |query: &str| http(&demo, "GET", &format!("/dev/token?{query}"), &[], None).2;
+    let bearer = |t: &str| format!("Bearer {t}");
+    let (status, headers, body) = http(
+        &demo,
+        "GET",
+        "/api/reports",
+        &[("authorization", &bearer(&token("mfa=false")))],
+        None,
+    );
+    assert_eq!((status, json_of(&body)["code"].clone()), (403, json!("insufficient_scope")));
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer error=\"insufficient_scope\""), "{challenge}");
+    assert!(challenge.contains("scope=\"reports:read\""), "{challenge}");
+    assert!(challenge.ends_with(&metadata), "{challenge}");
+    let scoped = token("scope=reports:read");
+    let (status, _, body) =
+        http(&demo, "GET", "/api/reports", &[("authorization", &bearer(&scoped))], None);
+    assert_eq!((status, json_of(&body)["reports"][0].clone()), (200, json!("q3-revenue")));
+    assert_eq!(http(&demo, "GET", "/me", &[("authorization", &bearer(&scoped))], None).0, 200);
+    // Not a resource identifier RFC 9728 allows: the demo does not start.
+    let stderr = refused_start(&os_env(&[("AUTH_RESOURCE_URL", "http://api.example.com/mcp")]));
+    assert!(
+        stderr.contains("AUTH_RESOURCE_URL: the resource identifier must use https"),
+        "{stderr}"
+    );
+}
+
 /// A key variable that is set but blank must not start the token-minting development issuer:
 /// the user meant to configure a key.
 #[test]

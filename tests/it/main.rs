@@ -27,8 +27,12 @@ mod fuzz_parsing;
 mod guard;
 #[cfg(feature = "jwks")]
 mod jwks;
+mod mcp;
+#[cfg(feature = "jwks")]
+mod mcp_example;
 #[cfg(feature = "redis")]
 mod redis_tls;
+mod resource;
 #[cfg(feature = "revocation")]
 mod revocation;
 mod sources;
@@ -47,6 +51,8 @@ mod interop_authkit;
 mod interop_dpop;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_jose;
+#[cfg(all(feature = "__interop", feature = "jwks"))]
+mod interop_mcp;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_oidc;
 #[cfg(feature = "__interop")]
