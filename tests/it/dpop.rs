@@ -783,3 +783,27 @@ async fn a_proof_replayed_to_another_instance_sharing_redis_is_refused() {
     assert_proof_refused(&one.send("/members", &one.token, &[&p]).await, "replayed");
     assert_eq!(two.send("/members", &two.token, &[&two.good()]).await.status, StatusCode::OK);
 }
+
+/// RFC 9728 metadata names the proof algorithms and whether bound tokens are required; the
+/// challenges still name the metadata.
+#[tokio::test]
+async fn resource_metadata_names_the_dpop_algorithms() {
+    use axum_session_mfa::ProtectedResource;
+    for (dpop, required) in [(Dpop::required(), true), (Dpop::allowed(), false)] {
+        let layer = common::builder_for(Algorithm::HS256)
+            .protected_resource(ProtectedResource::new("https://api.test").unwrap())
+            .dpop(dpop.algorithms([Algorithm::ES256, Algorithm::EdDSA]))
+            .build()
+            .unwrap();
+        let metadata: Router = layer.resource_metadata_routes().unwrap();
+        let req = common::get_req(axum_session_mfa::WELL_KNOWN_PATH).body(Body::empty()).unwrap();
+        let doc = send(&metadata, req).await.json();
+        assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
+        assert_eq!(doc["dpop_bound_access_tokens_required"], json!(required));
+        let app = common::router(layer);
+        let reply = send(&app, common::get_req("/members").body(Body::empty()).unwrap()).await;
+        let challenge = reply.www_authenticate();
+        assert!(challenge.contains("DPoP algs=\"ES256 EdDSA\""), "{challenge}");
+        assert!(challenge.contains("resource_metadata=\""), "{challenge}");
+    }
+}
