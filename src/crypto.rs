@@ -24,3 +24,15 @@ pub fn install_crypto_provider() {
     // Err means a provider is already installed (by us earlier, or by the application): keep it.
     let _ = provider.install_default();
 }
+
+/// SHA-256 of `data`, by the backend `install_crypto_provider` picks (DPoP's `ath`, thumbprints
+/// and store keys).
+pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
+    #[cfg(feature = "aws_lc_rs")]
+    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+    // Both backends implement SHA-256; an error here would be a broken backend.
+    (provider.key_utils.compute_digest)(data, jsonwebtoken::jwk::ThumbprintHash::SHA256)
+        .unwrap_or_default()
+}

@@ -96,6 +96,25 @@ pub enum AuthError {
         /// Seconds to wait before trying again; sent as `Retry-After`.
         retry_after: u64,
     },
+    /// The request's DPoP proof (RFC 9449) is missing or does not prove possession of the
+    /// token's key for this request; the detail says which check failed. See
+    /// [`dpop`](crate::dpop).
+    InvalidDpopProof(DpopProofError),
+    /// The layer [requires DPoP](crate::dpop::Dpop::required) and the token came as `Bearer`
+    /// (or in a cookie).
+    DpopRequired,
+    /// The token is DPoP-bound (`cnf.jkt`) and came as `Bearer` (or in a cookie): a bound token
+    /// is never accepted without its proof (no downgrade), whatever the layer's DPoP mode.
+    DpopBoundToken,
+    /// The layer [asks for server nonces](crate::dpop::Dpop::nonces) and the proof carries
+    /// none, or a stale one: retry with the `DPoP-Nonce` of the response.
+    UseDpopNonce,
+    /// The proof's `jti` could not be recorded (the store is unreachable), so the proof cannot
+    /// be told from a replay: refused for now (fail closed).
+    DpopUnavailable {
+        /// Seconds to wait before trying again; sent as `Retry-After`.
+        retry_after: u64,
+    },
 }
 
 impl AuthError {
@@ -137,6 +156,11 @@ impl AuthError {
             Self::SessionRevoked => ProblemCode::SessionRevoked,
             #[cfg(feature = "revocation")]
             Self::RevocationUnavailable { .. } => ProblemCode::RevocationUnavailable,
+            Self::InvalidDpopProof(_) => ProblemCode::InvalidDpopProof,
+            Self::DpopRequired => ProblemCode::DpopRequired,
+            Self::DpopBoundToken => ProblemCode::DpopBoundToken,
+            Self::UseDpopNonce => ProblemCode::UseDpopNonce,
+            Self::DpopUnavailable { .. } => ProblemCode::DpopUnavailable,
         }
     }
 
@@ -152,7 +176,8 @@ impl AuthError {
     }
 
     /// The code of the detail, for the variants that carry one ([`Malformed`],
-    /// [`ForbiddenHeader`], [`Claim`], [`SealError`]); `None` for the others.
+    /// [`ForbiddenHeader`], [`Claim`], [`SealError`], [`DpopProofError`]); `None` for the
+    /// others.
     ///
     /// ```
     /// use axum_session_mfa::{AuthError, Claim};
@@ -166,6 +191,7 @@ impl AuthError {
             Self::MissingClaim(c) | Self::InvalidClaim(c) => Some(c.code()),
             #[cfg(feature = "authkit")]
             Self::InvalidSession(e) => Some(e.code()),
+            Self::InvalidDpopProof(e) => Some(e.code()),
             _ => None,
         }
     }
@@ -185,6 +211,7 @@ impl AuthError {
             Self::RefreshUnavailable { retry_after } => Some(*retry_after),
             #[cfg(feature = "revocation")]
             Self::RevocationUnavailable { retry_after } => Some(*retry_after),
+            Self::DpopUnavailable { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -240,6 +267,19 @@ impl fmt::Display for AuthError {
             #[cfg(feature = "revocation")]
             Self::RevocationUnavailable { .. } => {
                 f.write_str("the revocation list is temporarily unavailable")
+            }
+            Self::InvalidDpopProof(what) => write!(f, "the DPoP proof is invalid: {what}"),
+            Self::DpopRequired => {
+                f.write_str("this resource requires DPoP: send the token as `Authorization: DPoP` with a proof")
+            }
+            Self::DpopBoundToken => {
+                f.write_str("the token is DPoP-bound: send it as `Authorization: DPoP` with a proof")
+            }
+            Self::UseDpopNonce => {
+                f.write_str("the DPoP proof must carry the nonce of the DPoP-Nonce response header")
+            }
+            Self::DpopUnavailable { .. } => {
+                f.write_str("the DPoP proof cannot be checked for replay right now")
             }
         }
     }
@@ -351,5 +391,46 @@ detail_enum! {
         MissingAccessToken => "missing_access_token", "the sealed session has no access token";
         /// The sealed session has no `user`.
         MissingUser => "missing_user", "the sealed session has no user";
+    }
+}
+
+detail_enum! {
+    /// Why a DPoP proof (RFC 9449) was refused ([`AuthError::InvalidDpopProof`]); see
+    /// [`dpop`](crate::dpop) for the checks, in their order.
+    DpopProofError {
+        /// No `DPoP` header came with an `Authorization: DPoP` token.
+        Missing => "missing", "no DPoP header";
+        /// More than one `DPoP` header.
+        Multiple => "multiple", "more than one DPoP header";
+        /// Not a compact JWS with JSON header and claims, too large, or a required claim
+        /// (`jti` of at most 256 bytes, `htm`, `htu`, `iat`) absent or of the wrong type.
+        Malformed => "malformed", "the proof is not a well-formed DPoP JWT";
+        /// The header's `typ` is not `dpop+jwt`.
+        Type => "type", "typ is not dpop+jwt";
+        /// `alg` is not one of the accepted asymmetric algorithms, or does not fit the `jwk`.
+        Algorithm => "algorithm", "alg is not accepted, or does not fit the key";
+        /// The header's `jwk` is absent, not a public key the crate accepts, or carries private
+        /// or symmetric key material (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`, `kty: oct`).
+        PrivateKey => "private_key", "jwk is not an acceptable public key";
+        /// The signature does not verify with the header's `jwk`.
+        Signature => "signature", "the signature does not verify with the proof's jwk";
+        /// `htm` is not the request's method.
+        Method => "method", "htm is not the request method";
+        /// `htu` is not the request's URI (scheme, host, path; query and fragment ignored).
+        Uri => "uri", "htu is not the request URI";
+        /// `iat` is older than the accepted window.
+        Stale => "stale", "iat is too old";
+        /// `iat` lies too far in the future.
+        Future => "future", "iat is in the future";
+        /// This proof's `jti` was already used within the window (a replay).
+        Replayed => "replayed", "the proof was already used";
+        /// `ath` is absent or not the base64url SHA-256 of the access token.
+        TokenHash => "token_hash", "ath is not the hash of the access token";
+        /// The proof's `jwk` is not the key the token is bound to (`cnf.jkt`).
+        KeyMismatch => "key_mismatch", "the proof key is not the key the token is bound to";
+        /// The token came as `Authorization: DPoP` but is not bound to a key (`cnf.jkt`).
+        UnboundToken => "unbound_token", "the token is not DPoP-bound (no cnf.jkt)";
+        /// The proof carries a `nonce` that this service did not issue, or an expired one.
+        Nonce => "nonce", "the nonce is invalid";
     }
 }

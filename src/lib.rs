@@ -11,6 +11,7 @@
 pub mod audit;
 #[cfg(feature = "authkit")]
 pub mod authkit;
+pub mod dpop;
 pub mod guide;
 #[cfg(feature = "jwks")]
 pub mod jwks;
@@ -52,7 +53,7 @@ pub use cross_origin::{
 pub use crypto::install_crypto_provider;
 #[cfg(feature = "authkit")]
 pub use error::SealError;
-pub use error::{AuthError, Claim, ForbiddenHeader, Malformed};
+pub use error::{AuthError, Claim, DpopProofError, ForbiddenHeader, Malformed};
 pub use extract::{DefaultMfa, Mfa, NamedPolicy};
 pub use guard::{Guard, GuardFuture, RequireAuth, RequireMfa, RequireRecentAuth, RequireScope};
 /// The JWS algorithms, from `jsonwebtoken` (a public dependency: see the crate docs).

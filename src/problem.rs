@@ -153,6 +153,23 @@ problems! {
     /// shared state is unreachable), so sessions are refused until it is back; `Retry-After`
     /// says when to try again.
     RevocationUnavailable = "revocation_unavailable", 503, "Service unavailable";
+    /// A DPoP-bound request (`Authorization: DPoP`) whose proof is refused; `reason` says which
+    /// check failed: `missing`, `multiple`, `malformed`, `type`, `algorithm`, `private_key`,
+    /// `signature`, `method`, `uri`, `stale`, `future`, `replayed`, `token_hash`,
+    /// `key_mismatch`, `unbound_token` or `nonce`. The challenge is `DPoP
+    /// error="invalid_dpop_proof"` with the accepted `algs`.
+    InvalidDpopProof = "invalid_dpop_proof", 401, "Invalid DPoP proof";
+    /// The layer requires DPoP and the token came as `Bearer` or in a cookie.
+    DpopRequired = "dpop_required", 401, "Invalid session";
+    /// A DPoP-bound token (`cnf.jkt`) came as `Bearer` or in a cookie: refused in every mode,
+    /// so a stolen bound token cannot be downgraded to a bearer one.
+    DpopBoundToken = "dpop_bound_token", 401, "Invalid session";
+    /// The layer asks for server nonces and the proof has none (or an expired one): retry with
+    /// the response's `DPoP-Nonce`. The challenge is `DPoP error="use_dpop_nonce"`.
+    UseDpopNonce = "use_dpop_nonce", 401, "DPoP nonce required";
+    /// The proof's `jti` could not be recorded (the store is unreachable), so a replay cannot
+    /// be ruled out; `Retry-After` says when to try again.
+    DpopUnavailable = "dpop_unavailable", 503, "Service unavailable";
 
     // A valid session refused, or a request refused before its session is read: `Denial`,
     // `RejectionKind::LayerMissing`, `CrossOriginError`.

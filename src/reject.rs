@@ -42,6 +42,8 @@ pub(crate) struct Responder {
     /// never send `amr` or `acr` (WorkOS), where signing in again cannot satisfy a method rule
     /// and the redirect would loop.
     pub(crate) step_up_recency_only: bool,
+    /// What the challenges offer when the layer speaks DPoP.
+    pub(crate) dpop: Option<Arc<crate::dpop::Challenge>>,
 }
 
 impl Default for Responder {
@@ -54,6 +56,7 @@ impl Default for Responder {
             on_reject: None,
             resource_metadata: None,
             step_up_recency_only: false,
+            dpop: None,
         }
     }
 }
@@ -66,6 +69,7 @@ impl fmt::Debug for Responder {
             .field("step_up_status", &self.step_up_status)
             .field("problem_type_base", &self.problem_type_base)
             .field("on_reject", &self.on_reject.as_ref().map(|_| "custom"))
+            .field("dpop", &self.dpop)
             .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
@@ -105,6 +109,7 @@ impl Responder {
             && self.on_reject.is_none()
             && self.resource_metadata.is_none()
             && !self.step_up_recency_only
+            && self.dpop.is_none()
     }
 
     /// The settings of a route without a layer, or of a layer with the defaults.
@@ -536,12 +541,18 @@ impl Rejection {
     /// [protected resource metadata](crate::AuthLayerBuilder::protected_resource), every
     /// challenge names it: `resource_metadata="<url>"` (RFC 9728 section 5.1).
     pub fn challenge(&self) -> Option<String> {
-        let mut challenge = self.bearer_challenge()?;
-        if let Some(url) = &self.responder.resource_metadata {
-            let separator = if challenge.contains(' ') { ", " } else { " " };
-            let _ = write!(challenge, "{separator}resource_metadata=\"{}\"", quoted(url));
-        }
-        Some(challenge)
+        let challenge = self.bearer_challenge()?;
+        let Some(url) = &self.responder.resource_metadata else { return Some(challenge) };
+        let param = format!("resource_metadata=\"{}\"", quoted(url));
+        let with = |c: &str| {
+            let separator = if c.contains(' ') { ", " } else { " " };
+            format!("{c}{separator}{param}")
+        };
+        // Two challenges (`Bearer, DPoP algs=...`): each names the metadata.
+        Some(match challenge.strip_prefix("Bearer, ") {
+            Some(dpop) => format!("{}, {}", with("Bearer"), with(dpop)),
+            None => with(&challenge),
+        })
     }
 
     /// The `Bearer` challenge (RFC 6750, RFC 9470) without the resource metadata.
@@ -549,6 +560,11 @@ impl Rejection {
         let invalid = |error: &str, e: &AuthError| {
             format!("Bearer error=\"{error}\", error_description=\"{}\"", quoted(&e.to_string()))
         };
+        if let RejectionKind::Unauthenticated(e) = &self.kind
+            && let Some(challenge) = crate::dpop::challenge(self.responder.dpop.as_deref(), e)
+        {
+            return challenge;
+        }
         match &self.kind {
             RejectionKind::Unauthenticated(AuthError::MissingToken) => Some("Bearer".to_owned()),
             RejectionKind::Unauthenticated(e) if e.retry_after().is_some() => None,
@@ -749,7 +765,7 @@ fn escape(text: &str) -> String {
 
 /// Keeps the characters RFC 6750 allows in `error_description` and `acr_values` quoted
 /// strings: visible ASCII and space, without `"` and `\`.
-fn quoted(s: &str) -> String {
+pub(crate) fn quoted(s: &str) -> String {
     s.chars().filter(|c| (' '..='~').contains(c) && !matches!(c, '"' | '\\')).collect()
 }
 

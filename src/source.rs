@@ -18,6 +18,9 @@
 //! * More than one `Authorization` header is [`AuthError::AmbiguousToken`]; a scheme other
 //!   than `Bearer` (case-insensitive) is not ours and counts as no token; `Bearer` with an
 //!   empty or space-containing credential is [`AuthError::MalformedHeader`].
+//! * With [DPoP](crate::dpop) on, `Authorization: DPoP <token>` (RFC 9449) is read too, even
+//!   when no source is [`TokenSource::Bearer`], and marked as such: the layer then asks for its
+//!   proof. With DPoP off, the `DPoP` scheme is not ours either.
 //! * A token longer than the size limit (8 KiB by default) is [`AuthError::TokenTooLarge`],
 //!   refused before any decoding.
 
@@ -64,6 +67,8 @@ pub(crate) struct Found<'a> {
     /// Borrowed from the request's headers, unless a `Cookie` header had to be repaired.
     pub(crate) token: Cow<'a, str>,
     pub(crate) source: &'a TokenSource,
+    /// Sent as `Authorization: DPoP` (only read with DPoP on): it needs a proof.
+    pub(crate) dpop: bool,
 }
 
 /// The tokens a request carries, one per source that carries one (never empty); the caller
@@ -79,26 +84,35 @@ impl<'a> FoundAll<'a> {
     }
 }
 
-/// Finds the tokens per the rules in the module docs.
+/// Finds the tokens per the rules in the module docs; `dpop`: the `DPoP` scheme is read too.
 pub(crate) fn find<'a>(
     sources: &'a [TokenSource],
     headers: &'a HeaderMap,
     limit: usize,
+    dpop: bool,
 ) -> Result<FoundAll<'a>, AuthError> {
+    static AUTHORIZATION_HEADER: TokenSource = TokenSource::Bearer;
     let mut first: Option<Found<'a>> = None;
     let mut others = Vec::new();
-    for source in sources {
-        let token = match source {
-            TokenSource::Cookie(name) => from_cookies(headers, name)?,
-            TokenSource::Bearer => from_bearer(headers)?,
+    let reads_header = sources.contains(&TokenSource::Bearer);
+    // Without a Bearer source, DPoP still reads the `Authorization` header (its scheme only).
+    let extra = (dpop && !reads_header).then_some(&AUTHORIZATION_HEADER);
+    for source in sources.iter().chain(extra) {
+        let (token, is_dpop) = match source {
+            TokenSource::Cookie(name) => (from_cookies(headers, name)?, false),
+            TokenSource::Bearer => match from_authorization(headers, reads_header, dpop)? {
+                Some((token, is_dpop)) => (Some(token), is_dpop),
+                None => (None, false),
+            },
         };
         let Some(token) = token else { continue };
         if token.len() > limit {
             return Err(AuthError::TokenTooLarge { limit });
         }
+        let found = Found { token, source, dpop: is_dpop };
         match &first {
-            None => first = Some(Found { token, source }),
-            Some(_) => others.push(Found { token, source }),
+            None => first = Some(found),
+            Some(_) => others.push(found),
         }
     }
     first.map(|first| FoundAll { first, others }).ok_or(AuthError::MissingToken)
@@ -159,7 +173,13 @@ fn unquote(raw: &str) -> &str {
     raw.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(raw)
 }
 
-fn from_bearer(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, AuthError> {
+/// The credential of the `Authorization` header for the schemes read (`Bearer`, `DPoP`), and
+/// whether it was `DPoP`.
+fn from_authorization(
+    headers: &HeaderMap,
+    bearer: bool,
+    dpop: bool,
+) -> Result<Option<(Cow<'_, str>, bool)>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
@@ -168,7 +188,9 @@ fn from_bearer(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, AuthError> {
     let bytes = value.as_bytes();
     let split = bytes.iter().position(|b| matches!(b, b' ' | b'\t')).unwrap_or(bytes.len());
     let (scheme, rest) = bytes.split_at(split);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let is_dpop = dpop && scheme.eq_ignore_ascii_case(b"dpop");
+    let is_bearer = bearer && scheme.eq_ignore_ascii_case(b"bearer");
+    if !is_dpop && !is_bearer {
         // Not ours, but a header that is not visible ASCII is malformed whatever its scheme.
         return value.to_str().map(|_| None).map_err(|_| AuthError::MalformedHeader);
     }
@@ -186,5 +208,5 @@ fn from_bearer(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, AuthError> {
         return Err(AuthError::MalformedHeader);
     }
     let token = std::str::from_utf8(token).map_err(|_| AuthError::MalformedHeader)?;
-    Ok(Some(Cow::Borrowed(token)))
+    Ok(Some((Cow::Borrowed(token), is_dpop)))
 }

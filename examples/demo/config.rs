@@ -19,6 +19,7 @@ use std::sync::Arc;
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::AuthLayerBuilder;
 use axum_session_mfa::authkit::IronPasswords;
+use axum_session_mfa::dpop::DpopMode;
 use axum_session_mfa::jwks::{IssuerKeys, JwksKeys};
 #[cfg(feature = "lifecycle")]
 use axum_session_mfa::lifecycle::{
@@ -31,7 +32,7 @@ use axum_session_mfa::store::{MemoryStore, RevocationStore, Store};
 use axum_session_mfa::{Algorithm, Key, KeySource, ProtectedResource};
 
 /// Every `AUTH_*` variable the demo reads.
-const KNOWN: [&str; 24] = [
+const KNOWN: [&str; 25] = [
     "AUTH_HS256_SECRET",
     "AUTH_PUBLIC_KEY_PEM",
     "AUTH_ALG",
@@ -55,6 +56,7 @@ const KNOWN: [&str; 24] = [
     "AUTH_SSF_AUDIENCE",
     "AUTH_WORKOS_WEBHOOK_SECRET",
     "AUTH_WORKOS_EVENTS",
+    "AUTH_DPOP",
     "AUTH_RESOURCE_URL",
 ];
 
@@ -108,6 +110,8 @@ pub struct Config {
     /// `AUTH_SSF_ISSUER`: the OpenID Shared Signals transmitter whose events revoke sessions.
     #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
     pub ssf_issuer: Option<String>,
+    /// `AUTH_DPOP`: `allowed` or `required` (RFC 9449 proofs, their `jti` kept in the store).
+    pub dpop: Option<DpopMode>,
     /// `AUTH_RESOURCE_URL`: the API is an OAuth protected resource with this identifier
     /// (RFC 9728 metadata, `resource_metadata` in challenges, tokens bound to it as `aud`).
     pub resource: Option<ProtectedResource>,
@@ -292,6 +296,14 @@ impl Config {
                         too"
             .into());
         }
+        let dpop = match get("AUTH_DPOP").as_deref() {
+            None => None,
+            Some("allowed") => Some(DpopMode::Allowed),
+            Some("required") => Some(DpopMode::Required),
+            Some(other) => {
+                return Err(format!("AUTH_DPOP is `allowed` or `required`, not {other:?}"));
+            }
+        };
         let resource = get("AUTH_RESOURCE_URL")
             .map(|url| ProtectedResource::new(url).map_err(|e| format!("AUTH_RESOURCE_URL: {e}")))
             .transpose()?;
@@ -307,6 +319,7 @@ impl Config {
             );
         }
         Ok(Self {
+            dpop,
             resource,
             addr,
             cookie,

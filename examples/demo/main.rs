@@ -35,6 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 #[cfg(feature = "lifecycle")]
+use axum_session_mfa::dpop::{Dpop, DpopMode};
 use axum_session_mfa::lifecycle::Sessions;
 use axum_session_mfa::{
     AuthContext, AuthLayer, AuthLayerBuilder, CrossOriginProtectionLayer, DenyRule, MfaPolicy,
@@ -80,7 +81,7 @@ async fn main() {
     let revocations = Revocations::builder(stores.revocations.clone()).start().await;
     // Follows the other instances' revocations (nothing to follow in memory).
     tokio::spawn(revocations.keep_current());
-    let answers = Answers::of(&config);
+    let answers = Answers::of(&config, stores.sessions.clone());
 
     let (auth, mode) = match (config.keys.take(), config.sign_in.take()) {
         #[cfg(feature = "lifecycle")]
@@ -230,11 +231,18 @@ struct Answers {
     resource: Option<ProtectedResource>,
     /// With sign-in: the provider's name, for the page that sends browsers there to step up.
     provider: Option<String>,
+    /// AUTH_DPOP: DPoP-bound tokens allowed or required, proofs spent in the shared store.
+    dpop: Option<Dpop>,
 }
 
 impl Answers {
-    fn of(config: &Config) -> Self {
+    fn of(config: &Config, store: Arc<dyn axum_session_mfa::store::Store>) -> Self {
+        let dpop = config.dpop.map(|mode| match mode {
+            DpopMode::Required => Dpop::required(),
+            _ => Dpop::allowed(),
+        });
         Self {
+            dpop: dpop.map(|d| d.store(store)),
             issuers: config.issuers.clone(),
             audiences: config.audiences.clone(),
             step_up_url: config.step_up_url.clone(),
@@ -253,6 +261,9 @@ impl Answers {
         }
         if let Some(url) = &self.step_up_url {
             auth = auth.step_up_redirect(url);
+        }
+        if let Some(dpop) = self.dpop {
+            auth = auth.dpop(dpop);
         }
         if let Some(resource) = self.resource {
             auth = auth.protected_resource(resource);

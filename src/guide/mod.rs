@@ -83,6 +83,10 @@ pub mod shared_signals {}
 pub mod idp_events {}
 
 #[doc = concat!(include_str!("links.md"))]
+#[doc = include_str!("../../docs/dpop.md")]
+pub mod dpop {}
+
+#[doc = concat!(include_str!("links.md"))]
 #[doc = include_str!("../../docs/policies.md")]
 pub mod policies {}
 

@@ -4,7 +4,7 @@
 //! 1. `use` must be absent or `sig`; `key_ops`, when present, must contain `verify`.
 //! 2. Symmetric keys (`kty: oct`) are never accepted from a JWKS: a published HMAC secret is no
 //!    secret, and it would let anyone forge tokens.
-//! 3. The algorithm is the JWK's `alg` when present, else derived from the key type:
+//! 3. (2 to 4 are `pin.rs`, shared with DPoP proofs.) The algorithm is the JWK's `alg` when present, else derived from the key type:
 //!    `RSA` → RS256, `EC` `P-256` → ES256, `EC` `P-384` → ES384, `OKP` `Ed25519` → EdDSA.
 //!    An `alg` must be a signature algorithm that fits the key: RS256/384/512 or PS256/384/512
 //!    for `RSA`, ES256 for `P-256`, ES384 for `P-384`, EdDSA for `Ed25519`. Anything else
@@ -14,98 +14,12 @@
 //!
 //! A key that fails the rule is skipped (and logged once); the other keys of the set are kept.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
-};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse};
 use serde_json::Value;
 
 use super::Key;
-
-/// Smallest accepted RSA modulus, in bytes (2048 bits).
-const MIN_RSA_MODULUS_BYTES: usize = 256;
-
-fn signature_alg(alg: KeyAlgorithm) -> Result<Algorithm, &'static str> {
-    Ok(match alg {
-        KeyAlgorithm::RS256 => Algorithm::RS256,
-        KeyAlgorithm::RS384 => Algorithm::RS384,
-        KeyAlgorithm::RS512 => Algorithm::RS512,
-        KeyAlgorithm::PS256 => Algorithm::PS256,
-        KeyAlgorithm::PS384 => Algorithm::PS384,
-        KeyAlgorithm::PS512 => Algorithm::PS512,
-        KeyAlgorithm::ES256 => Algorithm::ES256,
-        KeyAlgorithm::ES384 => Algorithm::ES384,
-        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
-        KeyAlgorithm::HS256 | KeyAlgorithm::HS384 | KeyAlgorithm::HS512 => {
-            return Err("HMAC algorithms are never accepted from a JWKS");
-        }
-        _ => return Err("alg is not a supported signature algorithm"),
-    })
-}
-
-fn decoded_len(b64: &str) -> Option<usize> {
-    URL_SAFE_NO_PAD.decode(b64).ok().map(|bytes| bytes.len())
-}
-
-fn significant_len(b64: &str) -> Option<usize> {
-    let bytes = URL_SAFE_NO_PAD.decode(b64).ok()?;
-    Some(bytes.iter().skip_while(|b| **b == 0).count())
-}
-
-/// The algorithm a key is pinned to, with the material's size checked.
-fn pinned_alg(jwk: &Jwk) -> Result<Algorithm, &'static str> {
-    let declared = jwk.common.key_algorithm.map(signature_alg).transpose()?;
-    let alg = match &jwk.algorithm {
-        AlgorithmParameters::OctetKey(_) => {
-            return Err("symmetric (oct) keys are never accepted from a JWKS");
-        }
-        AlgorithmParameters::RSA(rsa) => {
-            if significant_len(&rsa.n).is_none_or(|n| n < MIN_RSA_MODULUS_BYTES) {
-                return Err("RSA modulus is missing, malformed or shorter than 2048 bits");
-            }
-            if significant_len(&rsa.e).is_none_or(|e| e == 0) {
-                return Err("RSA exponent is missing or malformed");
-            }
-            match declared {
-                None => Algorithm::RS256,
-                Some(alg @ (Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512)) => alg,
-                Some(alg @ (Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)) => alg,
-                Some(_) => return Err("alg does not fit an RSA key"),
-            }
-        }
-        AlgorithmParameters::EllipticCurve(ec) => {
-            let (derived, len) = match ec.curve {
-                EllipticCurve::P256 => (Algorithm::ES256, 32),
-                EllipticCurve::P384 => (Algorithm::ES384, 48),
-                _ => return Err("unsupported EC curve"),
-            };
-            if decoded_len(&ec.x) != Some(len) || decoded_len(&ec.y) != Some(len) {
-                return Err("EC coordinates do not have the curve's length");
-            }
-            match declared {
-                None => derived,
-                Some(alg) if alg == derived => alg,
-                Some(_) => return Err("alg does not fit the EC curve"),
-            }
-        }
-        AlgorithmParameters::OctetKeyPair(okp) => {
-            if okp.curve != EllipticCurve::Ed25519 {
-                return Err("unsupported OKP curve");
-            }
-            if decoded_len(&okp.x) != Some(32) {
-                return Err("Ed25519 key does not have 32 bytes");
-            }
-            match declared {
-                None | Some(Algorithm::EdDSA) => Algorithm::EdDSA,
-                Some(_) => return Err("alg does not fit an Ed25519 key"),
-            }
-        }
-        _ => return Err("unsupported or incomplete key (kty)"),
-    };
-    Ok(alg)
-}
+use super::pin::pinned_alg;
 
 /// Converts one member of a JWKS `keys` array, or says why it is skipped.
 pub(crate) fn key_from_jwk(value: &Value) -> Result<Key, &'static str> {
@@ -138,6 +52,9 @@ pub(crate) fn key_from_jwk(value: &Value) -> Result<Key, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::Algorithm;
     use serde_json::json;
 
     fn b64(len: usize) -> String {

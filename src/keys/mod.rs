@@ -3,6 +3,8 @@
 
 mod static_keys;
 
+pub(crate) mod pin;
+
 #[cfg(feature = "jwks")]
 pub(crate) mod discovery;
 #[cfg(feature = "jwks")]

@@ -37,6 +37,7 @@ pub struct AuthLayerBuilder {
     resource: Option<ProtectedResource>,
     #[cfg(feature = "revocation")]
     revocations: Option<crate::Revocations>,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 impl fmt::Debug for AuthLayerBuilder {
@@ -64,6 +65,8 @@ pub enum BuildError {
     /// A sign-in or step-up URL cannot be sent in a `Location` header, or its query already
     /// has `return_to`, `max_age` or `acr_values` (the parameters the redirect adds).
     InvalidRedirectUrl(String),
+    /// The [DPoP](crate::dpop) settings cannot be used.
+    Dpop(crate::dpop::DpopConfigError),
     /// A [`protected_resource`](AuthLayerBuilder::protected_resource) is set but the layer
     /// knows no issuer to name as its authorization server.
     ResourceWithoutIssuer,
@@ -84,6 +87,7 @@ impl fmt::Display for BuildError {
                      max_age or acr_values"
                 )
             }
+            Self::Dpop(e) => e.fmt(f),
             Self::ResourceWithoutIssuer => f.write_str(
                 "a protected resource needs an authorization server: configure the layer's issuer",
             ),
@@ -125,7 +129,23 @@ impl AuthLayerBuilder {
             resource: None,
             #[cfg(feature = "revocation")]
             revocations: None,
+            dpop: None,
         }
+    }
+
+    /// Accepts or requires DPoP-bound tokens (RFC 9449): `Authorization: DPoP` with a proof of
+    /// possession, checked on every request. Without it, the `DPoP` scheme is not read, and a
+    /// DPoP-bound token sent as `Bearer` is refused all the same. See [`dpop`](crate::dpop).
+    ///
+    /// ```
+    /// use axum_session_mfa::dpop::Dpop;
+    /// use axum_session_mfa::{Algorithm, AuthLayer, Key};
+    /// # let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
+    /// let auth = AuthLayer::builder(key).dpop(Dpop::allowed()).build().unwrap();
+    /// ```
+    pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
     }
 
     /// Describes the API this layer guards as an OAuth protected resource (RFC 9728): its
@@ -367,6 +387,11 @@ impl AuthLayerBuilder {
         {
             return Err(BuildError::AuthKitWithoutCookie);
         }
+        let dpop = match self.dpop.take() {
+            Some(dpop) => Some(dpop.compile(self.clock.clone()).map_err(BuildError::Dpop)?),
+            None => None,
+        };
+        self.responder.dpop = dpop.as_ref().map(|d| d.challenge.clone());
         let resource = match self.resource.take() {
             Some(_) if verifier.issuers.is_empty() => {
                 return Err(BuildError::ResourceWithoutIssuer);
@@ -374,12 +399,21 @@ impl AuthLayerBuilder {
             Some(resource) => {
                 self.responder.resource_metadata = Some(Arc::from(resource.metadata_url()));
                 let header = sources.iter().any(|s| matches!(s, TokenSource::Bearer));
-                let document = resource.document(&verifier.issuers, header, None);
+                // RFC 9728 section 2: the proof algorithms, and whether only DPoP is accepted.
+                let algs = dpop.as_ref().map(|d| d.alg_names());
+                let dpop_meta = dpop
+                    .as_ref()
+                    .zip(algs.as_deref())
+                    .map(|(d, algs)| (algs, d.mode == crate::dpop::DpopMode::Required));
+                let document =
+                    resource.document(&verifier.issuers, header || dpop.is_some(), dpop_meta);
                 Some(Arc::new(super::ResourceMetadata::new(resource.metadata_path(), &document)))
             }
             None => None,
         };
+        let responder = self.responder;
         let config = Config {
+            dpop,
             resource,
             cache: Cache::new(&self.cache),
             sources,
@@ -387,7 +421,7 @@ impl AuthLayerBuilder {
             format,
             verifier,
             // The defaults need no extension: guards and extractors fall back to them.
-            responder: (!self.responder.is_default()).then(|| Arc::new(self.responder)),
+            responder: (!responder.is_default()).then(|| Arc::new(responder)),
             hook: self.hook,
             #[cfg(feature = "revocation")]
             revocations: self.revocations,

@@ -69,6 +69,8 @@ pub(crate) struct Config {
     /// Revoked sessions, checked on every request after verification (and the cache).
     #[cfg(feature = "revocation")]
     revocations: Option<crate::Revocations>,
+    /// DPoP (RFC 9449): the proof checked on every request after verification; `None`: off.
+    pub(super) dpop: Option<Arc<crate::dpop::DpopCheck>>,
 }
 
 impl fmt::Debug for AuthLayer {
@@ -175,7 +177,8 @@ impl Config {
     /// Finds and verifies the token, refreshing a sealed session that is due. The request is
     /// only borrowed mutably, so the future stays `Send` for bodies that are not `Sync`.
     async fn authenticate<B>(&self, req: &mut Request<B>) -> (AuthOutcome, SetCookie) {
-        let found = source::find(&self.sources, req.headers(), self.max_token_bytes);
+        let reads_dpop = self.dpop.is_some();
+        let found = source::find(&self.sources, req.headers(), self.max_token_bytes, reads_dpop);
         let mut set_cookie = None;
         let (result, label) = match &found {
             Ok(found) => {
@@ -191,7 +194,15 @@ impl Config {
                         set_cookie = hook.clear(found);
                     }
                 }
-                (result, found.first.source.label())
+                // After the cache too: every request needs its own fresh proof.
+                let parts = crate::dpop::Parts {
+                    method: req.method(),
+                    uri: req.uri(),
+                    headers: req.headers(),
+                    extensions: req.extensions(),
+                };
+                result = crate::dpop::check(self.dpop.as_deref(), parts, found, result).await;
+                (result, if found.first.dpop { "dpop" } else { found.first.source.label() })
             }
             Err(e) => (Err(e.clone()), "request"),
         };

@@ -67,6 +67,7 @@ where
         let config = self.config.clone();
         ResponseFuture {
             inner: Box::pin(async move {
+                let nonce_always = config.dpop.as_ref().is_some_and(|d| d.nonce_for(req.headers()));
                 let (outcome, set_cookie) = config.authenticate(&mut req).await;
                 let extensions = req.extensions_mut();
                 extensions.insert(outcome);
@@ -76,6 +77,12 @@ where
                 let mut response = inner.call(req).await?;
                 if let Some(value) = set_cookie {
                     config.add_cookie(&mut response, value);
+                }
+                if let Some(dpop) = &config.dpop
+                    && (nonce_always || response.status() == http::StatusCode::UNAUTHORIZED)
+                    && let Some(nonce) = dpop.nonce_header()
+                {
+                    response.headers_mut().insert("dpop-nonce", nonce);
                 }
                 Ok(response)
             }),

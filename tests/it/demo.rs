@@ -746,6 +746,7 @@ fn sign_in_configuration_is_checked_at_start() {
             "AUTH_WORKOS_WEBHOOK_SECRET applies to the sign-in routes",
         ),
         (vec![WORKOS, SECRET, IRON, ("AUTH_WORKOS_EVENTS", "push")], "AUTH_WORKOS_EVENTS \"push\""),
+        (vec![HS256, ("AUTH_DPOP", "maybe")], "AUTH_DPOP is `allowed` or `required`"),
     ] {
         let stderr = refused_start(&os_env(&env));
         assert!(stderr.contains(says), "{env:?}: {stderr}");
@@ -1548,4 +1549,34 @@ fn workos_webhook_and_events_configuration() {
     let _ = std::fs::remove_file(&log);
     assert!(banner.contains("WorkOS Events API: polled every 5 s"), "{banner}");
     assert!(!banner.contains("WorkOS webhook"), "{banner}");
+}
+
+/// `AUTH_DPOP=required`: bearer tokens are refused, the challenge offers DPoP only, and a
+/// bound token with its proof passes (once: the proof is spent).
+#[test]
+fn dpop_required_by_environment() {
+    const SECRET: &str = "demo-shared-secret-of-at-least-32-bytes";
+    let demo = start(&[("AUTH_HS256_SECRET", SECRET), ("AUTH_DPOP", "required")]);
+    let (status, headers, _) = http(&demo, "GET", "/me", &[], None);
+    assert_eq!(status, 401);
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("DPoP algs="), "{challenge}");
+    let h = crate::dpop::holder(Algorithm::ES256);
+    let mut c = claims();
+    c["cnf"] = json!({"jkt": h.jkt});
+    let token = hmac_token(&json!({"alg": "HS256", "typ": "JWT"}), &c, SECRET.as_bytes());
+    let unbound = hmac_token(&json!({"alg": "HS256", "typ": "JWT"}), &claims(), SECRET.as_bytes());
+    let bearer = format!("Bearer {unbound}");
+    let (status, _, body) = http(&demo, "GET", "/me", &[("authorization", &bearer)], None);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("dpop_required"), "{body}");
+    let htu = format!("{}/me", demo.base);
+    let proof = crate::dpop::proof_with(&h, &crate::dpop::claims("GET", &htu, &token, now()));
+    let dpop = format!("DPoP {token}");
+    let headers = [("authorization", dpop.as_str()), ("dpop", proof.as_str())];
+    let (status, _, body) = http(&demo, "GET", "/me", &headers, None);
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = http(&demo, "GET", "/me", &headers, None);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("replayed"), "{body}");
 }

@@ -20,6 +20,7 @@ mod context;
 mod cross_origin;
 #[cfg(feature = "jwks")]
 mod demo;
+mod dpop;
 #[cfg(feature = "jwks")]
 mod examples;
 mod fuzz_parsing;
@@ -46,6 +47,8 @@ mod browser;
 mod cluster;
 #[cfg(all(feature = "__interop", feature = "authkit"))]
 mod interop_authkit;
+#[cfg(feature = "__interop")]
+mod interop_dpop;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
 mod interop_jose;
 #[cfg(all(feature = "__interop", feature = "jwks"))]
