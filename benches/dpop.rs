@@ -8,7 +8,9 @@
 //!   `htm`/`htu`/`iat`/`ath`, thumbprint against `cnf.jkt`, and the `jti` spent in a
 //!   `MemoryStore`.
 //!
-//! `cargo bench --bench dpop -- --warm-up-time 2 --measurement-time 5`
+//! * `dpop_es256_redis` (feature `redis`): the same, the `jti` spent in Redis.
+//!
+//! `cargo bench --bench dpop --features redis -- --warm-up-time 2 --measurement-time 5`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -125,7 +127,7 @@ fn request(scheme: &str, token: &str, proof: Option<String>) -> Request<Body> {
 
 fn bench(c: &mut Criterion) {
     axum_session_mfa::install_crypto_provider();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let encoding = EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap();
     let key = Key::rsa_pem(Algorithm::RS256, &fixture("rsa_public.pem")).unwrap();
     let bearer_token = token(&encoding, None);
@@ -152,6 +154,29 @@ fn bench(c: &mut Criterion) {
         let ath = URL_SAFE_NO_PAD.encode(sha256(bound.as_bytes()));
         let dpop_app = app(layer(&key, Some(dpop())));
         group.bench_function(name, |b| {
+            b.to_async(&rt).iter_batched(
+                || request("DPoP", &bound, Some(proof(&h, &ath))),
+                |req| async {
+                    let res = dpop_app.clone().oneshot(req).await.unwrap();
+                    assert_eq!(res.status(), 200);
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    // The same ES256 request with each `jti` spent in Redis (feature `redis`, a Redis at
+    // 127.0.0.1:6379 or REDIS_URL): what a proof costs when replays are refused on every
+    // instance.
+    #[cfg(feature = "redis")]
+    {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let store = axum_session_mfa::store::RedisStore::new(&url).unwrap();
+        rt.block_on(store.ping()).expect("the Redis bench needs a Redis (REDIS_URL)");
+        let h = holder(Algorithm::ES256, "ec256_private.pem");
+        let bound = token(&encoding, Some(&h.jkt));
+        let ath = URL_SAFE_NO_PAD.encode(sha256(bound.as_bytes()));
+        let dpop_app = app(layer(&key, Some(dpop().store(store))));
+        group.bench_function("dpop_es256_redis", |b| {
             b.to_async(&rt).iter_batched(
                 || request("DPoP", &bound, Some(proof(&h, &ath))),
                 |req| async {
