@@ -433,10 +433,17 @@ impl AuthLayerBuilder {
     /// and claim names. The layer is built with exactly this; the lifecycle's callback verifies
     /// with it too, so both judge tokens alike.
     pub(crate) fn verifier(&self) -> Verifier {
-        let KeySource { store, issuers } = self.keys.clone();
+        let KeySource { store, issuers: mut all } = self.keys.clone();
+        // Each issuer once (the key source's and `issuer(..)` may name the same): the resource
+        // metadata lists them as its authorization servers.
+        for issuer in &self.issuers {
+            if !all.contains(issuer) {
+                all.push(issuer.clone());
+            }
+        }
         Verifier {
             keys: store,
-            issuers: issuers.into_iter().chain(self.issuers.iter().cloned()).collect(),
+            issuers: all,
             // A protected resource's tokens are bound to it (RFC 8707), unless told otherwise.
             audiences: match &self.resource {
                 Some(resource) if self.audiences.is_empty() => vec![resource.resource().to_owned()],

@@ -184,6 +184,11 @@ async fn the_metadata_document_is_served_at_the_path_suffixed_well_known_url() {
     )
     .await;
     assert_eq!(reply.json()["bearer_methods_supported"], json!([]));
+    // An issuer named twice (by the key source and `issuer`, say) is listed once.
+    let app = resource_app(resource_layer().issuer(ISSUER).build().unwrap());
+    let path = "/.well-known/oauth-protected-resource/mcp";
+    let reply = send(&app, get_req(path).body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.json()["authorization_servers"], json!([ISSUER]));
     // Named authorization servers replace the layer's issuers; a resource without a path is
     // described at the root.
     let resource = ProtectedResource::new("https://api.example.com")
