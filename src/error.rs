@@ -103,8 +103,10 @@ pub enum AuthError {
     /// The layer [requires DPoP](crate::dpop::Dpop::required) and the token came as `Bearer`
     /// (or in a cookie).
     DpopRequired,
-    /// The token is DPoP-bound (`cnf.jkt`) and came as `Bearer` (or in a cookie): a bound token
-    /// is never accepted without its proof (no downgrade), whatever the layer's DPoP mode.
+    /// The token is bound to a key (a `cnf` claim: DPoP's `cnf.jkt`, or another confirmation
+    /// method such as a certificate's `x5t#S256`) and came as `Bearer` (or in a cookie, or to
+    /// [`verify_token`](crate::AuthLayer::verify_token)): a bound token is never accepted
+    /// without its proof (no downgrade), whatever the layer's DPoP mode.
     DpopBoundToken,
     /// The layer [asks for server nonces](crate::dpop::Dpop::nonces) and the proof carries
     /// none, or a stale one: retry with the `DPoP-Nonce` of the response.
@@ -273,7 +275,7 @@ impl fmt::Display for AuthError {
                 f.write_str("this resource requires DPoP: send the token as `Authorization: DPoP` with a proof")
             }
             Self::DpopBoundToken => {
-                f.write_str("the token is DPoP-bound: send it as `Authorization: DPoP` with a proof")
+                f.write_str("the token is bound to a key (cnf): send it with a proof of that key (`Authorization: DPoP`)")
             }
             Self::UseDpopNonce => {
                 f.write_str("the DPoP proof must carry the nonce of the DPoP-Nonce response header")

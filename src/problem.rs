@@ -161,8 +161,9 @@ problems! {
     InvalidDpopProof = "invalid_dpop_proof", 401, "Invalid DPoP proof";
     /// The layer requires DPoP and the token came as `Bearer` or in a cookie.
     DpopRequired = "dpop_required", 401, "Invalid session";
-    /// A DPoP-bound token (`cnf.jkt`) came as `Bearer` or in a cookie: refused in every mode,
-    /// so a stolen bound token cannot be downgraded to a bearer one.
+    /// A sender-constrained token (any `cnf` claim: DPoP's `jkt`, or a certificate's
+    /// `x5t#S256` this layer cannot check) came as `Bearer` or in a cookie: refused in every
+    /// mode, so a stolen bound token cannot be downgraded to a bearer one.
     DpopBoundToken = "dpop_bound_token", 401, "Invalid session";
     /// The layer asks for server nonces and the proof has none (or an expired one): retry with
     /// the response's `DPoP-Nonce`. The challenge is `DPoP error="use_dpop_nonce"`.

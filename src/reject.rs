@@ -145,7 +145,12 @@ impl Responder {
                 url.and_then(|(url, policy)| redirect_location(url, target.path_and_query, policy));
             Box::new(Navigation { location, path: Box::from(target.path_and_query) })
         });
-        Rejection { kind, browser, responder: self.clone() }
+        // The request sent its token with the `DPoP` scheme: its challenge is a DPoP one.
+        let dpop = self.dpop.is_some()
+            && target.headers.get(http::header::AUTHORIZATION).is_some_and(|v| {
+                v.as_bytes().get(..5).is_some_and(|s| s.eq_ignore_ascii_case(b"dpop "))
+            });
+        Rejection { kind, browser, dpop, responder: self.clone() }
     }
 }
 
@@ -206,6 +211,8 @@ pub struct Rejection {
     kind: RejectionKind,
     /// Set for a browser navigation (boxed: API rejections stay small).
     browser: Option<Box<Navigation>>,
+    /// The request presented its token with the `DPoP` scheme (to a layer that reads it).
+    dpop: bool,
     responder: Arc<Responder>,
 }
 
@@ -561,7 +568,8 @@ impl Rejection {
             format!("Bearer error=\"{error}\", error_description=\"{}\"", quoted(&e.to_string()))
         };
         if let RejectionKind::Unauthenticated(e) = &self.kind
-            && let Some(challenge) = crate::dpop::challenge(self.responder.dpop.as_deref(), e)
+            && let Some(challenge) =
+                crate::dpop::challenge(self.responder.dpop.as_deref(), e, self.dpop)
         {
             return challenge;
         }

@@ -205,10 +205,15 @@ impl ProtectedResource {
     /// The URL of the metadata document, as the challenges name it (section 3.1: the
     /// well-known path inserted between the host and the resource's path).
     pub fn metadata_url(&self) -> String {
+        format!("{}{}", self.origin(), self.metadata_path)
+    }
+
+    /// The resource's scheme and authority: `https://api.example.com`.
+    pub(crate) fn origin(&self) -> String {
         let uri: Uri = self.resource.parse().expect("checked by ProtectedResource::new");
         let scheme = uri.scheme_str().unwrap_or("https");
         let authority = uri.authority().map_or("", |a| a.as_str());
-        format!("{scheme}://{authority}{}", self.metadata_path)
+        format!("{scheme}://{authority}")
     }
 
     /// The path the document is served at (with the resource's path, if it has one).

@@ -237,9 +237,16 @@ struct Answers {
 
 impl Answers {
     fn of(config: &Config, store: Arc<dyn axum_session_mfa::store::Store>) -> Self {
+        // `htu` names the origin clients use: AUTH_RESOURCE_URL's when set (the layer's
+        // protected resource gives it), else the address the demo listens on.
+        let origin = format!("http://{}", config.addr);
         let dpop = config.dpop.map(|mode| match mode {
             DpopMode::Required => Dpop::required(),
             _ => Dpop::allowed(),
+        });
+        let dpop = dpop.map(|d| match &config.resource {
+            Some(_) => d,
+            None => d.public_origin(origin),
         });
         Self {
             dpop: dpop.map(|d| d.store(store)),

@@ -13,8 +13,13 @@ pub(crate) struct Challenge {
 }
 
 /// The challenge for `error` when DPoP decides it: `Some(challenge)`, where a `None` challenge
-/// means no header; `None` leaves it to the bearer rules.
-pub(crate) fn challenge(dpop: Option<&Challenge>, error: &AuthError) -> Option<Option<String>> {
+/// means no header; `None` leaves it to the bearer rules. `dpop_request`: the request sent its
+/// token with the `DPoP` scheme, so any refusal of it is a DPoP challenge (RFC 9449 section 7.1).
+pub(crate) fn challenge(
+    dpop: Option<&Challenge>,
+    error: &AuthError,
+    dpop_request: bool,
+) -> Option<Option<String>> {
     let described = |code: &str| {
         let algs = dpop.map(|c| format!(", algs=\"{}\"", c.algs)).unwrap_or_default();
         format!(
@@ -33,7 +38,7 @@ pub(crate) fn challenge(dpop: Option<&Challenge>, error: &AuthError) -> Option<O
         (Some(_), AuthError::DpopRequired | AuthError::DpopBoundToken) => {
             described("invalid_token")
         }
-        (Some(c), e) if c.required && e.retry_after().is_none() => match e {
+        (Some(c), e) if (c.required || dpop_request) && e.retry_after().is_none() => match e {
             AuthError::AmbiguousToken | AuthError::MalformedHeader => described("invalid_request"),
             _ => described("invalid_token"),
         },

@@ -16,11 +16,26 @@ pub(crate) struct Parts<'a> {
     pub(crate) extensions: &'a Extensions,
 }
 
-/// The token's `cnf.jkt`: `None` when the token is not bound, `Some(None)` when `cnf.jkt` is
-/// there but not a string.
-fn bound_to(ctx: &AuthContext) -> Option<Option<&str>> {
-    let jkt = ctx.claims().get("cnf")?.as_object()?.get("jkt")?;
-    Some(jkt.as_str().filter(|s| !s.is_empty()))
+/// How a token is bound to a key (its `cnf` claim, RFC 7800).
+pub(crate) enum Binding<'a> {
+    /// No `cnf`: a bearer token.
+    None,
+    /// `cnf.jkt`: DPoP, to the key with this thumbprint.
+    Jkt(&'a str),
+    /// Another confirmation (a certificate's `x5t#S256`, a `jwk`, ...) or a malformed `cnf`:
+    /// bound, to something this layer cannot check.
+    Other,
+}
+
+/// The token's binding.
+pub(crate) fn binding(ctx: &AuthContext) -> Binding<'_> {
+    match ctx.claims().get("cnf") {
+        None => Binding::None,
+        Some(cnf) => match cnf.as_object().and_then(|c| c.get("jkt")).and_then(|j| j.as_str()) {
+            Some(jkt) if !jkt.is_empty() => Binding::Jkt(jkt),
+            _ => Binding::Other,
+        },
+    }
 }
 
 /// Applies `dpop` (none: DPoP off) to a verified `result`.
@@ -31,19 +46,22 @@ pub(crate) async fn check(
     result: Result<AuthContext, AuthError>,
 ) -> Result<AuthContext, AuthError> {
     let ctx = result?;
-    let bound = bound_to(&ctx);
+    let bound = binding(&ctx);
     let Some(dpop) = dpop else {
         // DPoP off: a bound token is never taken as a bearer token.
-        return if bound.is_some() { Err(AuthError::DpopBoundToken) } else { Ok(ctx) };
+        return match bound {
+            Binding::None => Ok(ctx),
+            _ => Err(AuthError::DpopBoundToken),
+        };
     };
     let Some(sent) = found.iter().find(|f| f.dpop) else {
         return match (bound, dpop.mode) {
-            (Some(_), _) => Err(AuthError::DpopBoundToken),
-            (None, super::DpopMode::Required) => Err(AuthError::DpopRequired),
-            (None, _) => Ok(ctx),
+            (Binding::Jkt(_) | Binding::Other, _) => Err(AuthError::DpopBoundToken),
+            (Binding::None, super::DpopMode::Required) => Err(AuthError::DpopRequired),
+            (Binding::None, _) => Ok(ctx),
         };
     };
-    let Some(Some(jkt)) = bound else {
+    let Binding::Jkt(jkt) = bound else {
         return Err(AuthError::InvalidDpopProof(DpopProofError::UnboundToken));
     };
     dpop.verify_proof(&request, &sent.token, jkt).await?;

@@ -166,6 +166,12 @@ pub(crate) fn expected(
     extensions: &Extensions,
 ) -> Option<String> {
     let path = extensions.get::<OriginalUri>().map_or(uri, |o| &o.0).path();
+    // The router dispatches on the path as sent, dot segments and all (`/files/%2E%2E` reaches
+    // `/files/{name}`), while normalising would make it `/`: a proof for `/` must not pass
+    // there. Clients remove dot segments before sending, so a request with one has no proof.
+    if has_dot_segment(path) {
+        return None;
+    }
     let base = match public {
         Some(Origin(base)) => base.clone(),
         None => {
@@ -188,9 +194,34 @@ pub(crate) fn expected(
     normalize(&format!("{base}{path}"))
 }
 
+/// `true` when a segment of `path` is `.` or `..`, percent-encoded or not.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let dots = segment.replace("%2e", ".").replace("%2E", ".");
+        dots == "." || dots == ".."
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_path_with_dot_segments_matches_no_proof() {
+        let public = Origin::parse("https://api.example.com");
+        for path in ["/files/%2E%2E", "/files/..", "/./files", "/a/%2e/b", "/.."] {
+            let uri: Uri = path.parse().unwrap();
+            assert_eq!(
+                expected(public.as_ref(), None, &uri, &HeaderMap::new(), &Extensions::new()),
+                None,
+                "{path}"
+            );
+        }
+        let ok: Uri = "/files/..x/.hidden".parse().unwrap();
+        assert!(
+            expected(public.as_ref(), None, &ok, &HeaderMap::new(), &Extensions::new()).is_some()
+        );
+    }
 
     #[test]
     fn normalises_as_rfc_3986_section_6_2_2_and_6_2_3() {

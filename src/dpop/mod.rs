@@ -69,7 +69,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 pub(crate) use challenge::{Challenge, challenge};
-pub(crate) use check::{Parts, check};
+pub(crate) use check::{Binding, Parts, binding, check};
 pub use nonce::{DEFAULT_NONCE_WINDOW, DpopNonces, MIN_NONCE_SECRET_BYTES};
 
 use crate::Clock;
@@ -85,6 +85,13 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// How far in the future a proof's `iat` may be by default (clock skew).
 pub const DEFAULT_MAX_FUTURE: Duration = Duration::from_secs(5);
+
+/// The longest proof window a layer accepts (`max_age` plus `max_future`): one hour.
+pub const MAX_WINDOW: Duration = Duration::from_secs(3600);
+
+/// How much slower another instance's clock may be: used proof ids are kept this much longer
+/// than the window, so an instance whose clock lags still finds them spent.
+const CLOCK_SKEW_MARGIN: u64 = 30;
 
 /// The largest accepted `DPoP` header, in bytes (a proof with a 4096-bit RSA key is about 1.5 KB).
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -124,6 +131,14 @@ pub enum DpopConfigError {
     SymmetricAlgorithm(Algorithm),
     /// The public origin is not `http(s)://host[:port]`.
     InvalidOrigin(String),
+    /// No origin for `htu`: neither a [public origin](Dpop::public_origin), nor a protected
+    /// resource on the layer, nor [trusted forwarding headers](Dpop::trust_forwarded), nor
+    /// [`origin_from_host`](Dpop::origin_from_host). Taken from the request alone, the origin
+    /// would be the client's to choose, and a proof made for another server would pass here.
+    NoOrigin,
+    /// [`max_age`](Dpop::max_age) plus [`max_future`](Dpop::max_future) exceeds
+    /// [`MAX_WINDOW`]: proofs would stay usable for long, and their ids kept for as long.
+    WindowTooLong,
     /// A nonce secret shorter than the hash.
     WeakNonceSecret {
         /// Length of the rejected secret in bytes.
@@ -137,6 +152,13 @@ impl fmt::Display for DpopConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoAlgorithm => f.write_str("DPoP needs at least one proof algorithm"),
+            Self::NoOrigin => f.write_str(
+                "DPoP needs the origin clients reach this service at: set public_origin (or a \
+                 protected resource), trust_forwarded, or origin_from_host",
+            ),
+            Self::WindowTooLong => {
+                write!(f, "the DPoP proof window (max_age + max_future) exceeds {MAX_WINDOW:?}")
+            }
             Self::SymmetricAlgorithm(alg) => {
                 write!(f, "{alg:?} is symmetric and cannot sign DPoP proofs")
             }
@@ -178,6 +200,7 @@ pub struct Dpop {
     max_future: Duration,
     public_origin: Option<String>,
     forwarded: Option<ForwardedHeaders>,
+    from_host: bool,
     nonces: Option<DpopNonces>,
 }
 
@@ -191,6 +214,7 @@ impl fmt::Debug for Dpop {
             .field("max_future", &self.max_future)
             .field("public_origin", &self.public_origin)
             .field("forwarded", &self.forwarded)
+            .field("origin_from_host", &self.from_host)
             .field("nonces", &self.nonces)
             .finish()
     }
@@ -206,6 +230,7 @@ impl Dpop {
             max_future: DEFAULT_MAX_FUTURE,
             public_origin: None,
             forwarded: None,
+            from_host: false,
             nonces: None,
         }
     }
@@ -256,9 +281,10 @@ impl Dpop {
     }
 
     /// The scheme and host clients reach this service at (`https://api.example.com`), which
-    /// `htu` must name: set it behind a proxy or a TLS terminator. Without it the scheme and
-    /// host are those of [trusted forwarding headers](Self::trust_forwarded), else of the
-    /// request itself (its URI, or `http` and its `Host` header).
+    /// `htu` must name. Default: the origin of the layer's
+    /// [protected resource](crate::AuthLayerBuilder::protected_resource), if it has one.
+    /// Without either, the layer needs [trusted forwarding headers](Self::trust_forwarded) or
+    /// [`origin_from_host`](Self::origin_from_host), else it does not build.
     pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
         self.public_origin = Some(origin.into());
         self
@@ -268,8 +294,21 @@ impl Dpop {
     /// [public origin](Self::public_origin) is set). Only trust headers that your proxy sets
     /// (or appends to): the last value is read, the one the proxy nearest to this service
     /// wrote. Untrusted, they are ignored.
+    ///
+    /// Trust `X-Forwarded-Host` only if your proxy sets it (overwriting what the client sent):
+    /// a proxy that sets only `X-Forwarded-Proto` leaves the host to the client. Where in
+    /// doubt, set a [public origin](Self::public_origin) instead.
     pub fn trust_forwarded(mut self, headers: ForwardedHeaders) -> Self {
         self.forwarded = Some(headers);
+        self
+    }
+
+    /// Takes the origin from the request itself (its URI, or `http` and its `Host` header)
+    /// when no [public origin](Self::public_origin) or forwarding header gives one: for
+    /// development and tests on loopback only. A client chooses its `Host`, so a proof made for
+    /// another server that accepts the same tokens (within its window, unspent) would pass.
+    pub fn origin_from_host(mut self) -> Self {
+        self.from_host = true;
         self
     }
 
@@ -282,14 +321,27 @@ impl Dpop {
     }
 
     /// The settings checked and compiled for a layer on `clock`.
-    pub(crate) fn compile(self, clock: Clock) -> Result<Arc<DpopCheck>, DpopConfigError> {
+    /// `resource_origin`: the origin of the layer's protected resource, if any, the default
+    /// public origin.
+    pub(crate) fn compile(
+        self,
+        clock: Clock,
+        resource_origin: Option<String>,
+    ) -> Result<Arc<DpopCheck>, DpopConfigError> {
         if self.algorithms.is_empty() {
             return Err(DpopConfigError::NoAlgorithm);
+        }
+        if self.max_age.saturating_add(self.max_future) > MAX_WINDOW {
+            return Err(DpopConfigError::WindowTooLong);
+        }
+        let public_origin = self.public_origin.clone().or(resource_origin);
+        if public_origin.is_none() && self.forwarded.is_none() && !self.from_host {
+            return Err(DpopConfigError::NoOrigin);
         }
         if let Some(alg) = self.algorithms.iter().find(|a| a.family() == AlgorithmFamily::Hmac) {
             return Err(DpopConfigError::SymmetricAlgorithm(*alg));
         }
-        let origin = match &self.public_origin {
+        let origin = match &public_origin {
             Some(text) => Some(
                 htu::Origin::parse(text)
                     .ok_or_else(|| DpopConfigError::InvalidOrigin(text.clone()))?,

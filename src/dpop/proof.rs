@@ -111,6 +111,13 @@ impl DpopCheck {
             .filter(|a| self.algorithms.contains(a))
             .ok_or(refuse(Why::Algorithm))?;
         let jwk = public_key(&header, alg)?;
+        // The key must be the one the token is bound to, before any signature is checked: only
+        // that key is ever used (no work for keys a client picks at will).
+        let thumbprint =
+            jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| refuse(Why::Malformed))?;
+        if !constant_time_eq(thumbprint.as_bytes(), jkt.as_bytes()) {
+            return Err(refuse(Why::KeyMismatch));
+        }
 
         // The signature, by jsonwebtoken's backend, with the proof's own key.
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| refuse(Why::Malformed))?;
@@ -161,17 +168,15 @@ impl DpopCheck {
         if !constant_time_eq(ath.as_bytes(), sha256_b64(token.as_bytes()).as_bytes()) {
             return Err(refuse(Why::TokenHash));
         }
-        let thumbprint =
-            jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| refuse(Why::Malformed))?;
-        if !constant_time_eq(thumbprint.as_bytes(), jkt.as_bytes()) {
-            return Err(refuse(Why::KeyMismatch));
-        }
-
         // Last, spend the jti for as long as the proof could be accepted, on every instance
         // sharing the store. The key is a hash of the key's thumbprint and the jti.
         let key = format!("dpop-jti:{}", sha256_b64(format!("{thumbprint}.{jti}").as_bytes()));
-        let ttl =
-            Duration::from_secs(self.max_age.saturating_add(self.max_future).saturating_add(1));
+        // Accepted until `iat + max_age` on any instance: keep it until then from now, plus the
+        // future allowance and a margin for an instance whose clock lags this one.
+        let until = iat.saturating_add(self.max_age).saturating_sub(now);
+        let ttl = Duration::from_secs(
+            until.saturating_add(self.max_future).saturating_add(super::CLOCK_SKEW_MARGIN),
+        );
         match self.store.put_new(&key, "1", ttl).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(refuse(Why::Replayed)),

@@ -141,7 +141,8 @@ impl AuthLayerBuilder {
     /// use axum_session_mfa::dpop::Dpop;
     /// use axum_session_mfa::{Algorithm, AuthLayer, Key};
     /// # let key = Key::hmac(Algorithm::HS256, &[7; 32]).unwrap();
-    /// let auth = AuthLayer::builder(key).dpop(Dpop::allowed()).build().unwrap();
+    /// let dpop = Dpop::allowed().public_origin("https://api.example.com");
+    /// let auth = AuthLayer::builder(key).dpop(dpop).build().unwrap();
     /// ```
     pub fn dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
         self.dpop = Some(dpop);
@@ -388,7 +389,11 @@ impl AuthLayerBuilder {
             return Err(BuildError::AuthKitWithoutCookie);
         }
         let dpop = match self.dpop.take() {
-            Some(dpop) => Some(dpop.compile(self.clock.clone()).map_err(BuildError::Dpop)?),
+            Some(dpop) => {
+                // A protected resource's origin is where its clients reach it: `htu`'s origin.
+                let origin = self.resource.as_ref().map(ProtectedResource::origin);
+                Some(dpop.compile(self.clock.clone(), origin).map_err(BuildError::Dpop)?)
+            }
             None => None,
         };
         self.responder.dpop = dpop.as_ref().map(|d| d.challenge.clone());

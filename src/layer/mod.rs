@@ -142,8 +142,16 @@ impl AuthLayer {
     /// Verifies a token directly, outside any request (WebSocket handshakes, background jobs,
     /// tests). Sources, cookie formats, size limits and revocations do not apply (call
     /// [`Revocations::check`](crate::Revocations::check) on the result for the latter).
+    ///
+    /// A token bound to a key (any `cnf` claim, such as DPoP's `cnf.jkt`) is refused with
+    /// [`AuthError::DpopBoundToken`]: without a request there is no proof of its key, and a
+    /// stolen bound token must not pass as a bearer one (in a WebSocket query, say).
     pub async fn verify_token(&self, token: &str) -> Result<AuthContext, AuthError> {
-        self.config.verifier.verify(token).await
+        let ctx = self.config.verifier.verify(token).await?;
+        match crate::dpop::binding(&ctx) {
+            crate::dpop::Binding::None => Ok(ctx),
+            _ => Err(AuthError::DpopBoundToken),
+        }
     }
 }
 

@@ -190,7 +190,11 @@ fn assert_proof_refused(reply: &Reply, reason: &str) {
     assert_eq!(reply.json()["reason"], reason, "body: {}", reply.text());
     let challenge = reply.www_authenticate();
     assert!(challenge.starts_with("DPoP error=\"invalid_dpop_proof\""), "{challenge}");
-    assert!(challenge.ends_with(&format!("algs=\"{ALGS}\"")), "{challenge}");
+    // Last, unless the resource metadata follows.
+    let algs = format!("algs=\"{ALGS}\"");
+    assert!(
+        challenge.ends_with(&algs) || challenge.contains(&format!("{algs}, resource_metadata="))
+    );
 }
 
 #[track_caller]
@@ -202,7 +206,7 @@ fn assert_refused(reply: &Reply, status: StatusCode, code: &str, challenge: &str
 
 #[tokio::test]
 async fn a_fresh_proof_for_a_bound_token_passes_and_every_request_needs_its_own() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let first = s.good();
     let ok = s.send("/members", &s.token, &[&first]).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
@@ -225,7 +229,9 @@ async fn a_fresh_proof_for_a_bound_token_passes_and_every_request_needs_its_own(
 #[tokio::test]
 async fn a_cached_token_still_needs_a_fresh_valid_proof() {
     let clock = TestClock::new();
-    let s = Setup::with(Dpop::allowed(), clock, |b| b.token_cache(TokenCache::new()));
+    let s = Setup::with(Dpop::allowed().origin_from_host(), clock, |b| {
+        b.token_cache(TokenCache::new())
+    });
     assert_eq!(s.send("/members", &s.token, &[&s.good()]).await.status, StatusCode::OK);
     // A proof for another URI, a stale one: refused although the token is a cache hit.
     let other = s.proof("GET", &format!("http://{HOST}/admin"));
@@ -238,7 +244,7 @@ async fn a_cached_token_still_needs_a_fresh_valid_proof() {
 
 #[tokio::test]
 async fn method_and_uri_must_match_the_request() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let post = s.proof("POST", &format!("http://{HOST}/members"));
     assert_proof_refused(&s.send("/members", &s.token, &[&post]).await, "method");
     let lower = s.proof("get", &format!("http://{HOST}/members"));
@@ -270,7 +276,7 @@ async fn method_and_uri_must_match_the_request() {
 
 #[tokio::test]
 async fn the_query_string_is_ignored_in_htu() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let p = s.proof("GET", &format!("http://{HOST}/members"));
     let reply = s.send("/members?q=secret&x=1", &s.token, &[&p]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -278,7 +284,7 @@ async fn the_query_string_is_ignored_in_htu() {
 
 #[tokio::test]
 async fn iat_must_be_recent_and_not_in_the_future() {
-    let s = Setup::new(Dpop::allowed().max_age(Duration::from_secs(60)));
+    let s = Setup::new(Dpop::allowed().origin_from_host().max_age(Duration::from_secs(60)));
     let htu = format!("http://{HOST}/members");
     let now = s.clock.now();
     let stale = proof_with(&s.holder, &claims("GET", &htu, &s.token, now - 61));
@@ -297,7 +303,7 @@ async fn iat_must_be_recent_and_not_in_the_future() {
 
 #[tokio::test]
 async fn ath_must_hash_the_presented_token() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let htu = format!("http://{HOST}/members");
     let mut c = claims("GET", &htu, &s.token, s.clock.now());
     c["ath"] = json!(ath("another token"));
@@ -311,7 +317,7 @@ async fn ath_must_hash_the_presented_token() {
 
 #[tokio::test]
 async fn a_proof_by_another_key_than_cnf_is_refused() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let htu = format!("http://{HOST}/members");
     let other = holder(Algorithm::EdDSA);
     let p = proof_with(&other, &claims("GET", &htu, &s.token, s.clock.now()));
@@ -329,7 +335,7 @@ async fn a_proof_by_another_key_than_cnf_is_refused() {
 
 #[tokio::test]
 async fn private_or_symmetric_key_material_in_jwk_is_refused() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let c = claims("GET", &format!("http://{HOST}/members"), &s.token, s.clock.now());
     for (member, value) in [("d", "AAAA"), ("p", "AAAA"), ("q", "AAAA"), ("qi", "AAAA")] {
         let mut jwk = s.holder.jwk.clone();
@@ -349,7 +355,7 @@ async fn private_or_symmetric_key_material_in_jwk_is_refused() {
 
 #[tokio::test]
 async fn alg_none_hmac_and_algs_that_do_not_fit_the_key_are_refused() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let c = claims("GET", &format!("http://{HOST}/members"), &s.token, s.clock.now());
     let encode = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
     // `none`: no signature at all.
@@ -376,7 +382,7 @@ async fn alg_none_hmac_and_algs_that_do_not_fit_the_key_are_refused() {
         assert_proof_refused(&s.send("/members", &s.token, &[&p]).await, "algorithm");
     }
     // An accepted algorithm that the layer was told not to accept.
-    let only_ed = Setup::new(Dpop::allowed().algorithms([Algorithm::EdDSA]));
+    let only_ed = Setup::new(Dpop::allowed().origin_from_host().algorithms([Algorithm::EdDSA]));
     let p = only_ed.good();
     let reply = only_ed.send("/members", &only_ed.token, &[&p]).await;
     assert_eq!(reply.json()["reason"], "algorithm");
@@ -385,7 +391,7 @@ async fn alg_none_hmac_and_algs_that_do_not_fit_the_key_are_refused() {
 
 #[tokio::test]
 async fn the_header_must_be_one_dpop_jwt() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let c = claims("GET", &format!("http://{HOST}/members"), &s.token, s.clock.now());
     for typ in [json!("JWT"), json!(null), json!("at+jwt")] {
         let header = json!({"typ": typ, "alg": "ES256", "jwk": s.holder.jwk});
@@ -419,7 +425,9 @@ async fn bearer_and_cookie(app: &Router, token: &str) -> (Reply, Reply) {
 #[tokio::test]
 async fn a_bound_token_as_bearer_or_cookie_is_refused_in_every_mode() {
     let token = bound_token(&holder(Algorithm::ES256));
-    for dpop in [Some(Dpop::allowed()), Some(Dpop::required()), None] {
+    for dpop in
+        [Some(Dpop::allowed().origin_from_host()), Some(Dpop::required().origin_from_host()), None]
+    {
         let mut builder = common::builder_for(Algorithm::HS256);
         if let Some(dpop) = dpop.clone() {
             builder = builder.dpop(dpop);
@@ -461,7 +469,10 @@ async fn dpop_off_does_not_read_the_dpop_scheme() {
 async fn required_refuses_bearer_tokens_and_allowed_keeps_them() {
     let unbound = common::hs256(&common::claims());
     let required = common::router(
-        common::builder_for(Algorithm::HS256).dpop(Dpop::required()).build().unwrap(),
+        common::builder_for(Algorithm::HS256)
+            .dpop(Dpop::required().origin_from_host())
+            .build()
+            .unwrap(),
     );
     let (bearer, cookie) = bearer_and_cookie(&required, &unbound).await;
     assert_refused(
@@ -478,7 +489,10 @@ async fn required_refuses_bearer_tokens_and_allowed_keeps_them() {
         "DPoP error=\"invalid_token\"",
     );
     let allowed = common::router(
-        common::builder_for(Algorithm::HS256).dpop(Dpop::allowed()).build().unwrap(),
+        common::builder_for(Algorithm::HS256)
+            .dpop(Dpop::allowed().origin_from_host())
+            .build()
+            .unwrap(),
     );
     let (bearer, cookie) = bearer_and_cookie(&allowed, &unbound).await;
     assert_eq!((bearer.status, cookie.status), (StatusCode::OK, StatusCode::OK));
@@ -486,7 +500,7 @@ async fn required_refuses_bearer_tokens_and_allowed_keeps_them() {
 
 #[tokio::test]
 async fn a_token_without_cnf_jkt_sent_as_dpop_is_refused() {
-    let s = Setup::new(Dpop::allowed());
+    let s = Setup::new(Dpop::allowed().origin_from_host());
     let h = &s.holder;
     for cnf in [None, Some(json!({"x5t#S256": "abc"})), Some(json!({"jkt": 7})), Some(json!("x"))] {
         let mut c = common::claims();
@@ -505,8 +519,8 @@ async fn a_token_without_cnf_jkt_sent_as_dpop_is_refused() {
 #[tokio::test]
 async fn the_missing_token_challenge_offers_dpop() {
     for (dpop, challenge) in [
-        (Dpop::allowed(), format!("Bearer, DPoP algs=\"{ALGS}\"")),
-        (Dpop::required(), format!("DPoP algs=\"{ALGS}\"")),
+        (Dpop::allowed().origin_from_host(), format!("Bearer, DPoP algs=\"{ALGS}\"")),
+        (Dpop::required().origin_from_host(), format!("DPoP algs=\"{ALGS}\"")),
     ] {
         let app = common::router(common::builder_for(Algorithm::HS256).dpop(dpop).build().unwrap());
         let reply = send(&app, common::get_req("/members").body(Body::empty()).unwrap()).await;
@@ -515,7 +529,10 @@ async fn the_missing_token_challenge_offers_dpop() {
     }
     // Required: an expired token is answered with the DPoP challenge too.
     let app = common::router(
-        common::builder_for(Algorithm::HS256).dpop(Dpop::required()).build().unwrap(),
+        common::builder_for(Algorithm::HS256)
+            .dpop(Dpop::required().origin_from_host())
+            .build()
+            .unwrap(),
     );
     let mut c = common::claims();
     c["exp"] = json!(common::now() - 3600);
@@ -535,7 +552,7 @@ async fn proxy_headers_are_ignored_unless_trusted() {
         ("x-forwarded-host", "public.example"),
         ("forwarded", "proto=https;host=public.example"),
     ];
-    let untrusted = Setup::new(Dpop::allowed());
+    let untrusted = Setup::new(Dpop::allowed().origin_from_host());
     let p = untrusted.proof("GET", "https://public.example/members");
     let reply = untrusted.send_with("/members", &untrusted.token, &[&p], &forwarded).await;
     assert_proof_refused(&reply, "uri");
@@ -544,7 +561,7 @@ async fn proxy_headers_are_ignored_unless_trusted() {
     assert_eq!(reply.status, StatusCode::OK);
 
     for trusted in [ForwardedHeaders::XForwarded, ForwardedHeaders::Forwarded] {
-        let s = Setup::new(Dpop::allowed().trust_forwarded(trusted));
+        let s = Setup::new(Dpop::allowed().origin_from_host().trust_forwarded(trusted));
         let p = s.proof("GET", "https://public.example/members");
         let reply = s.send_with("/members", &s.token, &[&p], &forwarded).await;
         assert_eq!(reply.status, StatusCode::OK, "{trusted:?}: {}", reply.text());
@@ -558,7 +575,7 @@ async fn proxy_headers_are_ignored_unless_trusted() {
         assert_proof_refused(&s.send_with("/members", &s.token, &[&p], &spoofed).await, "uri");
     }
 
-    let s = Setup::new(Dpop::allowed().public_origin("https://api.example.com"));
+    let s = Setup::new(Dpop::allowed().origin_from_host().public_origin("https://api.example.com"));
     let p = s.proof("GET", "https://api.example.com/members");
     let reply = s.send_with("/members", &s.token, &[&p], &forwarded).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -575,7 +592,7 @@ async fn a_nested_router_compares_the_original_path() {
     let token = common::hs256(&c);
     let layer = common::builder_for(Algorithm::HS256)
         .clock(clock.clock())
-        .dpop(Dpop::allowed().public_origin("https://api.example.com"))
+        .dpop(Dpop::allowed().origin_from_host().public_origin("https://api.example.com"))
         .build()
         .unwrap();
     let app = Router::new().nest("/v1", common::router(layer));
@@ -595,7 +612,7 @@ async fn the_nonce_flow() {
     let secret = b"the-secret-every-instance-shares-for-dpop-nonces";
     let nonces = || DpopNonces::new(secret).unwrap().window(Duration::from_secs(60));
     let clock = TestClock::new();
-    let s = Setup::with(Dpop::allowed().nonces(nonces()), clock.clone(), |b| b);
+    let s = Setup::with(Dpop::allowed().origin_from_host().nonces(nonces()), clock.clone(), |b| b);
     let htu = format!("http://{HOST}/members");
     // No nonce: 401 use_dpop_nonce, with a fresh DPoP-Nonce.
     let reply = s.send("/members", &s.token, &[&s.good()]).await;
@@ -614,13 +631,14 @@ async fn the_nonce_flow() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert!(reply.headers.contains_key("dpop-nonce"));
     // Another instance with the same secret accepts it; one with another secret does not.
-    let other = Setup::with(Dpop::allowed().nonces(nonces()), clock.clone(), |b| b);
+    let other =
+        Setup::with(Dpop::allowed().origin_from_host().nonces(nonces()), clock.clone(), |b| b);
     let mut c = claims("GET", &htu, &other.token, clock.now());
     c["nonce"] = json!(nonce);
     let p = proof_with(&other.holder, &c);
     assert_eq!(other.send("/members", &other.token, &[&p]).await.status, StatusCode::OK);
     let stranger = Setup::with(
-        Dpop::allowed().nonces(DpopNonces::new([9u8; 32]).unwrap()),
+        Dpop::allowed().origin_from_host().nonces(DpopNonces::new([9u8; 32]).unwrap()),
         clock.clone(),
         |b| b,
     );
@@ -686,7 +704,7 @@ impl Store for Down {
 
 #[tokio::test]
 async fn an_unreachable_store_fails_closed() {
-    let s = Setup::new(Dpop::allowed().store(Down));
+    let s = Setup::new(Dpop::allowed().origin_from_host().store(Down));
     let reply = s.send("/members", &s.token, &[&s.good()]).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text());
     assert_eq!(reply.code(), "dpop_unavailable");
@@ -698,7 +716,8 @@ async fn an_unreachable_store_fails_closed() {
 async fn the_store_keeps_a_hash_of_the_jti_for_the_window() {
     let clock = TestClock::new();
     let store = MemoryStore::with_clock(clock.clock());
-    let s = Setup::with(Dpop::allowed().store(store.clone()), clock.clone(), |b| b);
+    let s =
+        Setup::with(Dpop::allowed().origin_from_host().store(store.clone()), clock.clone(), |b| b);
     let p = s.good();
     assert_eq!(s.send("/members", &s.token, &[&p]).await.status, StatusCode::OK);
     let jti = serde_json::from_slice::<Value>(
@@ -715,7 +734,11 @@ async fn the_store_keeps_a_hash_of_the_jti_for_the_window() {
         URL_SAFE_NO_PAD.encode(digest(format!("{}.{jti}", s.holder.jkt).as_bytes()))
     );
     assert_eq!(store.get(&key).await.unwrap().as_deref(), Some("1"));
-    clock.advance(67);
+    // Kept until the proof's window closes (iat + 60 s), plus the 5 s a proof may come early
+    // and 30 s for an instance whose clock lags: 95 s.
+    clock.advance(94);
+    assert_eq!(store.get(&key).await.unwrap().as_deref(), Some("1"));
+    clock.advance(2);
     assert_eq!(store.get(&key).await.unwrap(), None);
 }
 
@@ -723,17 +746,168 @@ async fn the_store_keeps_a_hash_of_the_jti_for_the_window() {
 async fn settings_that_cannot_work_do_not_build() {
     let build = |dpop: Dpop| common::builder_for(Algorithm::HS256).dpop(dpop).build().unwrap_err();
     assert_eq!(
-        build(Dpop::allowed().algorithms([Algorithm::ES256, Algorithm::HS256])),
+        build(Dpop::allowed().origin_from_host().algorithms([Algorithm::ES256, Algorithm::HS256])),
         BuildError::Dpop(DpopConfigError::SymmetricAlgorithm(Algorithm::HS256))
     );
     assert_eq!(
-        build(Dpop::allowed().algorithms([])),
+        build(Dpop::allowed().origin_from_host().algorithms([])),
         BuildError::Dpop(DpopConfigError::NoAlgorithm)
     );
     assert!(matches!(
-        build(Dpop::required().public_origin("https://api.example.com/v1")),
+        build(Dpop::required().origin_from_host().public_origin("https://api.example.com/v1")),
         BuildError::Dpop(DpopConfigError::InvalidOrigin(_))
     ));
+    // No origin to compare `htu` with: the request's own Host would be the client's choice.
+    assert_eq!(build(Dpop::allowed()), BuildError::Dpop(DpopConfigError::NoOrigin));
+    // A window long enough to make proofs reusable tokens.
+    assert_eq!(
+        build(Dpop::allowed().origin_from_host().max_age(std::time::Duration::from_secs(3600))),
+        BuildError::Dpop(DpopConfigError::WindowTooLong)
+    );
+    assert_eq!(
+        build(Dpop::allowed().origin_from_host().max_age(std::time::Duration::MAX)),
+        BuildError::Dpop(DpopConfigError::WindowTooLong)
+    );
+}
+
+/// A client picks its `Host`: without `origin_from_host`, the layer compares `htu` with the
+/// configured origin (here the protected resource's), so a proof made for another server
+/// that accepts the same tokens does not pass here, whatever `Host` says.
+#[tokio::test]
+async fn htu_is_compared_with_the_configured_origin_not_the_host_header() {
+    use axum_session_mfa::ProtectedResource;
+    let h = holder(Algorithm::ES256);
+    let mut c = common::claims();
+    c["cnf"] = json!({"jkt": h.jkt});
+    c["aud"] = json!("https://api.example.com/members");
+    let token = common::hs256(&c);
+    let layer = common::builder_for(Algorithm::HS256)
+        .protected_resource(ProtectedResource::new("https://api.example.com/members").unwrap())
+        .dpop(Dpop::allowed())
+        .build()
+        .unwrap();
+    let app = common::router(layer);
+    let call = |htu: &str, host: &str| {
+        let p = proof_with(&h, &claims("GET", htu, &token, common::now()));
+        let req = Request::get("/members")
+            .header("host", host)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", p)
+            .body(Body::empty())
+            .unwrap();
+        send(&app, req)
+    };
+    // A proof for another server, whose name the request also claims as its Host: refused.
+    assert_proof_refused(&call("https://evil.example/members", "evil.example").await, "uri");
+    assert_proof_refused(&call(&format!("http://{HOST}/members"), HOST).await, "uri");
+    // The resource's origin: passes, whatever the Host.
+    let reply = call("https://api.example.com/members", "internal:8080").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+}
+
+/// Axum routes `/files/%2E%2E` as sent, while a normalised `htu` would be `/files/..` made
+/// `/`: a request path with a dot segment matches no proof.
+#[tokio::test]
+async fn a_request_path_with_dot_segments_matches_no_proof() {
+    let h = holder(Algorithm::ES256);
+    let token = bound_token(&h);
+    let layer = common::builder_for(Algorithm::HS256)
+        .dpop(Dpop::allowed().origin_from_host())
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/files/{name}", axum::routing::get(|| async { "file" }))
+        .route_layer(axum_session_mfa::RequireAuth::new())
+        .layer(layer);
+    for (path, htu) in [("/files/%2E%2E", "/"), ("/files/..", "/"), ("/files/.", "/files/")] {
+        let p =
+            proof_with(&h, &claims("GET", &format!("http://{HOST}{htu}"), &token, common::now()));
+        let req = Request::get(path)
+            .header("host", HOST)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", p)
+            .body(Body::empty())
+            .unwrap();
+        assert_proof_refused(&send(&app, req).await, "uri");
+    }
+    // A dot inside a name is no dot segment.
+    let p =
+        proof_with(&h, &claims("GET", &format!("http://{HOST}/files/..x"), &token, common::now()));
+    let req = Request::get("/files/..x")
+        .header("host", HOST)
+        .header("authorization", format!("DPoP {token}"))
+        .header("dpop", p)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, req).await.status, StatusCode::OK);
+}
+
+/// An invalid token sent with the `DPoP` scheme gets a DPoP challenge in `allowed` mode too
+/// (RFC 9449 section 7.1), a bearer one the bearer challenge.
+#[tokio::test]
+async fn a_refused_dpop_request_gets_a_dpop_challenge_in_allowed_mode() {
+    let s = Setup::new(Dpop::allowed().origin_from_host());
+    let mut c = common::claims();
+    c["exp"] = json!(s.clock.now() - 3600);
+    let expired = common::hs256(&c);
+    let reply = s.send("/members", &expired, &[&s.good()]).await;
+    assert_refused(
+        &reply,
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+        "DPoP error=\"invalid_token\"",
+    );
+    assert!(reply.www_authenticate().ends_with(&format!("algs=\"{ALGS}\"")));
+    let reply = common::bearer(&s.app, "/members", &expired).await;
+    assert_refused(
+        &reply,
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+        "Bearer error=\"invalid_token\"",
+    );
+}
+
+/// Any `cnf` binds a token: one bound to a client certificate (RFC 8705 `x5t#S256`), or with a
+/// `cnf` this layer cannot read, is never a bearer token either; nor through `verify_token`.
+#[tokio::test]
+async fn tokens_bound_by_any_cnf_are_never_bearer_tokens() {
+    let h = holder(Algorithm::ES256);
+    for cnf in [
+        json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!("x"),
+        json!({"jkt": 7}),
+        json!({"jkt": h.jkt}),
+    ] {
+        let mut c = common::claims();
+        c["cnf"] = cnf.clone();
+        let token = common::hs256(&c);
+        for dpop in [None, Some(Dpop::allowed().origin_from_host())] {
+            let mut builder = common::builder_for(Algorithm::HS256);
+            if let Some(dpop) = dpop {
+                builder = builder.dpop(dpop);
+            }
+            let layer = builder.build().unwrap();
+            assert_eq!(
+                layer.verify_token(&token).await.unwrap_err(),
+                axum_session_mfa::AuthError::DpopBoundToken,
+                "{cnf}"
+            );
+            let (bearer, cookie) = bearer_and_cookie(&common::router(layer), &token).await;
+            assert_eq!(
+                (bearer.status.as_u16(), bearer.code()),
+                (401, "dpop_bound_token".into()),
+                "{cnf}"
+            );
+            assert_eq!(
+                (cookie.status.as_u16(), cookie.code()),
+                (401, "dpop_bound_token".into()),
+                "{cnf}"
+            );
+        }
+    }
+    // An unbound token still verifies.
+    let layer = common::builder_for(Algorithm::HS256).build().unwrap();
+    assert!(layer.verify_token(&common::hs256(&common::claims())).await.is_ok());
 }
 
 #[tokio::test]
@@ -747,7 +921,7 @@ async fn every_holder_key_type_works() {
         let app = common::router(
             common::builder_for(Algorithm::HS256)
                 .clock(clock.clock())
-                .dpop(Dpop::required())
+                .dpop(Dpop::required().origin_from_host())
                 .build()
                 .unwrap(),
         );
@@ -775,8 +949,8 @@ async fn a_proof_replayed_to_another_instance_sharing_redis_is_refused() {
     let url = crate::prerequisites::redis_url();
     let store = || RedisStore::with_options(&url, RedisOptions::default().prefix(&prefix)).unwrap();
     let clock = TestClock::new();
-    let one = Setup::with(Dpop::required().store(store()), clock.clone(), |b| b);
-    let two = Setup::with(Dpop::required().store(store()), clock.clone(), |b| b);
+    let one = Setup::with(Dpop::required().origin_from_host().store(store()), clock.clone(), |b| b);
+    let two = Setup::with(Dpop::required().origin_from_host().store(store()), clock.clone(), |b| b);
     let p = one.good();
     assert_eq!(one.send("/members", &one.token, &[&p]).await.status, StatusCode::OK);
     assert_proof_refused(&two.send("/members", &one.token, &[&p]).await, "replayed");
@@ -789,7 +963,9 @@ async fn a_proof_replayed_to_another_instance_sharing_redis_is_refused() {
 #[tokio::test]
 async fn resource_metadata_names_the_dpop_algorithms() {
     use axum_session_mfa::ProtectedResource;
-    for (dpop, required) in [(Dpop::required(), true), (Dpop::allowed(), false)] {
+    for (dpop, required) in
+        [(Dpop::required().origin_from_host(), true), (Dpop::allowed().origin_from_host(), false)]
+    {
         let layer = common::builder_for(Algorithm::HS256)
             .protected_resource(ProtectedResource::new("https://api.test").unwrap())
             .dpop(dpop.algorithms([Algorithm::ES256, Algorithm::EdDSA]))

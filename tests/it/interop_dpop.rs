@@ -60,7 +60,7 @@ fn assert_reason(reply: &Reply, code: &str, reason: Option<&str>) {
 async fn oidc_provider_tokens_with_oauth4webapi_and_dpop_proofs() {
     let peers = peers(None);
     assert_eq!(peers["token_type"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("dpop"));
-    let app = router(layer(&peers, Dpop::required()));
+    let app = router(layer(&peers, Dpop::required().origin_from_host()));
     let token = peers["token"].as_str().unwrap();
 
     // The token is bound to the client's key, and both libraries' proofs pass.
@@ -78,14 +78,14 @@ async fn oidc_provider_tokens_with_oauth4webapi_and_dpop_proofs() {
     let bearer = call(&app, "Bearer", token, None).await;
     assert_reason(&bearer, "dpop_bound_token", None);
     // Allowed mode too refuses the downgrade.
-    let allowed = router(layer(&peers, Dpop::allowed()));
+    let allowed = router(layer(&peers, Dpop::allowed().origin_from_host()));
     assert_reason(&call(&allowed, "Bearer", token, None).await, "dpop_bound_token", None);
 }
 
 #[tokio::test]
 async fn oauth4webapi_follows_the_nonce_flow() {
     let secret = b"interop-nonce-secret-shared-by-every-instance";
-    let dpop = || Dpop::required().nonces(DpopNonces::new(secret).unwrap());
+    let dpop = || Dpop::required().origin_from_host().nonces(DpopNonces::new(secret).unwrap());
     // A first try without a nonce: 401 use_dpop_nonce and the nonce to use.
     let first = peers(None);
     let app = router(layer(&first, dpop()));
