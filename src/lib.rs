@@ -63,7 +63,7 @@ pub use layer::{AuthLayer, AuthLayerBuilder, AuthService, BuildError, ResponseFu
 pub use policy::{DenyRule, FUTURE_AUTH_TIME_SKEW, MethodMatch, MfaPolicy, MfaPolicyBuilder};
 pub use problem::ProblemCode;
 pub use reject::{DEFAULT_PROBLEM_TYPE_BASE, Denial, Rejection, RejectionKind};
-pub use resource_metadata::{InvalidResource, ProtectedResource, WELL_KNOWN_PATH};
+pub use resource_metadata::{InvalidResource, ProtectedResource, RESOURCE_METADATA_PATH};
 #[cfg(feature = "revocation")]
 pub use revocation::{
     DEFAULT_REVOCATION_CAPACITY, KeepCurrent, MAX_ID_BYTES, Revocations, RevocationsBuilder,

@@ -71,8 +71,9 @@ impl fmt::Debug for ProtectedResource {
     }
 }
 
-/// The well-known path of RFC 9728 section 3.
-pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
+/// The well-known path of protected resource metadata (RFC 9728 section 3); a resource with a
+/// path is described at this path followed by its own.
+pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// Why a resource identifier was refused by [`ProtectedResource::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +151,7 @@ impl ProtectedResource {
         // Section 3.1: the well-known path goes between the host and the path; a path of just
         // `/` is no path.
         let path = if path == "/" { "" } else { path };
-        let metadata_path = format!("{WELL_KNOWN_PATH}{path}");
+        let metadata_path = format!("{RESOURCE_METADATA_PATH}{path}");
         Ok(Self {
             resource,
             metadata_path,

@@ -972,7 +972,8 @@ async fn resource_metadata_names_the_dpop_algorithms() {
             .build()
             .unwrap();
         let metadata: Router = layer.resource_metadata_routes().unwrap();
-        let req = common::get_req(axum_session_mfa::WELL_KNOWN_PATH).body(Body::empty()).unwrap();
+        let req =
+            common::get_req(axum_session_mfa::RESOURCE_METADATA_PATH).body(Body::empty()).unwrap();
         let doc = send(&metadata, req).await.json();
         assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
         assert_eq!(doc["dpop_bound_access_tokens_required"], json!(required));
